@@ -1,0 +1,46 @@
+# althan: the two commands are `make demo` and `make test`; both set everything up first.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+NPM_STAMP := node_modules/.installed
+
+.PHONY: setup demo test test-fast bench lint fuzz serve clean
+
+setup: $(STAMP) $(NPM_STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+$(NPM_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $(NPM_STAMP)
+
+demo: setup
+	$(BIN)/althan demo
+
+test: setup
+	$(BIN)/python -m pytest -n 2 -p no:cacheprovider
+
+test-fast: setup
+	$(BIN)/python -m pytest -x -q -m "not slow"
+
+bench: setup
+	$(BIN)/python bench/run_all.py
+
+lint: setup
+	$(BIN)/ruff check src tests
+	$(BIN)/mypy
+
+fuzz: setup
+	$(BIN)/python fuzz/fuzz_ota.py --count 1000000
+	$(BIN)/python fuzz/fuzz_gbcs.py --count 1000000
+
+serve: setup
+	$(BIN)/althan serve
+
+clean:
+	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache

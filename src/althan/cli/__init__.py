@@ -1,0 +1,23 @@
+"""The `althan` command."""
+
+from __future__ import annotations
+
+import typer
+
+from althan.cli import cpl, duis, firmware, gbcs
+from althan.cli.demo import demo
+
+app = typer.Typer(
+    help="althan: DCC firmware updates for Alt HAN P2P devices (SECMP0170), with a simulated network.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(firmware.app, name="firmware", help="Inspect and build ZigBee OTA firmware images.")
+app.add_typer(cpl.app, name="cpl", help="The Central Product List of assured firmware.")
+app.add_typer(gbcs.app, name="gbcs", help="Decode and check GBCS messages.")
+app.add_typer(duis.app, name="duis", help="Sign, verify, validate and send DUIS XML.")
+app.command("demo")(demo)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,71 @@
+"""Every DUIS response code and DCC alert code this implementation emits, in one place.
+
+The DUIS alert catalogue beyond N39 is not public; the N-codes other than N39 below are our
+choices (docs/duis.md lists them). The response codes are DUIS's own enumeration; which one we
+answer when is our reading of DUIS, documented in docs/duis.md.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+
+@dataclass(frozen=True, slots=True)
+class Code:
+    code: str
+    meaning: str
+
+
+# --- Response codes (sr:ResponseCode) -------------------------------------------------------
+I0: Final = Code("I0", "Success (non-device Service Request processed; payload attached)")
+I99: Final = Code("I99", "Acknowledgement: device Service Request accepted, response follows")
+E1: Final = Code("E1", "Signature missing or not valid")
+E2: Final = Code("E2", "Signer's certificate unknown, or user not registered")
+E3: Final = Code("E3", "User role not eligible for this Service Request")
+E4: Final = Code("E4", "RequestID originator is not the signer, or RequestID malformed")
+E5: Final = Code("E5", "Target device not known to the SMI")
+E11: Final = Code("E11", "CommandVariant not allowed for this Service Request")
+E12: Final = Code("E12", "RequestID counter not strictly greater than the user's last (replay)")
+E13: Final = Code("E13", "RequestID business target is not the DCC")
+E17: Final = Code("E17", "User may not act on this device")
+E19: Final = Code("E19", "Service Request not valid against the DUIS schema, or not well-formed")
+E20: Final = Code("E20", "Device status does not allow this Service Request")
+E21: Final = Code("E21", "Service Request not supported by this service (althan)")
+E100: Final = Code("E100", "Request too large, or sent to the wrong DUIS web service")
+E080201: Final = Code("E080201", "8.2: no device matches")
+E080405: Final = Code("E080405", "8.4: device not known")
+E080406: Final = Code("E080406", "8.4: AltHANDeviceVariant given for a device that is not a PPMID")
+E080724: Final = Code("E080724", "8.7.2: target is an Alt HAN P2P device (SECMP0170)")
+E080823: Final = Code("E080823", "8.8.2: target is an Alt HAN P2P device (SECMP0170)")
+E081101: Final = Code("E081101", "8.11: the CHF device log is full (six Type 1 devices)")
+E110401: Final = Code("E110401", "11.4: the firmware image is not a ZigBee OTA upgrade file")
+E110403: Final = Code("E110403", "11.4: more than 50,000 device IDs")
+W110401: Final = Code("W110401", "11.4: accepted; some devices listed in the warning lists")
+E120201: Final = Code("E120201", "12.2: device already known to the SMI")
+E120204: Final = Code("E120204", "12.2: AltHANDeviceVariant given for a device that is not a PPMID")
+
+# --- DCC alerts (sr:DCCAlertCode) -> the DCCAlert body element they carry --------------------
+@dataclass(frozen=True, slots=True)
+class DccAlert:
+    code: str
+    body: str
+    meaning: str
+
+
+N39: Final = DccAlert("N39", "PPMIDAlert", "PPMID (incl. Alt HAN bridge) firmware activation")
+N42: Final = DccAlert(
+    "N42", "FirmwareVersionMismatch", "device's firmware version differs from the SMI"
+)
+N48: Final = DccAlert("N48", "QuarantinedRequest", "11.4 volume over the anomaly threshold")
+N55: Final = DccAlert("N55", "CSPFirmwareDeliveryStatus", "CSP delivered (or failed) to a CH")
+N56: Final = DccAlert(
+    "N56", "CommsHubAlert", "CH firmware transfer to a device: 0x8F8A done / 0x8F89 failed"
+)
+
+RESPONSE_CODES: Final = (
+    I0, I99, E1, E2, E3, E4, E5, E11, E12, E13, E17, E19, E20, E21, E100,
+    E080201, E080405, E080406, E080724, E080823, E081101, E110401, E110403, W110401,
+    E120201, E120204,
+)  # fmt: skip
+DCC_ALERTS: Final = (N39, N42, N48, N55, N56)

@@ -1,0 +1,68 @@
+"""GBCS the DSP receives: alerts are believed only when their signature verifies."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from althan import gbcs
+from althan.dsp.gbcs_out import DspGbcsKeys
+from althan.model import EUI64
+
+
+@dataclass(frozen=True, slots=True)
+class DecodedAlert:
+    kind: str  # "CS09" | "CCS08"
+    device: EUI64  # the alert's subject: the activated device, or the CCS08 entity
+    alert_code: int
+    success: bool
+    firmware_version: str
+    when: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class DecodedResponse:
+    success: bool
+    firmware_version: str | None
+
+
+def decode_alert(data: bytes, keys: DspGbcsKeys) -> DecodedAlert | None:
+    """None when the bytes do not decode, are not a firmware alert, or fail their signature."""
+    try:
+        msg = gbcs.decode(data)
+    except gbcs.GbcsError:
+        return None
+    p = msg.payload
+    key = keys.device_ds_public(msg.originator)
+    if key is None or msg.signature is None or not gbcs.verify_signature(msg, key):
+        return None
+    if isinstance(p, gbcs.FirmwareActivationAlert):
+        return DecodedAlert("CS09", msg.originator, p.alert_code, p.activation_status == 0,
+                            str(p.firmware_version), p.execution_time)
+    if isinstance(p, gbcs.FirmwareTransferAlert):
+        return DecodedAlert("CCS08", p.entity_id, p.alert_code,
+                            p.alert_code == gbcs.ALERT_FIRMWARE_TRANSFER_SUCCESS,
+                            str(p.firmware_version), p.execution_time)
+    return None
+
+
+def decode_response(data: bytes, keys: DspGbcsKeys) -> DecodedResponse | None:
+    """A device's response to a command the ACB sent; its MAC is checked with the ACB's key."""
+    try:
+        msg = gbcs.decode(data)
+    except gbcs.GbcsError:
+        return None
+    dev_ka = keys.device_ka_public(msg.originator)
+    if msg.mac is not None and (
+        dev_ka is None
+        or not gbcs.verify_mac(msg, private_key=keys.acb_ka_private, public_key=dev_ka)
+    ):
+        return None
+    p = msg.payload
+    if isinstance(p, gbcs.ReadFirmwareVersionResponse):
+        return DecodedResponse(p.response_code == 0, str(p.firmware_version))
+    if isinstance(p, gbcs.ResponseCode):
+        return DecodedResponse(p.response_code == 0, None)
+    if isinstance(p, gbcs.DlmsAccessResponse):
+        return DecodedResponse(True, None)
+    return DecodedResponse(True, None)

@@ -1,0 +1,52 @@
+"""The Smart Metering Inventory: device records and the CHF device logs."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from lxml import etree
+from sqlalchemy import Connection, func, select
+
+from althan.dsp.bodies import SR
+from althan.model import EUI64, DeviceType
+from althan.store.tables import chf_device_log, devices
+
+
+def text(parent: etree._Element, name: str) -> str | None:
+    """Text of the first ``sr:<name>`` child, or None."""
+    e = parent.find(f"{{{SR}}}{name}")
+    return None if e is None or e.text is None else e.text.strip()
+
+
+def child(parent: etree._Element, name: str) -> etree._Element | None:
+    return parent.find(f"{{{SR}}}{name}")
+
+
+def get_device(conn: Connection, eui: EUI64) -> Any:
+    return conn.execute(select(devices).where(devices.c.eui == eui)).first()
+
+
+def type1_count(conn: Connection, chf: EUI64) -> int:
+    q = (
+        select(func.count())
+        .select_from(chf_device_log.join(devices, devices.c.eui == chf_device_log.c.device))
+        .where(
+            chf_device_log.c.chf == chf,
+            devices.c.device_type.in_([DeviceType.PPMID.value, DeviceType.HCALCS.value]),
+        )
+    )
+    return int(conn.execute(q).scalar_one())
+
+
+def is_althan(row: Any) -> bool:
+    return row is not None and row.device_type == DeviceType.PPMID.value and bool(row.variant)
+
+
+def may_act(row: Any, user: EUI64) -> bool:
+    """The responsible supplier may act on its devices."""
+    return row is not None and row.supplier == user
+
+
+def touch(now: datetime) -> dict[str, datetime]:
+    return {"updated_at": now}

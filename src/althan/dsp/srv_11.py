@@ -1,0 +1,180 @@
+"""SRV 11.x for PPMIDs and Alt HAN bridges: 11.4 Update PPMID Firmware, 11.2 Read Firmware Version.
+
+11.4 is set-based: one query for the SMI rows of all (up to 50,000) devices, one for the
+in-progress deliveries, one bulk insert of delivery records, one SM WAN distribution per CSP
+region carrying the image (stored once, by SHA-256) and its CH target list.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Connection, insert, select
+
+from althan.dsp import catalogue as C
+from althan.dsp import cpl, gbcs_out
+from althan.dsp.bodies import update_ppmid_firmware_warning
+from althan.dsp.smi import get_device, may_act, text
+from althan.dsp.srv_8 import send_command
+from althan.model import EUI64, DeviceStatus, DeviceType
+from althan.smwan import FirmwareDistribution, FirmwareTarget
+from althan.store.tables import devices, eui_to_db, firmware_deliveries, firmware_images
+from althan.zigbee.ota import OtaError, OtaImage, parse_ota
+
+if TYPE_CHECKING:
+    from althan.dsp.service import Ctx, Dsp, Handled, Handler
+
+CHUNK = 5_000
+ACTIVE_STATES = ("Pending", "Distributed", "Delivered", "Transferred")
+
+
+def _chunks(xs: Sequence[Any], n: int = CHUNK) -> Iterable[Sequence[Any]]:
+    for i in range(0, len(xs), n):
+        yield xs[i : i + n]
+
+
+def _store_image(dsp: Dsp, conn: Connection, data: bytes, img: OtaImage, ctx: Ctx) -> str:
+    sha = dsp.images.put(data)
+    if conn.execute(select(firmware_images.c.sha256).where(firmware_images.c.sha256 == sha)
+                    ).first() is None:
+        conn.execute(
+            insert(firmware_images).values(
+                sha256=sha, size=len(data), manufacturer_code=img.header.manufacturer_code,
+                image_type=img.header.image_type, file_version=img.header.file_version,
+                form=img.form, image_hash=img.image_hash, first_seen=ctx.now,
+            )
+        )
+    return sha
+
+
+def _applicable(row: Any, img: OtaImage, entries: Sequence[cpl.CplEntry]) -> bool:
+    """Requirement 12: an Active CPL entry for exactly this image, for this model and hardware."""
+    model_id, hw = cpl.split_model(row.model)
+    h = img.header
+    if row.manufacturer.upper() != f"{h.manufacturer_code:04X}" or model_id != (
+        f"{h.image_type:04X}"
+    ):
+        return False
+    if hw is None:
+        return False
+    if h.minimum_hardware_version is not None and hw < h.minimum_hardware_version:
+        return False
+    if h.maximum_hardware_version is not None and hw > h.maximum_hardware_version:
+        return False
+    return any(
+        e.manufacturer == row.manufacturer.upper() and e.model == model_id
+        and e.hw_min <= hw <= e.hw_max
+        for e in entries
+    )
+
+
+def srv_11_4(dsp: Dsp, ctx: Ctx) -> Handled:
+    from althan.dsp.service import Handled
+
+    b = ctx.req.body
+    try:
+        data = base64.b64decode(text(b, "FirmwareImage") or "", validate=True)
+    except (binascii.Error, ValueError):
+        return Handled(C.E110401)
+    try:
+        img = parse_ota(data)
+    except OtaError:
+        return Handled(C.E110401)
+    version = (text(b, "FirmwareVersion") or "").upper()
+    if version != f"{img.header.file_version:08X}":
+        return Handled(C.E110401)
+    ids_text = text(b, "DeviceIDList") or ""
+    requested = list(dict.fromkeys(EUI64.parse(x) for x in ids_text.split(",") if x))
+    if len(requested) > dsp.settings.max_11_4_devices:
+        return Handled(C.E110403)
+
+    conn = ctx.conn
+    sha = _store_image(dsp, conn, data, img, ctx)
+    entries = cpl.active_for_image(conn, sha)
+    rows: dict[EUI64, Any] = {}
+    busy: set[EUI64] = set()
+    for part in _chunks(requested):
+        keys = [eui_to_db(e) for e in part]
+        for r in conn.execute(select(devices).where(devices.c.eui.in_(keys))):
+            rows[r.eui] = r
+        for r in conn.execute(
+            select(firmware_deliveries.c.device).where(
+                firmware_deliveries.c.device.in_(keys), firmware_deliveries.c.active == 1
+            )
+        ):
+            busy.add(r.device)
+
+    lists: dict[str, list[EUI64]] = defaultdict(list)
+    go: list[Any] = []
+    for dev in requested:
+        r = rows.get(dev)
+        if r is None or r.device_type not in (DeviceType.PPMID.value, DeviceType.HCALCS.value) \
+                or not may_act(r, ctx.user):
+            lists["InvalidDeviceIDList"].append(dev)
+        elif r.status != DeviceStatus.COMMISSIONED.value or r.chf is None:
+            lists["NotCommissionedDeviceIDList"].append(dev)
+        elif not _applicable(r, img, entries):
+            lists["NotApplicableFirmwareDeviceIDList"].append(dev)
+        elif dev in busy:
+            lists["OtherRequestInProgressList"].append(dev)
+        elif r.gbcs_version is not None and r.gbcs_version < "2.0":
+            lists["InvalidGBCSVersionList"].append(dev)
+        else:
+            go.append(r)
+
+    if go:
+        conn.execute(
+            insert(firmware_deliveries),
+            [
+                {
+                    "request_id": ctx.req.request_id_text, "device": r.eui, "chf": r.chf,
+                    "region": r.region, "image_sha256": sha, "firmware_version": version,
+                    "status": "Distributed", "active": 1, "updated_at": ctx.now,
+                }
+                for r in go
+            ],
+        )
+        by_region: dict[str, list[FirmwareTarget]] = defaultdict(list)
+        for r in go:
+            by_region[r.region].append(FirmwareTarget(r.chf, r.eui))
+        dsp.outbox.put_smwan_many(
+            conn,
+            [
+                (region, FirmwareDistribution(
+                    msg_id=f"fd:{ctx.req.request_id_text}:{region}",
+                    distribution_id=ctx.req.request_id_text,
+                    image_sha256=sha, image=data, targets=tuple(targets),
+                ))
+                for region, targets in sorted(by_region.items())
+            ],
+            ctx.now,
+        )
+    if lists:
+        return Handled(C.W110401, update_ppmid_firmware_warning(lists), len(go))
+    return Handled(C.I0, None, len(go))
+
+
+def srv_11_2(dsp: Dsp, ctx: Ctx) -> Handled:
+    """Read the firmware version of a PPMID / Alt HAN bridge: GBCS CS08 via the ACB."""
+    from althan.dsp.service import Handled
+
+    row = get_device(ctx.conn, ctx.req.target)
+    if row is None:
+        return Handled(C.E5)
+    if row.device_type not in (DeviceType.PPMID.value, DeviceType.HCALCS.value):
+        return Handled(C.E21)
+    if not may_act(row, ctx.user):
+        return Handled(C.E17)
+    if row.status != DeviceStatus.COMMISSIONED.value or row.chf is None:
+        return Handled(C.E20)
+    payload = gbcs_out.cs08_command(dsp.gbcs_keys, device=ctx.req.target, user=ctx.user,
+                                    counter=ctx.req.counter, when=ctx.now)
+    send_command(dsp, ctx, ctx.req.target, row.chf, row.region, payload)
+    return Handled(C.I99, device_count=1)
+
+
+HANDLERS: dict[str, Handler] = {"11.4": srv_11_4, "11.2": srv_11_2}

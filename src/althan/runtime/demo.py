@@ -1,0 +1,272 @@
+"""`althan demo`: one whole Alt HAN firmware rollout, end to end, in the sim runtime.
+
+Every step crosses the real interfaces: the supplier sends signed DUIS XML to the DSP gateway;
+the DSP talks to the CSPs only in SM WAN messages carrying GBCS bytes and OTA images; users
+receive signed DUIS responses and alerts. Same seed, same run.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+
+from althan.dsp import cpl
+from althan.dsp.bootstrap import InventoryDevice, register_user, seed_inventory
+from althan.dsp.duis_io import DuisIO
+from althan.dsp.service import Dsp
+from althan.duis.schema import SchemaSet
+from althan.duis.xmldsig import TrustStore
+from althan.han.config import NetworkConfig
+from althan.han.topology import Fleet, generate_fleet
+from althan.model import ALTHANCO_DEFAULT_EUI, DCC_EUI, TEST_SUPPLIER_EUI, UserRole
+from althan.runtime.keys import FleetKeys
+from althan.runtime.sim import Simulator
+from althan.runtime.world import EPOCH, DspNode, DuisPost, UserNode, at
+from althan.smki.device_pki import DevicePki
+from althan.smki.zaz1 import load_zaz1
+from althan.store import ImageStore, open_engine, sqlite_url
+from althan.store.tables import devices
+from althan.supplier.client import DuisClient, SignedRequest
+from althan.zigbee.ota import build_test_image
+
+Progress = Callable[[str, int, int], None]
+"""(stage, done, total) -> None."""
+
+STAGES = (
+    "pre-notify (12.2)",
+    "install (8.11 + join)",
+    "assure firmware (CPL)",
+    "update firmware (11.4)",
+    "read back (11.2)",
+)
+
+
+@dataclass
+class DemoResult:
+    homes: int
+    devices: int
+    by_variant: dict[str, int]
+    commissioned: int
+    updated: int
+    failed: int
+    n39_alerts: int
+    virtual_seconds: float
+    wall_seconds: float
+    by_region_variant: dict[str, dict[str, int]] = field(default_factory=dict)
+    versions: list[dict[str, Any]] = field(default_factory=list)
+    completion: list[tuple[float, str]] = field(default_factory=list)
+    readback_ok: int = 0
+    bad_signatures: int = 0
+    responses: dict[str, int] = field(default_factory=dict)
+    alerts: dict[str, int] = field(default_factory=dict)
+    sample_inventory: str = ""
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "homes": self.homes,
+            "devices": self.devices,
+            "by_variant": self.by_variant,
+            "commissioned": self.commissioned,
+            "updated": self.updated,
+            "failed": self.failed,
+            "n39_alerts": self.n39_alerts,
+            "readback_ok": self.readback_ok,
+            "alerts": self.alerts,
+            "virtual_seconds": round(self.virtual_seconds, 3),
+            "wall_seconds": round(self.wall_seconds, 3),
+        }
+
+
+class DemoWorld:
+    """The DSP, a supplier, AltHANCo and the network of a generated fleet, on one sim clock."""
+
+    def __init__(self, fleet: Fleet, data_dir: Path, *, seed: int,
+                 network: NetworkConfig | None = None, db_url: str | None = None) -> None:
+        from althan.csp.network import build_network
+
+        self.fleet = fleet
+        data_dir.mkdir(parents=True, exist_ok=True)
+        self.engine = open_engine(db_url or sqlite_url(data_dir))
+        self.images = ImageStore(data_dir / "images")
+        zaz1 = load_zaz1()
+        dsp_cert, dsp_key = zaz1[DCC_EUI]
+        trust = TrustStore(zaz1.certificates())
+        self.dsp_trust = TrustStore([(DCC_EUI, dsp_cert)])
+        self.pki = DevicePki.generate(seed)
+        self.keys = FleetKeys(self.pki)
+        self.duis = DuisIO(SchemaSet.load(), trust, dsp_key, dsp_cert)
+        self.dsp = Dsp(self.engine, self.images, self.duis, gbcs_keys=self.keys.dsp_keys())
+        sup_cert, sup_key = zaz1[TEST_SUPPLIER_EUI]
+        self.supplier = DuisClient(TEST_SUPPLIER_EUI, sup_key, sup_cert)
+        self.sim = Simulator(start=EPOCH.timestamp(), seed=seed)
+        self.dsp_node = DspNode(self.dsp)
+        self.user = UserNode(TEST_SUPPLIER_EUI, self.dsp_trust)
+        self.sim.add(self.dsp_node)
+        self.sim.add(self.user)
+        cfg = network or NetworkConfig(seed=seed, preloaded_device_logs=False)
+        self.network = build_network(fleet, cfg, self.keys, self.sim)
+        self._bootstrap()
+
+    def _bootstrap(self) -> None:
+        t = at(0)
+        rows: list[InventoryDevice] = []
+        for h in self.fleet.homes:
+            rows.append(InventoryDevice(h.chf, "CHF", "106C", "433100AC", "00009001",
+                                        h.region.value, h.chf, None))
+            for d in (h.esme, h.gsme):
+                if d is not None:
+                    rows.append(InventoryDevice(
+                        d.eui, d.device_type.value, f"{d.manufacturer_code:04X}",
+                        f"{d.image_type:04X}{d.hardware_version:04X}",
+                        f"{d.firmware_version:08X}", h.region.value, h.chf, TEST_SUPPLIER_EUI))
+        with self.engine.begin() as conn:
+            register_user(conn, TEST_SUPPLIER_EUI, "ZAZ1 test supplier",
+                          [UserRole.IS, UserRole.GS], t)
+            register_user(conn, ALTHANCO_DEFAULT_EUI, "AltHANCo", [UserRole.OU], t,
+                          althanco=True)
+            seed_inventory(conn, rows, t)
+
+    # -- driving
+    def send(self, req: SignedRequest) -> None:
+        self.sim.post("dsp", DuisPost(req.service, req.xml, self.user.address),
+                      sender=self.user.address)
+
+    def run(self, until: float | None = None) -> None:
+        self.sim.run(until=until)
+
+    def now(self) -> float:
+        return self.sim.now
+
+
+def run_demo(homes: int = 300, seed: int = 7, data_dir: Path | None = None,
+             progress: Progress | None = None, new_version: int = 0x00020000) -> DemoResult:
+    import tempfile
+
+    wall0 = time.perf_counter()
+    data_dir = data_dir or Path(tempfile.mkdtemp(prefix="althan-demo-"))
+    fleet = generate_fleet(homes, seed)
+    w = DemoWorld(fleet, data_dir, seed=seed)
+    bridges = list(fleet.bridges())
+    n = len(bridges)
+    tick = progress or (lambda _s, _d, _t: None)
+
+    # 1. pre-notification, 12.2 with the Alt HAN Device Variant
+    for i, (_h, b) in enumerate(bridges):
+        w.send(w.supplier.prenotify(
+            b.eui, manufacturer=f"{b.manufacturer_code:04X}",
+            model=f"{b.image_type:04X}{b.hardware_version:04X}",
+            firmware=__import__("althan.model", fromlist=["FirmwareVersion"]).FirmwareVersion(
+                b.firmware_version),
+            variant=b.variant))
+        w.run()
+        tick(STAGES[0], i + 1, n)
+    # 2. install: 8.11 whitelists each bridge on its CHF; it joins; the DSP commissions it
+    for i, (h, b) in enumerate(bridges):
+        w.send(w.supplier.whitelist(h.chf, b.eui, install_code(b.eui)))
+        tick(STAGES[1], i + 1, n)
+    w.run()
+    # 3. AltHANCo assures one image per bridge model
+    models: dict[tuple[int, int], list[Any]] = {}
+    for _h, b in bridges:
+        models.setdefault((b.manufacturer_code, b.image_type), []).append(b)
+    images: dict[tuple[int, int], bytes] = {}
+    with w.engine.begin() as conn:
+        for i, ((mfr, itype), bs) in enumerate(sorted(models.items())):
+            hws = [b.hardware_version for b in bs]
+            data = build_test_image(mfr, itype, new_version, min_hw=min(hws), max_hw=max(hws),
+                                    payload_size=32 * 1024)
+            from althan.zigbee.ota import parse_ota
+
+            img = parse_ota(data)
+            sha = w.images.put(data)
+            cpl.add_entry(conn, by=ALTHANCO_DEFAULT_EUI, manufacturer=f"{mfr:04X}",
+                          model=f"{itype:04X}", hw_min=min(hws), hw_max=max(hws),
+                          firmware_version=f"{new_version:08X}", image_sha256=sha,
+                          image_hash=img.image_hash, now=at(w.now()))
+            images[(mfr, itype)] = data
+            tick(STAGES[2], i + 1, len(models))
+    # 4. 11.4 per model, device lists of at most 50,000
+    from althan.model import FirmwareVersion
+
+    commissioned = _count(w, "Commissioned")
+    for (key, bs) in sorted(models.items()):
+        for j in range(0, len(bs), 50_000):
+            w.send(w.supplier.update_ppmid_firmware(images[key], FirmwareVersion(new_version),
+                                                    [b.eui for b in bs[j:j + 50_000]]))
+    total = n
+    while w.sim.pending:
+        w.sim.run(max_events=2_000)
+        tick(STAGES[3], len(w.user.alerts("N39")), total)
+    # 5. read back every bridge's version with 11.2 (GBCS CS08 via the ACB)
+    for i, (_h, b) in enumerate(bridges):
+        w.send(w.supplier.read_firmware_version(b.eui))
+        tick(STAGES[4], i + 1, n)
+    w.run()
+
+    return _result(w, fleet, bridges, commissioned, new_version, time.perf_counter() - wall0)
+
+
+def install_code(eui: EUI64) -> bytes:
+    """The 16-byte ZigBee install code printed on a device (deterministic per device here)."""
+    return __import__("hashlib").sha256(b"install" + eui.to_bytes()).digest()[:16]
+
+
+def _count(w: DemoWorld, status: str) -> int:
+    from sqlalchemy import func
+
+    with w.engine.connect() as conn:
+        return int(conn.execute(select(func.count()).select_from(devices).where(
+            devices.c.status == status, devices.c.variant.is_not(None))).scalar_one())
+
+
+def _result(w: DemoWorld, fleet: Fleet, bridges: list[Any], commissioned: int,
+            new_version: int, wall: float) -> DemoResult:
+    want = f"{new_version:08X}"
+    by_variant: Counter[str] = Counter(b.variant.value for _h, b in bridges)
+    region_of = {b.eui: h.region.value for h, b in bridges}
+    with w.engine.connect() as conn:
+        rows = conn.execute(select(devices.c.eui, devices.c.variant, devices.c.firmware_version,
+                                   devices.c.region, devices.c.status)
+                            .where(devices.c.variant.is_not(None))).all()
+    updated = sum(1 for r in rows if r.firmware_version == want)
+    table: dict[str, dict[str, int]] = {}
+    versions: Counter[tuple[str, str, str]] = Counter()
+    for r in rows:
+        region = r.region or region_of.get(r.eui, "Unknown")
+        versions[(r.variant, region, r.firmware_version or "")] += 1
+        if r.firmware_version == want:
+            table.setdefault(region, {}).setdefault(r.variant, 0)
+            table[region][r.variant] += 1
+    n39 = w.user.alerts("N39")
+    t_of = {d.device: i for i, d in enumerate(n39)}
+    del t_of
+    sr = "{http://www.dccinterface.co.uk/ServiceUserGateway}"
+    readback = [d for d in w.user.deliveries
+                if d.alert_code is None and d.response_code == "I0"
+                and d.root.findtext(f".//{sr}ServiceReferenceVariant") == "11.2"
+                and d.root.find(f".//{sr}GBCSPayload") is not None]
+    responses: Counter[str] = Counter(r.response_code for r in w.user.replies)
+    return DemoResult(
+        homes=len(fleet.homes),
+        devices=len(bridges),
+        by_variant={v: by_variant.get(v, 0) for v in ("B1", "B2", "B3", "B4")},
+        commissioned=commissioned,
+        updated=updated,
+        failed=len(bridges) - updated,
+        n39_alerts=len(n39),
+        virtual_seconds=w.sim.now - EPOCH.timestamp(),
+        wall_seconds=wall,
+        by_region_variant={k: dict(v) for k, v in sorted(table.items())},
+        versions=[{"variant": k[0], "region": k[1], "firmware_version": k[2], "devices": c}
+                  for k, c in sorted(versions.items())],
+        readback_ok=len(readback),
+        bad_signatures=w.user.bad_signatures,
+        responses=dict(sorted(responses.items())),
+        alerts=dict(sorted(w.user.alert_counts.items())),
+    )

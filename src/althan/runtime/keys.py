@@ -1,0 +1,37 @@
+"""Key wiring for a simulated fleet: who holds which GBCS key.
+
+Devices and Comms Hubs hold keys from the fleet's generated test PKI (`DevicePki`); the DCC
+Access Control Broker holds its real ZAZ1 key-agreement key from the DCC Boxed keystore. The
+DSP sees device keys only as public keys, as from the SMKI repository.
+"""
+
+from __future__ import annotations
+
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from althan.dsp.gbcs_out import DspGbcsKeys
+from althan.model import ACCESS_CONTROL_BROKER_EUI, EUI64
+from althan.smki.boxed_keystore import remote_party_key
+from althan.smki.device_pki import DevicePki
+
+
+class FleetKeys:
+    """`KeySource` for the network: the fleet PKI, with the ACB's KA key from DCC Boxed."""
+
+    def __init__(self, pki: DevicePki) -> None:
+        self.pki = pki
+        acb = remote_party_key(ACCESS_CONTROL_BROKER_EUI, "ka")
+        assert acb.key is not None
+        self.acb_ka = acb.key
+
+    def key_for(self, eui: EUI64, usage: str = "ds") -> ec.EllipticCurvePrivateKey:
+        if eui == ACCESS_CONTROL_BROKER_EUI and usage == "ka":
+            return self.acb_ka
+        return self.pki.key_for(eui, "ka" if usage == "ka" else "ds")
+
+    def dsp_keys(self) -> DspGbcsKeys:
+        return DspGbcsKeys(
+            acb_ka_private=self.acb_ka,
+            device_ka_public=lambda e: self.pki.public_key_for(e, "ka"),
+            device_ds_public=lambda e: self.pki.public_key_for(e, "ds"),
+        )

@@ -1,0 +1,185 @@
+"""The sim runtime's wiring: the real DSP, DUIS users and the simulated network on one clock.
+
+The DSP sits behind an adapter component at ``dsp``: a DUIS POST or an SM WAN message is handed
+to it with the virtual time, then its outbox is drained into sends (SM WAN messages to
+``csp:<Region>``, signed DUIS XML to ``user:<EUI>``). Users are components at ``user:<EUI>``
+that check the DSP's signature on everything they receive.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from lxml import etree
+
+from althan.dsp.service import Dsp, DuisReply
+from althan.duis.xmldsig import TrustStore, verify
+from althan.model import EUI64
+from althan.smwan import Effect, Send
+from althan.smwan.codec import decode as decode_smwan
+from althan.smwan.messages import (
+    CSPFirmwareDeliveryStatus,
+    FirmwareDistribution,
+    GbcsAlert,
+    GbcsCommand,
+    GbcsResponse,
+    HanJoinNotice,
+)
+
+EPOCH = datetime(2026, 12, 1, tzinfo=UTC)
+SR = "http://www.dccinterface.co.uk/ServiceUserGateway"
+SMWAN_TYPES = (
+    FirmwareDistribution, CSPFirmwareDeliveryStatus, GbcsCommand, GbcsResponse, GbcsAlert,
+    HanJoinNotice,
+)
+
+
+def at(now: float) -> datetime:
+    """Virtual clock (POSIX seconds, as the network reads them) -> UTC datetime."""
+    return datetime.fromtimestamp(now, UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class DuisPost:
+    """A DUIS HTTP POST to /api/v1/service{service}."""
+
+    service: str
+    body: bytes
+    reply_to: str
+
+
+@dataclass(frozen=True, slots=True)
+class DuisHttpReply:
+    reply: DuisReply
+
+
+@dataclass(frozen=True, slots=True)
+class DuisDelivery:
+    """An asynchronous response or alert POSTed to a user's endpoint."""
+
+    xml: bytes
+
+
+class DspNode:
+    """The DSP as a sim component."""
+
+    address = "dsp"
+
+    def __init__(self, dsp: Dsp) -> None:
+        self.dsp = dsp
+        self.handled = 0
+
+    def on_message(self, msg: object, now: float) -> Sequence[Effect]:
+        t = at(now)
+        out: list[Effect] = []
+        if isinstance(msg, DuisPost):
+            out.append(Send(msg.reply_to, DuisHttpReply(self.dsp.handle_duis(msg.service,
+                                                                              msg.body, t))))
+        elif isinstance(msg, SMWAN_TYPES):
+            self.dsp.handle_smwan(msg, t)
+        else:
+            raise TypeError(f"dsp cannot handle {type(msg).__name__}")
+        self.handled += 1
+        out.extend(self.drain(t))
+        return out
+
+    def on_timer(self, token: object, now: float) -> Sequence[Effect]:
+        return self.drain(at(now))
+
+    def drain(self, t: datetime) -> list[Effect]:
+        """Everything due in the outbox becomes a send; rows are marked sent."""
+        out: list[Effect] = []
+        images: dict[str, bytes] = {}
+        while True:
+            items = self.dsp.outbox.claim(t, limit=5_000)
+            if not items:
+                return out
+            for it in items:
+                if it.kind == "smwan":
+                    msg = self._with_image(it.payload, images)
+                    out.append(Send(it.destination, msg))
+                else:
+                    out.append(Send(f"user:{it.destination}", DuisDelivery(it.payload)))
+            self.dsp.outbox.mark_sent([i.id for i in items], t)
+
+    def _with_image(self, payload: bytes, cache: dict[str, bytes]) -> object:
+        import json
+
+        sha = json.loads(payload).get("image_sha256")
+        if sha is None:
+            return decode_smwan(payload)
+        if sha not in cache:
+            cache[sha] = self.dsp.images.get(sha)
+        return decode_smwan(payload, image=cache[sha])
+
+
+def _text(root: etree._Element, path: str) -> str | None:
+    e = root.find(path)
+    return e.text if e is not None else None
+
+
+@dataclass
+class Received:
+    """One signed document a user got, with what it says."""
+
+    xml: bytes
+    response_code: str | None
+    request_id: str | None
+    alert_code: str | None
+    device: str | None
+    root: etree._Element = field(repr=False)
+
+
+class UserNode:
+    """A DUIS user's endpoint: keeps synchronous replies and asynchronous deliveries.
+
+    Every delivery's signature is checked against the DSP's certificate; a document that does
+    not verify is counted in `bad_signatures` and otherwise ignored.
+    """
+
+    def __init__(self, eui: EUI64, dsp_trust: TrustStore) -> None:
+        self.eui = eui
+        self.address = f"user:{eui}"
+        self.trust = dsp_trust
+        self.replies: list[DuisReply] = []
+        self.deliveries: list[Received] = []
+        self.bad_signatures = 0
+        self.alert_counts: Counter[str] = Counter()
+
+    def on_message(self, msg: object, now: float) -> Sequence[Effect]:
+        if isinstance(msg, DuisHttpReply):
+            self.replies.append(msg.reply)
+        elif isinstance(msg, DuisDelivery):
+            try:
+                v = verify(msg.xml, self.trust)
+            except Exception:
+                self.bad_signatures += 1
+                return []
+            root = v.root
+            alert = _text(root, f"{{{SR}}}Body/{{{SR}}}DCCAlertMessage/{{{SR}}}DCCAlertCode")
+            dev = None
+            if alert is not None:
+                self.alert_counts[alert] += 1
+                for e in root.iter(f"{{{SR}}}DeviceID", f"{{{SR}}}TargetDeviceID",
+                                   f"{{{SR}}}OtherDeviceID"):
+                    dev = e.text
+                    break
+            self.deliveries.append(Received(
+                msg.xml,
+                _text(root, f"{{{SR}}}Header/{{{SR}}}ResponseCode"),
+                _text(root, f"{{{SR}}}Header/{{{SR}}}RequestID"),
+                alert, dev, root,
+            ))
+        return []
+
+    def on_timer(self, token: object, now: float) -> Sequence[Effect]:
+        return []
+
+    def alerts(self, code: str) -> list[Received]:
+        return [d for d in self.deliveries if d.alert_code == code]
+
+    def responses_to(self, request_id: str) -> list[Received]:
+        return [d for d in self.deliveries if d.request_id == request_id]

@@ -1,0 +1,244 @@
+"""Tables of the DSP's system of record (SQLAlchemy Core).
+
+EUI-64s are stored as signed 64-bit integers (`EUIType`): the DCC's own EUIs (90-B3-…) have the
+top bit set, which a signed BIGINT cannot hold as an unsigned value.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+
+from althan.model import EUI64
+
+_TOP = 1 << 63
+
+
+class EUIType(TypeDecorator[EUI64]):
+    """EUI64 <-> signed BIGINT."""
+
+    impl = BigInteger
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> int | None:
+        if value is None:
+            return None
+        v = value.value if isinstance(value, EUI64) else int(value)
+        return v - (1 << 64) if v >= _TOP else v
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> EUI64 | None:
+        if value is None:
+            return None
+        v = int(value)
+        return EUI64(v + (1 << 64) if v < 0 else v)
+
+
+def eui_to_db(e: EUI64) -> int:
+    """The stored integer of an EUI (for set-based statements that bypass the type)."""
+    return e.value - (1 << 64) if e.value >= _TOP else e.value
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes in, aware UTC datetimes out, on SQLite and PostgreSQL alike."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if not isinstance(value, datetime) or value.tzinfo is None:
+            raise ValueError("naive datetime given to the store; use UTC-aware datetimes")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        assert isinstance(value, datetime)
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+metadata = MetaData()
+
+users = Table(
+    "users",
+    metadata,
+    Column("eui", EUIType, primary_key=True),
+    Column("name", String(100), nullable=False),
+    Column("roles", String(60), nullable=False),  # comma-separated UserRole codes
+    Column("cert_pem", Text, nullable=True),
+    Column("cert_issuer", String(200), nullable=True),
+    Column("cert_serial", String(60), nullable=True),
+    Column("endpoint", String(500), nullable=True),  # where async responses/alerts are POSTed
+    Column("is_althanco", Integer, nullable=False, default=0),
+    Column("last_counter", BigInteger, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+devices = Table(
+    "devices",
+    metadata,
+    Column("eui", EUIType, primary_key=True),
+    Column("device_type", String(10), nullable=False),
+    Column("status", String(30), nullable=False),
+    Column("manufacturer", String(30), nullable=False),
+    Column("model", String(30), nullable=False),
+    Column("hardware_version", Integer, nullable=True),
+    Column("firmware_version", String(8), nullable=True),
+    Column("variant", String(2), nullable=True),  # AltHANDeviceVariant (SECMP0170), PPMID only
+    Column("esme_variant", String(2), nullable=True),
+    Column("region", String(10), nullable=True),
+    Column("chf", EUIType, nullable=True),
+    Column("gbcs_version", String(10), nullable=True),
+    Column("smets_version", String(20), nullable=True),
+    Column("supplier", EUIType, nullable=True),  # responsible supplier (may act on the device)
+    Column("commissioned_at", UTCDateTime, nullable=True),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+Index("ix_devices_chf", devices.c.chf)
+Index("ix_devices_variant", devices.c.variant)
+
+chf_device_log = Table(
+    "chf_device_log",
+    metadata,
+    Column("chf", EUIType, primary_key=True),
+    Column("device", EUIType, primary_key=True),
+    Column("added_at", UTCDateTime, nullable=False),
+)
+
+firmware_images = Table(
+    "firmware_images",
+    metadata,
+    Column("sha256", String(64), primary_key=True),
+    Column("size", BigInteger, nullable=False),
+    Column("manufacturer_code", Integer, nullable=False),
+    Column("image_type", Integer, nullable=False),
+    Column("file_version", BigInteger, nullable=False),
+    Column("form", String(10), nullable=False),
+    Column("image_hash", String(64), nullable=False),  # SHA-256 of the manufacturer image
+    Column("first_seen", UTCDateTime, nullable=False),
+)
+
+cpl_entries = Table(
+    "cpl_entries",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("manufacturer", String(30), nullable=False),
+    Column("model", String(30), nullable=False),
+    Column("hw_min", Integer, nullable=False),
+    Column("hw_max", Integer, nullable=False),
+    Column("firmware_version", String(8), nullable=False),
+    Column("image_sha256", String(64), nullable=False),
+    Column("image_hash", String(64), nullable=False),
+    Column("status", String(10), nullable=False),
+    Column("assured_by", EUIType, nullable=False),
+    Column("assured_at", UTCDateTime, nullable=False),
+    UniqueConstraint("manufacturer", "model", "hw_min", "hw_max", "firmware_version"),
+)
+Index("ix_cpl_sha", cpl_entries.c.image_sha256)
+
+cpl_history = Table(
+    "cpl_history",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("entry_id", Integer, ForeignKey("cpl_entries.id"), nullable=False),
+    Column("status", String(10), nullable=False),
+    Column("by_user", EUIType, nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("note", String(200), nullable=False, default=""),
+)
+
+service_requests = Table(
+    "service_requests",
+    metadata,
+    Column("request_id", String(80), primary_key=True),
+    Column("user_eui", EUIType, nullable=False),
+    Column("counter", BigInteger, nullable=False),
+    Column("srv", String(12), nullable=False),
+    Column("received_at", UTCDateTime, nullable=False),
+    Column("response_code", String(10), nullable=False),
+    Column("device_count", Integer, nullable=False, default=0),
+)
+Index("ix_sr_user_time", service_requests.c.user_eui, service_requests.c.received_at)
+
+firmware_deliveries = Table(
+    "firmware_deliveries",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("request_id", String(80), nullable=False),
+    Column("device", EUIType, nullable=False),
+    Column("chf", EUIType, nullable=False),
+    Column("region", String(10), nullable=False),
+    Column("image_sha256", String(64), nullable=False),
+    Column("firmware_version", String(8), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("active", Integer, nullable=False),  # 1 while in progress (one per device)
+    Column("updated_at", UTCDateTime, nullable=False),
+    UniqueConstraint("request_id", "device"),
+)
+Index("ix_fd_device_active", firmware_deliveries.c.device, firmware_deliveries.c.active)
+
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("kind", String(10), nullable=False),  # "smwan" | "duis"
+    Column("destination", String(100), nullable=False),  # csp:<Region> | user EUI text
+    Column("payload", LargeBinary, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("not_before", UTCDateTime, nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("sent_at", UTCDateTime, nullable=True),
+)
+Index("ix_outbox_pending", outbox.c.sent_at, outbox.c.not_before)
+
+inbox = Table(
+    "inbox",
+    metadata,
+    Column("msg_id", String(100), primary_key=True),
+    Column("received_at", UTCDateTime, nullable=False),
+)
+
+device_commands = Table(
+    "device_commands",
+    metadata,
+    Column("msg_id", String(100), primary_key=True),  # SM WAN GbcsCommand msg_id
+    Column("request_id", String(80), nullable=False),
+    Column("user_eui", EUIType, nullable=False),
+    Column("srv", String(12), nullable=False),
+    Column("device", EUIType, nullable=False),
+    Column("chf", EUIType, nullable=False),
+    Column("detail", String(200), nullable=False, default=""),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("done_at", UTCDateTime, nullable=True),
+)
+
+alerts = Table(
+    "alerts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("code", String(10), nullable=False),
+    Column("device", EUIType, nullable=True),
+    Column("user_eui", EUIType, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("detail", String(200), nullable=False, default=""),
+)
+
+

@@ -1,0 +1,76 @@
+"""Shared fixtures: where the reference artefacts and the npm peers are."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+REFERENCE = Path(os.environ.get("ALTHAN_REFERENCE_DIR", ROOT.parent / "shared" / "reference"))
+NODE_MODULES = ROOT / "node_modules"
+TOOL_JAR = NODE_MODULES / "@smartdcc" / "duis-sign-wrap" / "dist" / "tool.jar"
+
+
+def _require(what: str) -> None:
+    if os.environ.get("ALTHAN_REQUIRE_REFERENCE") == "1":
+        pytest.fail(f"{what} is required (ALTHAN_REQUIRE_REFERENCE=1) but missing")
+    pytest.skip(f"{what} not available")
+
+
+@pytest.fixture(scope="session")
+def reference_dir() -> Path:
+    """`../shared/reference`; skips when absent, fails when ALTHAN_REQUIRE_REFERENCE=1."""
+    if not (REFERENCE / "README.md").is_file():
+        _require(f"reference artefacts at {REFERENCE}")
+    return REFERENCE
+
+
+@pytest.fixture(scope="session")
+def tool_jar() -> Path:
+    """The DCC Boxed signing/validation tool from the npm package @smartdcc/duis-sign-wrap."""
+    if not TOOL_JAR.is_file() or shutil.which("java") is None:
+        _require("the DCC Boxed reference tool (java + node_modules/@smartdcc/duis-sign-wrap)")
+    return TOOL_JAR
+
+
+@pytest.fixture(scope="session")
+def node_modules() -> Path:
+    if not (NODE_MODULES / "@smartdcc").is_dir():
+        _require("node_modules/@smartdcc (run make setup)")
+    return NODE_MODULES
+
+
+PG_ADMIN_URL = os.environ.get(
+    "ALTHAN_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
+
+
+@pytest.fixture
+def pg_url() -> object:
+    """A fresh PostgreSQL database for one test, dropped afterwards.
+
+    Skips when no server answers, unless ALTHAN_REQUIRE_POSTGRES=1 (CI), where it fails.
+    """
+    import uuid
+
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.exc import OperationalError
+
+    admin_url = PG_ADMIN_URL.replace("postgresql://", "postgresql+psycopg://", 1)
+    name = f"althan_test_{uuid.uuid4().hex[:12]}"
+    try:
+        admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+        with admin.connect() as c:
+            c.execute(text(f'CREATE DATABASE "{name}"'))
+    except OperationalError as exc:
+        if os.environ.get("ALTHAN_REQUIRE_POSTGRES") == "1":
+            pytest.fail(f"PostgreSQL required (ALTHAN_REQUIRE_POSTGRES=1) but unreachable: {exc}")
+        pytest.skip(f"PostgreSQL not reachable at {PG_ADMIN_URL}")
+    base = PG_ADMIN_URL.rsplit("/", 1)[0]
+    yield f"{base}/{name}"
+    with admin.connect() as c:
+        c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
