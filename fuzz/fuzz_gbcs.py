@@ -55,8 +55,9 @@ def seed_corpus(reference: Path | None) -> list[bytes]:
                                      remote_party=EUI64(1), remote_party_counter=2))
     corpus.append(build_cs09_alert(device=dev, firmware_version=FirmwareVersion(5), when=when,
                                    counter=9, device_ds_key=k))
-    corpus.append(build_ccs08_alert(chf=EUI64(3), entity_id=dev, firmware_version=FirmwareVersion(5),
-                                    when=when, counter=9, chf_ds_key=k))
+    corpus.append(build_ccs08_alert(chf=EUI64(3), entity_id=dev,
+                                    firmware_version=FirmwareVersion(5), when=when, counter=9,
+                                    chf_ds_key=k))
     corpus.append(build_ccs01_command(chf=EUI64(3), device_id=dev, install_code=b"0" * 16,
                                       counter=11, ka_private=k, ka_public=k.public_key()))
     return corpus

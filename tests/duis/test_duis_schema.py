@@ -99,13 +99,16 @@ def test_12_2_alt_han_device_variant(
         assert not schema54.is_valid(doc)
     # without the element: still valid; in place of ESMEVariant (for a PPMID): valid
     schema51.validate(parse_xml(t))
-    ppmid = t.replace(b"<sr:DeviceType>ESME</sr:DeviceType>", b"<sr:DeviceType>PPMID</sr:DeviceType>")
+    ppmid = t.replace(
+        b"<sr:DeviceType>ESME</sr:DeviceType>", b"<sr:DeviceType>PPMID</sr:DeviceType>"
+    )
     ppmid = ppmid.replace(ESME_VARIANT_12_2, b"<sr:AltHANDeviceVariant>B3</sr:AltHANDeviceVariant>")
     schema51.validate(parse_xml(ppmid))
     schema54.validate(parse_xml(ppmid))
     # before ESMEVariant: not where the overlay puts it
     before = t.replace(
-        ESME_VARIANT_12_2, b"<sr:AltHANDeviceVariant>B3</sr:AltHANDeviceVariant>" + ESME_VARIANT_12_2
+        ESME_VARIANT_12_2,
+        b"<sr:AltHANDeviceVariant>B3</sr:AltHANDeviceVariant>" + ESME_VARIANT_12_2,
     )
     assert not schema51.is_valid(parse_xml(before))
 
@@ -123,7 +126,9 @@ def test_8_4_update_device_details(templates_dir: Path, schema51: DuisSchema) ->
     schema51.validate(doc)
     details = doc.find(".//{*}UpdateDeviceDetails")
     assert details is not None
-    el = etree.SubElement(details, details.tag.replace("UpdateDeviceDetails", "AltHANDeviceVariant"))
+    el = etree.SubElement(
+        details, details.tag.replace("UpdateDeviceDetails", "AltHANDeviceVariant")
+    )
     el.text = "B2"
     schema51.validate(doc)
     esme = etree.Element(details.tag.replace("UpdateDeviceDetails", "ESMEVariant"))
@@ -172,7 +177,10 @@ def test_schema_set_picks_by_version(
     assert s.for_version("5.1") is schema51
     assert s.for_version("5.2") is schema51  # unknown: the default
     assert s.for_version(None) is schema51
-    doc = parse_xml(b'<sr:Request xmlns:sr="http://www.dccinterface.co.uk/ServiceUserGateway" schemaVersion="5.4"/>')
+    doc = parse_xml(
+        b'<sr:Request xmlns:sr="http://www.dccinterface.co.uk/ServiceUserGateway"'
+        b' schemaVersion="5.4"/>'
+    )
     assert s.for_document(doc) is schema54
     with pytest.raises(SchemaInvalid):
         s.validate(doc)

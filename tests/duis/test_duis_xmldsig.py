@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
+from althan.duis.envelope import parse_request
 from althan.duis.xmldsig import (
     DSIG_NS,
     OriginatorMismatch,
@@ -28,9 +29,13 @@ D = f"{{{DSIG_NS}}}"
 SUPPLIER = TEST_SUPPLIER_EUI
 
 
-def _signed(templates_dir: Path, zaz1: Zaz1Keys, name: str, eui: EUI64 = SUPPLIER) -> bytes:
+def _signed(templates_dir: Path, zaz1: Zaz1Keys, name: str, eui: EUI64 | None = None) -> bytes:
+    """Sign a template with `eui`'s key (default: the RequestID originator's)."""
+    data = (templates_dir / name).read_bytes()
+    if eui is None:
+        eui = parse_request(data).request_id.originator
     cert, key = zaz1[eui]
-    return sign((templates_dir / name).read_bytes(), key, cert)
+    return sign(data, key, cert)
 
 
 # ---------------------------------------------------------------- reference samples
@@ -43,7 +48,10 @@ SIGNED_SAMPLES = [
     ("signing-tool/read-inventory-response-4g.xml", 167048897159233642262001557408276884033),
     ("duis-parser/readfw-response.xml", 50669612984035780968362471400449834504),
     ("duis-sign-wrap/readfw-version-response.xml", 50669612984035780968362471400449834504),
-    ("duis-templates/ECS52_11.2_SUCCESS_RESPONSE_DUIS.XML", 117636141832862931915946451229571981153),
+    (
+        "duis-templates/ECS52_11.2_SUCCESS_RESPONSE_DUIS.XML",
+        117636141832862931915946451229571981153,
+    ),
 ]
 
 
@@ -66,23 +74,35 @@ def test_signed_reference_samples_verify(
         ("signing-tool/readfw-response-no-serial.xml", UnknownCertificate, "names no cert"),
         ("signing-tool/readfw-response-no-signature.xml", SignatureMissing, "no ds:Signature"),
         ("signing-tool/acknowledgement-error.xml", SignatureMissing, "no ds:Signature"),
-        ("signing-tool/ECS17b_4.1.1_SINGLE_SUCCESS_REQUEST_DUIS.XML", SignatureMissing, ""),
-        ("duis-sign-wrap/8.2_READ_INVENTORY_REQUEST_DUIS-unknown-serial.XML", UnknownCertificate, "12345678901"),
-        ("duis-sign-wrap/8.2_READ_INVENTORY_REQUEST_DUIS-unknown-originator.XML", UnknownCertificate, ""),
+        ("signing-tool/ECS17b_4.1.1_SINGLE_SUCCESS_REQUEST_DUIS.XML", SignatureMissing, None),
+        (
+            "duis-sign-wrap/8.2_READ_INVENTORY_REQUEST_DUIS-unknown-serial.XML",
+            UnknownCertificate,
+            "12345678901",
+        ),
+        (
+            "duis-sign-wrap/8.2_READ_INVENTORY_REQUEST_DUIS-unknown-originator.XML",
+            UnknownCertificate,
+            None,
+        ),
         ("signing-tool/duis-xxe.xml", DtdForbidden, "DOCTYPE"),
     ],
 )
 def test_broken_samples_are_refused(
-    samples_dir: Path, trust_ref: TrustStore, sample: str, error: type[Exception], match: str
+    samples_dir: Path, trust_ref: TrustStore, sample: str, error: type[Exception], match: str | None
 ) -> None:
     with pytest.raises(error, match=match):
         verify((samples_dir / sample).read_bytes(), trust_ref)
 
 
-def test_bad_signature_sample_is_not_a_digest_problem(samples_dir: Path, trust_ref: TrustStore) -> None:
+def test_bad_signature_sample_is_not_a_digest_problem(
+    samples_dir: Path, trust_ref: TrustStore
+) -> None:
     # the digest still matches: only the signature value was broken
     with pytest.raises(SignatureInvalid) as info:
-        verify((samples_dir / "signing-tool/readfw-response-badsignature.xml").read_bytes(), trust_ref)
+        verify(
+            (samples_dir / "signing-tool/readfw-response-badsignature.xml").read_bytes(), trust_ref
+        )
     assert "digest" not in str(info.value)
     assert not isinstance(info.value, SignatureMalformed)
 
@@ -90,7 +110,9 @@ def test_bad_signature_sample_is_not_a_digest_problem(samples_dir: Path, trust_r
 def test_unknown_originator_sample(samples_dir: Path, zaz1: Zaz1Keys, trust: TrustStore) -> None:
     """F0-B3-D5-1F-30-01-00-00 has no key: signed with the supplier's key, the signer does not
     match the originator."""
-    data = (samples_dir / "duis-sign-wrap/8.2_READ_INVENTORY_REQUEST_DUIS-unknown-originator.XML").read_bytes()
+    data = (
+        samples_dir / "duis-sign-wrap/8.2_READ_INVENTORY_REQUEST_DUIS-unknown-originator.XML"
+    ).read_bytes()
     assert "F0-B3-D5-1F-30-01-00-00" not in zaz1
     cert, key = zaz1[SUPPLIER]
     signed = sign(data, key, cert)
@@ -139,7 +161,9 @@ def test_tampering_is_detected(templates_dir: Path, zaz1: Zaz1Keys, trust: Trust
         verify(etree.tostring(root), trust)
 
 
-def test_request_signed_by_someone_else(templates_dir: Path, zaz1: Zaz1Keys, trust: TrustStore) -> None:
+def test_request_signed_by_someone_else(
+    templates_dir: Path, zaz1: Zaz1Keys, trust: TrustStore
+) -> None:
     network_operator = EUI64.parse("90-B3-D5-1F-30-02-00-00")
     signed = _signed(templates_dir, zaz1, "8.2_READ_INVENTORY_REQUEST_DUIS.XML", network_operator)
     with pytest.raises(OriginatorMismatch, match="90-B3-D5-1F-30-02-00-00"):
@@ -149,7 +173,9 @@ def test_request_signed_by_someone_else(templates_dir: Path, zaz1: Zaz1Keys, tru
     assert verify(signed, anonymous).signer.eui is None
 
 
-def test_response_must_be_signed_by_the_dcc(samples_dir: Path, zaz1: Zaz1Keys, trust: TrustStore) -> None:
+def test_response_must_be_signed_by_the_dcc(
+    samples_dir: Path, zaz1: Zaz1Keys, trust: TrustStore
+) -> None:
     data = (samples_dir / "signing-tool/readfw-response.xml").read_bytes()
     cert, key = zaz1[SUPPLIER]
     with pytest.raises(OriginatorMismatch, match="DCC"):
@@ -159,7 +185,9 @@ def test_response_must_be_signed_by_the_dcc(samples_dir: Path, zaz1: Zaz1Keys, t
     assert verify(sign(data, key, cert), trust).signer.eui == ACCESS_CONTROL_BROKER_EUI
 
 
-def test_element_input_is_not_modified(templates_dir: Path, zaz1: Zaz1Keys, trust: TrustStore) -> None:
+def test_element_input_is_not_modified(
+    templates_dir: Path, zaz1: Zaz1Keys, trust: TrustStore
+) -> None:
     signed = _signed(templates_dir, zaz1, "CS08_11.2_SUCCESS_REQUEST_DUIS.XML")
     root = parse_xml(signed)
     before = etree.tostring(root)
@@ -171,6 +199,7 @@ def test_element_input_is_not_modified(templates_dir: Path, zaz1: Zaz1Keys, trus
     assert b"\n  <sr:Header>" in pretty
     verify(pretty, trust)
     verify(parse_xml(pretty, remove_blank_text=False), trust)
+    assert verify(root, trust).signer.eui == ACCESS_CONTROL_BROKER_EUI  # CS08 is sent by the ACB
 
 
 def test_signature_anywhere(templates_dir: Path, zaz1: Zaz1Keys, trust: TrustStore) -> None:

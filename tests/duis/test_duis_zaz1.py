@@ -23,7 +23,9 @@ def test_signers_from_the_jar(zaz1: Zaz1Keys) -> None:
         assert cert_eui(c.cert) == EUI64.parse(eui)
         assert c.issuer == "CN=Z1,OU=07"
     assert [c.name for c in zaz1.credentials[: len(LIBRARY_ORDER)]] == list(LIBRARY_ORDER)
-    assert zaz1.signer_for("90-B3-D5-1F-30-00-00-02").serial == 167048897159233642262001557408276884033
+    assert (
+        zaz1.signer_for("90-B3-D5-1F-30-00-00-02").serial == 167048897159233642262001557408276884033
+    )
 
 
 def test_reference_dir_has_more(zaz1_ref: Zaz1Keys, zaz1: Zaz1Keys) -> None:

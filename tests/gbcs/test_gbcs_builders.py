@@ -127,7 +127,8 @@ def test_cs09_alert_matches_rtds_except_signature(vectors: dict[str, bytes]) -> 
 def test_ccs08_alert_matches_rtds_except_signature(vectors: dict[str, bytes]) -> None:
     ref = decode(vectors["NA_CCS08/CCS08_NA_NA_ALERT_GBCS.HEX"])
     key = DevicePki.generate(2).key_for(CHF, "ds")
-    built = build_ccs08_alert(chf=CHF, entity_id=PPMID, firmware_version=FirmwareVersion(0x0123ABCD),
+    built = build_ccs08_alert(chf=CHF, entity_id=PPMID,
+                              firmware_version=FirmwareVersion(0x0123ABCD),
                               when=WHEN, counter=ref.transaction_id, chf_ds_key=key)
     assert built[:-64] == ref.raw[:-64]
     assert verify_signature(decode(built), key.public_key())

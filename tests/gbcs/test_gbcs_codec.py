@@ -57,7 +57,7 @@ def test_length_decoder_total(data: bytes) -> None:
 
 
 def test_length_errors_name_offsets() -> None:
-    with pytest.raises(GbcsLengthError, match="non-minimal.*offset 1"):
+    with pytest.raises(GbcsLengthError, match=r"non-minimal.*offset 1"):
         decode_length(b"\x00\x81\x05", 1)
     with pytest.raises(GbcsLengthError, match="indefinite"):
         decode_length(b"\x80")

@@ -17,20 +17,13 @@ from typing import Any
 from sqlalchemy import select
 
 from althan.dsp import cpl
-from althan.dsp.bootstrap import InventoryDevice, register_user, seed_inventory
-from althan.dsp.duis_io import DuisIO
-from althan.dsp.service import Dsp
-from althan.duis.schema import SchemaSet
-from althan.duis.xmldsig import TrustStore
+from althan.dsp.bootstrap import InventoryDevice, seed_inventory
 from althan.han.config import NetworkConfig
 from althan.han.topology import Fleet, generate_fleet
-from althan.model import ALTHANCO_DEFAULT_EUI, DCC_EUI, TEST_SUPPLIER_EUI, UserRole
-from althan.runtime.keys import FleetKeys
+from althan.model import ALTHANCO_DEFAULT_EUI, TEST_SUPPLIER_EUI
+from althan.runtime.assemble import build_dsp, register_test_users
 from althan.runtime.sim import Simulator
 from althan.runtime.world import EPOCH, DspNode, DuisPost, UserNode, at
-from althan.smki.device_pki import DevicePki
-from althan.smki.zaz1 import load_zaz1
-from althan.store import ImageStore, open_engine, sqlite_url
 from althan.store.tables import devices
 from althan.supplier.client import DuisClient, SignedRequest
 from althan.zigbee.ota import build_test_image
@@ -91,18 +84,14 @@ class DemoWorld:
         from althan.csp.network import build_network
 
         self.fleet = fleet
-        data_dir.mkdir(parents=True, exist_ok=True)
-        self.engine = open_engine(db_url or sqlite_url(data_dir))
-        self.images = ImageStore(data_dir / "images")
-        zaz1 = load_zaz1()
-        dsp_cert, dsp_key = zaz1[DCC_EUI]
-        trust = TrustStore(zaz1.certificates())
-        self.dsp_trust = TrustStore([(DCC_EUI, dsp_cert)])
-        self.pki = DevicePki.generate(seed)
-        self.keys = FleetKeys(self.pki)
-        self.duis = DuisIO(SchemaSet.load(), trust, dsp_key, dsp_cert)
-        self.dsp = Dsp(self.engine, self.images, self.duis, gbcs_keys=self.keys.dsp_keys())
-        sup_cert, sup_key = zaz1[TEST_SUPPLIER_EUI]
+        a = build_dsp(data_dir, db_url=db_url, seed=seed)
+        self.assembly = a
+        self.dsp = a.dsp
+        self.engine = a.dsp.engine
+        self.images = a.dsp.images
+        self.keys = a.keys
+        self.dsp_trust = a.dsp_trust
+        sup_cert, sup_key = a.zaz1[TEST_SUPPLIER_EUI]
         self.supplier = DuisClient(TEST_SUPPLIER_EUI, sup_key, sup_cert)
         self.sim = Simulator(start=EPOCH.timestamp(), seed=seed)
         self.dsp_node = DspNode(self.dsp)
@@ -125,11 +114,8 @@ class DemoWorld:
                         d.eui, d.device_type.value, f"{d.manufacturer_code:04X}",
                         f"{d.image_type:04X}{d.hardware_version:04X}",
                         f"{d.firmware_version:08X}", h.region.value, h.chf, TEST_SUPPLIER_EUI))
+        register_test_users(self.assembly, t)
         with self.engine.begin() as conn:
-            register_user(conn, TEST_SUPPLIER_EUI, "ZAZ1 test supplier",
-                          [UserRole.IS, UserRole.GS], t)
-            register_user(conn, ALTHANCO_DEFAULT_EUI, "AltHANCo", [UserRole.OU], t,
-                          althanco=True)
             seed_inventory(conn, rows, t)
 
     # -- driving

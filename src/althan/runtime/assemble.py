@@ -1,0 +1,64 @@
+"""Putting a DSP together from a data directory: store, images, DUIS schemas, keys, users.
+
+Used by `althan demo`, `althan serve` and the CLI commands that act on a data directory.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from althan.dsp.bootstrap import register_user
+from althan.dsp.duis_io import DuisIO
+from althan.dsp.service import Dsp
+from althan.duis.schema import SchemaSet
+from althan.duis.xmldsig import TrustStore
+from althan.model import ALTHANCO_DEFAULT_EUI, DCC_EUI, EUI64, TEST_SUPPLIER_EUI, UserRole
+from althan.runtime.keys import FleetKeys
+from althan.smki.device_pki import DevicePki
+from althan.smki.zaz1 import Zaz1Keys, load_zaz1
+from althan.store import ImageStore, open_engine, sqlite_url
+
+NETWORK_OPERATOR_EUI = EUI64.parse("90-B3-D5-1F-30-02-00-00")
+OTHER_USER_EUI = EUI64.parse("00-DB-12-34-56-78-00-04")
+
+
+@dataclass
+class Assembly:
+    dsp: Dsp
+    keys: FleetKeys
+    zaz1: Zaz1Keys
+    dsp_trust: TrustStore
+    """Trust store holding only the DSP's certificate: what users verify responses with."""
+
+
+def build_dsp(
+    data_dir: Path,
+    *,
+    db_url: str | None = None,
+    seed: int = 0,
+    schema_dirs: Sequence[Path | None] = (None,),
+) -> Assembly:
+    data_dir.mkdir(parents=True, exist_ok=True)
+    engine = open_engine(db_url or sqlite_url(data_dir))
+    zaz1 = load_zaz1()
+    dsp_cert, dsp_key = zaz1[DCC_EUI]
+    trust = TrustStore(zaz1.certificates())
+    keys = FleetKeys(DevicePki.generate(seed))
+    duis = DuisIO(SchemaSet.load(schema_dirs), trust, dsp_key, dsp_cert)
+    dsp = Dsp(engine, ImageStore(data_dir / "images"), duis, gbcs_keys=keys.dsp_keys())
+    return Assembly(dsp, keys, zaz1, TrustStore([(DCC_EUI, dsp_cert)]))
+
+
+def register_test_users(a: Assembly, now: datetime, endpoint: str | None = None) -> None:
+    """The ZAZ1 test users DCC Boxed knows, and AltHANCo; idempotent."""
+    with a.dsp.engine.begin() as conn:
+        register_user(conn, TEST_SUPPLIER_EUI, "ZAZ1 test supplier", [UserRole.IS, UserRole.GS],
+                      now, cert=a.zaz1[TEST_SUPPLIER_EUI][0], endpoint=endpoint)
+        register_user(conn, NETWORK_OPERATOR_EUI, "ZAZ1 network operator", [UserRole.ED], now,
+                      cert=a.zaz1[NETWORK_OPERATOR_EUI][0], endpoint=endpoint)
+        register_user(conn, OTHER_USER_EUI, "ZAZ1 other user", [UserRole.OU], now,
+                      cert=a.zaz1[OTHER_USER_EUI][0], endpoint=endpoint)
+        register_user(conn, ALTHANCO_DEFAULT_EUI, "AltHANCo", [UserRole.OU], now, althanco=True)
