@@ -225,6 +225,7 @@ class CspRegion:
             if hub is None:
                 self._status(msg.distribution_id, chf, devs, now, "CHF not in this CSP region")
                 continue
+            hub.incoming += 1
             self._queue.append(
                 WanDelivery(msg.distribution_id, msg.image, sha, info, err, hub, tuple(devs), now)
             )
@@ -255,6 +256,7 @@ class CspRegion:
 
     def _wan_done(self, d: WanDelivery, now: float) -> None:
         self._active -= 1
+        d.hub.incoming -= 1
         d.done_at = now
         self.counters.deliveries += 1
         self.counters.delivery_times.append(now - d.queued_at)
@@ -263,6 +265,7 @@ class CspRegion:
             self.rng.random() < self.cfg.wan_failure_probability
         ):
             self._status(d.distribution_id, chf, d.devices, now, "WAN transfer failed")
+            d.hub.deliver_failed(now)
         else:
             self._status(d.distribution_id, chf, d.devices, now)
             server = None

@@ -216,6 +216,7 @@ class CommsHub:
         self._corrupt_used: set[EUI64] = set()
         self.failures: list[tuple[EUI64, str]] = []
         self.ota_blocks = 0
+        self.incoming = 0  # images the CSP is still bringing to this CH over the WAN
 
     # ------------------------------------------------------------------ device log and join
 
@@ -256,6 +257,10 @@ class CommsHub:
                 self._seq += 1
                 self.pending.append(_Job(image, d, self._seq))
         self._schedule(now)
+
+    def deliver_failed(self, now: float) -> None:
+        """An image for this CH was lost on the WAN: release what waited for it."""
+        self._maybe_release(now)
 
     def _fail(
         self,
@@ -491,9 +496,10 @@ class CommsHub:
             self.out.timer(self.cfg.settle_s, (T_RELEASE, self.index, 0, self.release_gen))
 
     def _blocking(self) -> bool:
-        """Downloads still to come on this HAN (a job for a device that waits to activate
-        starts after that activation, so it does not hold the release)."""
-        return bool(self._active()) or any(
+        """Downloads still to come on this HAN: images on their way over the WAN, or queued here
+        (a job for a device that waits to activate starts after that activation, so it does
+        not hold the release)."""
+        return self.incoming > 0 or bool(self._active()) or any(
             j.device.state is not FwState.WAITING_TO_ACTIVATE for j in self.pending
         )
 

@@ -58,7 +58,7 @@ class DemoResult:
     bad_signatures: int = 0
     responses: dict[str, int] = field(default_factory=dict)
     alerts: dict[str, int] = field(default_factory=dict)
-    sample_inventory: str = ""
+    world: DemoWorld | None = field(default=None, repr=False, compare=False)
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -93,6 +93,7 @@ class DemoWorld:
         self.dsp_trust = a.dsp_trust
         sup_cert, sup_key = a.zaz1[TEST_SUPPLIER_EUI]
         self.supplier = DuisClient(TEST_SUPPLIER_EUI, sup_key, sup_cert)
+        self.update_started = 0.0
         self.sim = Simulator(start=EPOCH.timestamp(), seed=seed)
         self.dsp_node = DspNode(self.dsp)
         self.user = UserNode(TEST_SUPPLIER_EUI, self.dsp_trust)
@@ -181,6 +182,7 @@ def run_demo(homes: int = 300, seed: int = 7, data_dir: Path | None = None,
     from althan.model import FirmwareVersion
 
     commissioned = _count(w, "Commissioned")
+    w.update_started = w.now()
     for (key, bs) in sorted(models.items()):
         for j in range(0, len(bs), 50_000):
             w.send(w.supplier.update_ppmid_firmware(images[key], FirmwareVersion(new_version),
@@ -230,8 +232,8 @@ def _result(w: DemoWorld, fleet: Fleet, bridges: list[Any], commissioned: int,
             table.setdefault(region, {}).setdefault(r.variant, 0)
             table[region][r.variant] += 1
     n39 = w.user.alerts("N39")
-    t_of = {d.device: i for i, d in enumerate(n39)}
-    del t_of
+    region_of_text = {str(k): v for k, v in region_of.items()}
+    t0 = w.update_started - EPOCH.timestamp()
     sr = "{http://www.dccinterface.co.uk/ServiceUserGateway}"
     readback = [d for d in w.user.deliveries
                 if d.alert_code is None and d.response_code == "I0"
@@ -255,4 +257,8 @@ def _result(w: DemoWorld, fleet: Fleet, bridges: list[Any], commissioned: int,
         bad_signatures=w.user.bad_signatures,
         responses=dict(sorted(responses.items())),
         alerts=dict(sorted(w.user.alert_counts.items())),
+        completion=[(t - EPOCH.timestamp() - t0, region_of_text.get(d.device or "", "?"))
+                    for t, d in zip(w.user.times, w.user.deliveries, strict=True)
+                    if d.alert_code == "N39"],
+        world=w,
     )

@@ -146,6 +146,7 @@ class UserNode:
         self.trust = dsp_trust
         self.replies: list[DuisReply] = []
         self.deliveries: list[Received] = []
+        self.times: list[float] = []  # virtual arrival time of each delivery
         self.bad_signatures = 0
         self.alert_counts: Counter[str] = Counter()
 
@@ -167,6 +168,7 @@ class UserNode:
                                    f"{{{SR}}}OtherDeviceID"):
                     dev = e.text
                     break
+            self.times.append(now)
             self.deliveries.append(Received(
                 msg.xml,
                 _text(root, f"{{{SR}}}Header/{{{SR}}}ResponseCode"),
