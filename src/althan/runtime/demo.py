@@ -132,13 +132,14 @@ class DemoWorld:
 
 
 def run_demo(homes: int = 300, seed: int = 7, data_dir: Path | None = None,
-             progress: Progress | None = None, new_version: int = 0x00020000) -> DemoResult:
+             progress: Progress | None = None, new_version: int = 0x00020000,
+             db_url: str | None = None) -> DemoResult:
     import tempfile
 
     wall0 = time.perf_counter()
     data_dir = data_dir or Path(tempfile.mkdtemp(prefix="althan-demo-"))
     fleet = generate_fleet(homes, seed)
-    w = DemoWorld(fleet, data_dir, seed=seed)
+    w = DemoWorld(fleet, data_dir, seed=seed, db_url=db_url)
     bridges = list(fleet.bridges())
     n = len(bridges)
     tick = progress or (lambda _s, _d, _t: None)

@@ -209,3 +209,24 @@ def create_app(
         app.add_api_route(f"/api/v1/service{service}", endpoint, methods=["POST"],
                           name=f"service{service}")
     return app
+
+
+def trust_registered_users(assembly: Assembly) -> int:
+    """Add every registered user's XML-signing certificate to the DSP's trust store.
+
+    `build_dsp` trusts the ZAZ1 test PKI; users added with ``althan users add --cert`` carry
+    their own certificates. Returns how many certificates were added.
+    """
+    from cryptography import x509
+
+    n = 0
+    trust = assembly.dsp.duis.trust
+    with assembly.dsp.engine.connect() as conn:
+        rows = conn.execute(select(users.c.eui, users.c.cert_pem)
+                            .where(users.c.cert_pem.is_not(None))).all()
+    for r in rows:
+        cert = x509.load_pem_x509_certificate(r.cert_pem.encode())
+        if trust.by_issuer_serial(cert.issuer.rfc4514_string(), cert.serial_number) is None:
+            trust.add(r.eui, cert)
+            n += 1
+    return n
