@@ -42,22 +42,32 @@ def run(homes: int, size: int, seed: int, strategy: Strategy) -> dict[str, float
     sim = Simulator(seed=seed)
     sink = _Sink()
     sim.add(sink)
-    net = build_network(fleet, NetworkConfig(strategy=strategy, seed=seed),
-                        DevicePki.generate(seed), sim)
+    net = build_network(
+        fleet, NetworkConfig(strategy=strategy, seed=seed), DevicePki.generate(seed), sim
+    )
     n = 0
     for v in AltHANVariant:
         m = BRIDGE_MODELS[v]
-        img = build_test_image(m.manufacturer_code, m.image_type, 0x01000200,
-                               min_hw=min(m.hardware_versions), max_hw=max(m.hardware_versions),
-                               payload_size=size)
+        img = build_test_image(
+            m.manufacturer_code,
+            m.image_type,
+            0x01000200,
+            min_hw=min(m.hardware_versions),
+            max_hw=max(m.hardware_versions),
+            payload_size=size,
+        )
         per: dict[Region, list[FirmwareTarget]] = {}
         for h, b in fleet.bridges():
             if b.variant is v:
                 per.setdefault(h.region, []).append(FirmwareTarget(h.chf, b.eui))
         for r, ts in per.items():
             n += 1
-            sim.post(f"csp:{r.value}", FirmwareDistribution(
-                f"m{n}", f"d{n}", hashlib.sha256(img).hexdigest(), img, tuple(ts)))
+            sim.post(
+                f"csp:{r.value}",
+                FirmwareDistribution(
+                    f"m{n}", f"d{n}", hashlib.sha256(img).hexdigest(), img, tuple(ts)
+                ),
+            )
     t0 = time.perf_counter()
     sim.run()
     wall = time.perf_counter() - t0
@@ -71,9 +81,18 @@ def main() -> None:
     homes = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000
     size = int(sys.argv[2]) if len(sys.argv) > 2 else 16_384
     seed = int(sys.argv[3]) if len(sys.argv) > 3 else 2024
-    keys = ("median_disruption_min", "p95_disruption_min", "mean_disruption_min",
-            "median_lost_messages", "p95_lost_messages", "mean_outage_windows",
-            "devices_completed", "makespan_s", "failures", "wall_s")
+    keys = (
+        "median_disruption_min",
+        "p95_disruption_min",
+        "mean_disruption_min",
+        "median_lost_messages",
+        "p95_lost_messages",
+        "mean_outage_windows",
+        "devices_completed",
+        "makespan_s",
+        "failures",
+        "wall_s",
+    )
     print(f"{homes} homes, {size}-byte payload, seed {seed}")
     for s in Strategy:
         r = run(homes, size, seed, s)

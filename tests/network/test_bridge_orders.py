@@ -6,7 +6,7 @@ from __future__ import annotations
 import itertools
 
 import pytest
-from _support import NEW_VERSION, bridge_image, home_devices_reachable, pki, world
+from network_support import NEW_VERSION, bridge_image, home_devices_reachable, pki, world
 
 from althan import gbcs
 from althan.han import (

@@ -29,18 +29,36 @@ MFR, TYPE, OLD, NEW = 0x1A1C, 0x0B02, 0x01000000, 0x01000100
 def _image(size: int = 1000) -> tuple[OtaImageInfo, str]:
     data = build_test_image(MFR, TYPE, NEW, min_hw=1, max_hw=2, payload_size=size)
     h = parse_ota(data).header
-    info = OtaImageInfo(h.manufacturer_code, h.image_type, h.file_version, data,
-                        h.minimum_hardware_version, h.maximum_hardware_version)
+    info = OtaImageInfo(
+        h.manufacturer_code,
+        h.image_type,
+        h.file_version,
+        data,
+        h.minimum_hardware_version,
+        h.maximum_hardware_version,
+    )
     return info, hashlib.sha256(data).hexdigest()
 
 
 def _client(sha: str | None, hw: int = 1) -> OtaClient:
-    return OtaClient(manufacturer_code=MFR, image_type=TYPE, file_version=OLD,
-                     hardware_version=hw, max_data_size=64, expected_sha256=sha)
+    return OtaClient(
+        manufacturer_code=MFR,
+        image_type=TYPE,
+        file_version=OLD,
+        hardware_version=hw,
+        max_data_size=64,
+        expected_sha256=sha,
+    )
 
 
-def _drive(server: OtaServer, client: OtaClient, req: ImageBlockRequest | None, now_ms: int,
-           *, stop_after: int | None = None) -> tuple[object, int, int, int]:
+def _drive(
+    server: OtaServer,
+    client: OtaClient,
+    req: ImageBlockRequest | None,
+    now_ms: int,
+    *,
+    stop_after: int | None = None,
+) -> tuple[object, int, int, int]:
     """Run block requests; the client asks again as soon as allowed. Returns (last, now, blocks,
     waits)."""
     blocks = waits = 0
@@ -116,8 +134,14 @@ def test_corrupted_block_fails_the_hash_check() -> None:
     while isinstance(out, ImageBlockRequest):
         rsp = server.handle_block("dev", out, n * 10)
         if n == 3:  # flip a bit in flight
-            rsp = type(rsp)(rsp.status, rsp.manufacturer_code, rsp.image_type, rsp.file_version,
-                            rsp.file_offset, bytes([rsp.data[0] ^ 1]) + rsp.data[1:])
+            rsp = type(rsp)(
+                rsp.status,
+                rsp.manufacturer_code,
+                rsp.image_type,
+                rsp.file_version,
+                rsp.file_offset,
+                bytes([rsp.data[0] ^ 1]) + rsp.data[1:],
+            )
         out = client.on_block_response(rsp, n * 10)
         n += 1
     assert isinstance(out, UpgradeEndRequest) and out.status == OtaStatus.INVALID_IMAGE
@@ -132,13 +156,13 @@ def test_query_refused_for_hardware_outside_range_or_same_version() -> None:
         q = client.on_image_notify(server.image_notify())
         assert q is not None
         assert server.handle_query("dev", q).status == OtaStatus.NO_IMAGE_AVAILABLE
-    same = OtaClient(manufacturer_code=MFR, image_type=TYPE, file_version=NEW,
-                     hardware_version=1)
+    same = OtaClient(manufacturer_code=MFR, image_type=TYPE, file_version=NEW, hardware_version=1)
     q = same.on_image_notify(server.image_notify())
     assert q is not None
     assert server.handle_query("dev", q).status == OtaStatus.NO_IMAGE_AVAILABLE
-    other = OtaClient(manufacturer_code=MFR, image_type=TYPE + 1, file_version=OLD,
-                      hardware_version=1)
+    other = OtaClient(
+        manufacturer_code=MFR, image_type=TYPE + 1, file_version=OLD, hardware_version=1
+    )
     assert other.on_image_notify(server.image_notify()) is None
 
 
@@ -163,8 +187,9 @@ def test_state_errors_are_typed() -> None:
     client = _client(sha)
     server = OtaServer(info)
     with pytest.raises(OtaClusterError, match="state idle"):
-        client.on_block_response(server.handle_block("x", ImageBlockRequest(
-            MFR, TYPE, NEW, 0, 64), 0), 0)
+        client.on_block_response(
+            server.handle_block("x", ImageBlockRequest(MFR, TYPE, NEW, 0, 64), 0), 0
+        )
     with pytest.raises(OtaClusterError, match="no finished download"):
         server.release("x", 0)
     bad = server.handle_block("x", ImageBlockRequest(MFR, TYPE, NEW, info.size + 5, 64), 0)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 
-from _support import NEW_VERSION, bridge_image, pki, world
+from network_support import NEW_VERSION, bridge_image, pki, world
 
 from althan import gbcs
 from althan.csp.region import csp_address
@@ -94,7 +94,7 @@ def test_corrupted_block_is_caught_by_hash_check() -> None:
 def test_random_block_corruption_rate_reports_failures() -> None:
     fleet = generate_fleet(200, seed=11)
     w = world(fleet, NetworkConfig(corrupt_block_probability=0.002))
-    from _support import distribute_all
+    from network_support import distribute_all
 
     distribute_all(w, size=4096)
     w.sim.run()
@@ -169,8 +169,11 @@ def test_whitelisted_device_joins_and_is_announced() -> None:
     assert not w.net.device(b2.eui).joined
     # not in the device log: an image for it is refused
     w.distribute(bridge_image(b2.variant), [(home.chf, b2.eui)], home.region, 0.0)
-    w.sim.post(csp_address(home.region), GbcsCommand("c1", home.chf, home.chf,
-                                                     _ccs01(home.chf, b2.eui, 77)), at=100.0)
+    w.sim.post(
+        csp_address(home.region),
+        GbcsCommand("c1", home.chf, home.chf, _ccs01(home.chf, b2.eui, 77)),
+        at=100.0,
+    )
     w.sim.run()
     assert [m.payload.alert_code for _, m in w.dsp.ccs08()] == [0x8F89]
     [join] = w.dsp.joins()
@@ -221,8 +224,11 @@ def test_cs08_to_a_cut_off_device_is_answered_when_it_is_back() -> None:
     gsme_side = home.remote_bridges[0]
     cfg = NetworkConfig(device_reboots=((home.b1.eui, 100.0),))
     w = world(Fleet(0, (home,)), cfg)
-    w.sim.post(csp_address(home.region), GbcsCommand("c", home.chf, gsme_side.eui,
-                                                     _cs08(gsme_side.eui, 5)), at=100.0)
+    w.sim.post(
+        csp_address(home.region),
+        GbcsCommand("c", home.chf, gsme_side.eui, _cs08(gsme_side.eui, 5)),
+        at=100.0,
+    )
     w.sim.run()
     [(t, rsp)] = [(t, m) for t, m in w.dsp.got if hasattr(m, "command_msg_id")]
     assert t >= 100.0 + cfg.reboot_s + cfg.rejoin_s
@@ -233,8 +239,9 @@ def test_duplicate_distribution_changes_nothing() -> None:
     home = GAS
     w = world(Fleet(0, (home,)), NetworkConfig())
     img = bridge_image(home.b1.variant)
-    msg = FirmwareDistribution("same", "d", hashlib.sha256(img).hexdigest(), img,
-                               (FirmwareTarget(home.chf, home.b1.eui),))
+    msg = FirmwareDistribution(
+        "same", "d", hashlib.sha256(img).hexdigest(), img, (FirmwareTarget(home.chf, home.b1.eui),)
+    )
     w.sim.post(csp_address(home.region), msg)
     w.sim.post(csp_address(home.region), msg, at=3.0)
     w.sim.run()
@@ -247,14 +254,25 @@ def test_bad_hash_and_unknown_chf_fail_delivery() -> None:
     w = world(Fleet(0, (home,)), NetworkConfig())
     img = bridge_image(home.b1.variant)
     region = csp_address(home.region)
-    w.sim.post(region, FirmwareDistribution("m1", "d1", "00" * 32, img,
-                                            (FirmwareTarget(home.chf, home.b1.eui),)))
-    w.sim.post(region, FirmwareDistribution("m2", "d2", hashlib.sha256(img).hexdigest(), img,
-                                            (FirmwareTarget(EUI64(1), home.b1.eui),)))
+    w.sim.post(
+        region,
+        FirmwareDistribution("m1", "d1", "00" * 32, img, (FirmwareTarget(home.chf, home.b1.eui),)),
+    )
+    w.sim.post(
+        region,
+        FirmwareDistribution(
+            "m2",
+            "d2",
+            hashlib.sha256(img).hexdigest(),
+            img,
+            (FirmwareTarget(EUI64(1), home.b1.eui),),
+        ),
+    )
     w.sim.run()
     st = {s.distribution_id: s for s in w.dsp.statuses()}
     assert st["d1"].outcome is DeliveryOutcome.FAILED and "SHA-256" in st["d1"].reason
-    assert st["d2"].outcome is DeliveryOutcome.FAILED and "not in this CSP region" in st["d2"].reason
+    assert st["d2"].outcome is DeliveryOutcome.FAILED
+    assert "not in this CSP region" in st["d2"].reason
     assert w.net.device(home.b1.eui).firmware_version == home.b1.firmware_version
 
 
@@ -303,3 +321,30 @@ def test_naive_strategy_activates_at_once_han_aware_holds() -> None:
     assert out[Strategy.HAN_AWARE].outage_windows == 1
     assert out[Strategy.NAIVE].outage_windows == 2
     assert out[Strategy.HAN_AWARE].gsme_unreachable_min < out[Strategy.NAIVE].gsme_unreachable_min
+
+
+def test_malformed_inputs_change_nothing() -> None:
+    """Garbage GBCS is counted and dropped; bytes that are not an OTA file fail the transfer."""
+    home = GAS
+    w = world(Fleet(0, (home,)), NetworkConfig())
+    region = csp_address(home.region)
+    w.sim.post(region, GbcsCommand("junk", home.chf, home.b1.eui, b"\xdf\x09\x01"))
+    junk_image = b"not an OTA file at all" * 10
+    w.sim.post(
+        region,
+        FirmwareDistribution(
+            "m",
+            "d",
+            hashlib.sha256(junk_image).hexdigest(),
+            junk_image,
+            (FirmwareTarget(home.chf, home.b1.eui),),
+        ),
+    )
+    w.sim.run()
+    assert w.net.regions[home.region].counters.unhandled_commands == 1
+    assert not w.dsp.responses()
+    [(_, m)] = w.dsp.ccs08()
+    assert m.payload.alert_code == 0x8F89
+    [(eui, reason)] = w.net.metrics().failures
+    assert eui == home.b1.eui and reason.startswith("image is not an OTA file")
+    assert w.net.device(home.b1.eui).firmware_version == home.b1.firmware_version

@@ -3,7 +3,7 @@ and the simulation is deterministic."""
 
 from __future__ import annotations
 
-from _support import NEW_VERSION, distribute_all, world
+from network_support import NEW_VERSION, distribute_all, world
 
 from althan.csp import NetworkMetrics
 from althan.han import NetworkConfig, Strategy, generate_fleet

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import copy
 import hashlib
 import re
 from collections.abc import Iterable, Iterator
@@ -217,6 +218,23 @@ def _has_blank_text(root: etree._Element) -> bool:
     return False
 
 
+def _copy_document(root: etree._Element) -> etree._Element:
+    """A deep copy of `root`'s whole document (top-level PIs included); `root` if detached."""
+    if root.getparent() is not None:
+        return copy.deepcopy(root)
+    return copy.deepcopy(root.getroottree()).getroot()
+
+
+def _c14n(node: etree._Element | etree._ElementTree, *, exclusive: bool = False) -> bytes:
+    """C14N 1.0 without comments; libxml2 refuses some documents (relative namespace URIs)."""
+    try:
+        return etree.tostring(node, method="c14n", exclusive=exclusive, with_comments=False)
+    except etree.C14NError:
+        raise SignatureMalformed(
+            "the document cannot be canonicalised (relative namespace URI?)"
+        ) from None
+
+
 def _c14n_without(root: etree._Element, sig: etree._Element) -> bytes:
     """Inclusive C14N 1.0 (no comments) of `root`'s document minus `sig` (the
     enveloped-signature transform), without modifying the tree.
@@ -228,7 +246,7 @@ def _c14n_without(root: etree._Element, sig: etree._Element) -> bytes:
     namespaces on insertion and may rename the `ds` prefix to another one bound to the same
     URI, which changes the exclusive C14N of SignedInfo.)"""
     if sig.getparent() is root and sig.getnext() is None and not sig.tail:
-        full = etree.tostring(root.getroottree(), method="c14n", with_comments=False)
+        full = _c14n(root.getroottree())
         root_close = f"</{_qname(root)}>".encode()
         sig_name = _qname(sig).encode()
         sig_close = b"</" + sig_name + b">"
@@ -250,7 +268,7 @@ def _c14n_without(root: etree._Element, sig: etree._Element) -> bytes:
             raise SignatureMalformed("ds:Signature is not inside the document element")
         steps.append(up.index(node))
         node = up
-    doc_copy = etree.fromstring(etree.tostring(root))
+    doc_copy = _copy_document(root)
     sig_copy = doc_copy
     for i in reversed(steps):
         sig_copy = sig_copy[i]
@@ -266,7 +284,7 @@ def _c14n_without(root: etree._Element, sig: etree._Element) -> bytes:
             parent.text = (parent.text or "") + tail
     sig_copy.tail = None
     parent.remove(sig_copy)
-    return etree.tostring(doc_copy.getroottree(), method="c14n", with_comments=False)
+    return _c14n(doc_copy.getroottree())
 
 
 def _qname(el: etree._Element) -> str:
@@ -276,7 +294,7 @@ def _qname(el: etree._Element) -> str:
 
 
 def _c14n_signed_info(signed_info: etree._Element) -> bytes:
-    return etree.tostring(signed_info, method="c14n", exclusive=True, with_comments=False)
+    return _c14n(signed_info, exclusive=True)
 
 
 def _b64decode(text: str | None, what: str) -> bytes:
@@ -420,7 +438,7 @@ def verify(
     elif isinstance(data, etree._Element):
         root = data
         if _has_blank_text(root):
-            root = etree.fromstring(etree.tostring(root))
+            root = _copy_document(root)
             strip_blank_text(root)
     else:
         raise TypeError(f"verify() takes bytes or an lxml element, not {type(data).__name__}")
@@ -497,7 +515,7 @@ def sign(
         except XmlError as exc:
             raise SigningError(f"cannot sign: {exc}") from None
     elif isinstance(doc, etree._Element):
-        root = etree.fromstring(etree.tostring(doc))
+        root = _copy_document(doc)
         strip_blank_text(root)
     else:
         raise TypeError(f"sign() takes bytes or an lxml element, not {type(doc).__name__}")
@@ -508,9 +526,10 @@ def sign(
             raise SigningError("the root element is a ds:Signature")
         parent.remove(old)
 
-    digest = hashlib.sha256(
-        etree.tostring(root.getroottree(), method="c14n", with_comments=False)
-    ).digest()
+    try:
+        digest = hashlib.sha256(_c14n(root.getroottree())).digest()
+    except SignatureMalformed as exc:
+        raise SigningError(f"cannot sign: {exc}") from None
 
     sig = etree.SubElement(root, _SIGNATURE, nsmap={"ds": DSIG_NS})
     si = etree.SubElement(sig, f"{_D}SignedInfo")
@@ -528,7 +547,11 @@ def sign(
     etree.SubElement(ids, f"{_D}X509IssuerName").text = cert.issuer.rfc4514_string()
     etree.SubElement(ids, f"{_D}X509SerialNumber").text = str(cert.serial_number)
 
-    der = key.sign(_c14n_signed_info(si), ec.ECDSA(hashes.SHA256()))
+    try:
+        signed_info_c14n = _c14n_signed_info(si)
+    except SignatureMalformed as exc:
+        raise SigningError(f"cannot sign: {exc}") from None
+    der = key.sign(signed_info_c14n, ec.ECDSA(hashes.SHA256()))
     r, s = decode_dss_signature(der)
     sv.text = base64.b64encode(r.to_bytes(32, "big") + s.to_bytes(32, "big")).decode()
     return etree.tostring(root.getroottree(), xml_declaration=True, encoding="UTF-8")

@@ -11,7 +11,8 @@ real, signed / MAC'd responses and alerts with :mod:`althan.gbcs`:
 Keys come from a :class:`KeySource` (the fleet's generated device PKI,
 ``althan.smki.device_pki.DevicePki``): ``key_for(eui, "ds")`` signs alerts, ``key_for(eui, "ka")``
 MACs responses, with ``key_for(ACCESS_CONTROL_BROKER_EUI, "ka")`` as the other end of the MAC
-(so the DSP verifies with the ACB's KA private key and the device's KA public key). Times are the simulator's seconds, read as POSIX seconds (UTC).
+(so the DSP verifies with the ACB's KA private key and the device's KA public key).
+Times are the simulator's seconds, read as POSIX seconds (UTC).
 """
 
 from __future__ import annotations

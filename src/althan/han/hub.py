@@ -347,7 +347,8 @@ class CommsHub:
         poll = cfg.sleepy_poll_period_s if d.spec.sleepy else 0.0
         if cfg.strategy is Strategy.NAIVE:
             return block_interval(
-                min_block_period_s=0.0, airtime_s=k * cfg.han_block_airtime_s + p2p,
+                min_block_period_s=0.0,
+                airtime_s=k * cfg.han_block_airtime_s + p2p,
                 poll_period_s=poll,
             )
         return block_interval(
@@ -499,8 +500,10 @@ class CommsHub:
         """Downloads still to come on this HAN: images on their way over the WAN, or queued here
         (a job for a device that waits to activate starts after that activation, so it does
         not hold the release)."""
-        return self.incoming > 0 or bool(self._active()) or any(
-            j.device.state is not FwState.WAITING_TO_ACTIVATE for j in self.pending
+        return (
+            self.incoming > 0
+            or bool(self._active())
+            or any(j.device.state is not FwState.WAITING_TO_ACTIVATE for j in self.pending)
         )
 
     def _release(self, now: float, b1_too: bool) -> None:

@@ -189,9 +189,7 @@ class Home:
             (b for b in self.remote_bridges if b.variant in (AltHANVariant.B2, AltHANVariant.B4)),
             None,
         )
-        ihd_bridge = next(
-            (b for b in self.remote_bridges if b.variant is AltHANVariant.B3), None
-        )
+        ihd_bridge = next((b for b in self.remote_bridges if b.variant is AltHANVariant.B3), None)
         if self.kind is TopologyKind.BOTH_REMOTE_CLOSE:
             ihd_bridge = gas_bridge
         if self.gsme is not None and eui == self.gsme.eui:
@@ -290,9 +288,7 @@ def make_home(
         gsme=_han_device(euis, rng, DeviceType.GSME, "gsme") if with_gsme else None,
         ihd=_han_device(euis, rng, DeviceType.IHD, "ihd"),
         ppmid=_han_device(euis, rng, DeviceType.PPMID, "ppmid") if with_ppmid else None,
-        bridges=tuple(
-            _bridge(euis, rng, v) for v in (AltHANVariant.B1, *kind.remote_variants)
-        ),
+        bridges=tuple(_bridge(euis, rng, v) for v in (AltHANVariant.B1, *kind.remote_variants)),
         kind=kind,
     )
 

@@ -450,9 +450,7 @@ class OtaClient:
             self.state = ClientState.IDLE
             self.received.clear()
             self.target_version = None
-        return UpgradeEndRequest(
-            status, self.manufacturer_code, self.image_type, rsp.file_version
-        )
+        return UpgradeEndRequest(status, self.manufacturer_code, self.image_type, rsp.file_version)
 
     def on_upgrade_end_response(self, rsp: UpgradeEndResponse, now_s: int) -> int | None:
         """Seconds from now until activation, or None to keep waiting (0xFFFFFFFF)."""

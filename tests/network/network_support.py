@@ -109,7 +109,11 @@ def world(fleet: Fleet, config: NetworkConfig, seed: int = 7) -> World:
 
 
 def bridge_image(
-    variant: AltHANVariant, *, version: int = NEW_VERSION, size: int = 4096, hw: tuple[int, int] | None = None
+    variant: AltHANVariant,
+    *,
+    version: int = NEW_VERSION,
+    size: int = 4096,
+    hw: tuple[int, int] | None = None,
 ) -> bytes:
     m = BRIDGE_MODELS[variant]
     lo, hi = hw if hw is not None else (min(m.hardware_versions), max(m.hardware_versions))
