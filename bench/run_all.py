@@ -1,0 +1,34 @@
+"""`make bench`: the benchmarks whose figures go in docs/benchmarks.md."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+
+def main() -> int:
+    py = sys.executable
+    runs = [
+        [py, str(HERE / "bench_duis_verify.py")],
+        [py, str(HERE / "bench_strategies.py"), "1000"],
+    ]
+    for cmd in runs:
+        print("$", " ".join(Path(c).name for c in cmd), flush=True)
+        subprocess.run(cmd, check=True)
+    for homes in (300, 1000):
+        t0 = time.perf_counter()
+        out = subprocess.run(
+            [py, "-m", "althan.cli", "demo", "--json", "--homes", str(homes)],
+            check=True, capture_output=True, text=True,
+        )
+        print(f"demo {homes} homes: {time.perf_counter() - t0:.1f} s wall;",
+              out.stdout.strip().splitlines()[-1])
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

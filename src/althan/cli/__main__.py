@@ -1,0 +1,3 @@
+from althan.cli import main
+
+main()
