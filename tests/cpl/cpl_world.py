@@ -1,0 +1,151 @@
+"""A small commissioned Alt HAN world for the requirement-12 (CPL) tests of SRV 11.4."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from althan.dsp import cpl
+from althan.duis.xmldsig import verify
+from althan.han.topology import Bridge, Home, generate_fleet
+from althan.model import ALTHANCO_DEFAULT_EUI, EUI64, FirmwareVersion
+from althan.runtime.demo import DemoWorld, install_code
+from althan.runtime.world import at
+from althan.store.tables import devices, firmware_deliveries, firmware_images, outbox
+from althan.zigbee.ota import build_test_image, parse_ota
+
+SR = "{http://www.dccinterface.co.uk/ServiceUserGateway}"
+HOMES = 4
+SEED = 3
+NEW_VERSION = 0x00020000
+
+WARNING_LISTS = (
+    "InvalidDeviceIDList",
+    "NotCommissionedDeviceIDList",
+    "NotApplicableFirmwareDeviceIDList",
+    "OtherRequestInProgressList",
+    "InvalidGBCSVersionList",
+)
+
+
+@dataclass(frozen=True)
+class Reply:
+    """A synchronous 11.4 reply whose DSP signature has been checked."""
+
+    code: str
+    lists: dict[str, list[str]]
+
+
+class World:
+    """DemoWorld over a small fleet, every bridge pre-notified, whitelisted and commissioned."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = data_dir
+        self.fleet = generate_fleet(HOMES, SEED)
+        self.w = DemoWorld(self.fleet, data_dir, seed=SEED)
+        self.bridges: list[tuple[Home, Bridge]] = list(self.fleet.bridges())
+        w = self.w
+        for _h, b in self.bridges:
+            w.send(w.supplier.prenotify(
+                b.eui, manufacturer=f"{b.manufacturer_code:04X}",
+                model=f"{b.image_type:04X}{b.hardware_version:04X}",
+                firmware=FirmwareVersion(b.firmware_version), variant=b.variant))
+        w.run()
+        for h, b in self.bridges:
+            w.send(w.supplier.whitelist(h.chf, b.eui, install_code(b.eui)))
+        w.run()
+        assert self.status_of_bridges() == {"Commissioned"}, "setup: bridges not commissioned"
+
+    # -- the fleet
+    def models(self) -> dict[tuple[int, int], list[Bridge]]:
+        out: dict[tuple[int, int], list[Bridge]] = {}
+        for _h, b in self.bridges:
+            out.setdefault((b.manufacturer_code, b.image_type), []).append(b)
+        return out
+
+    def image_for(self, bridges: list[Bridge], *, hw_in_header: bool = True,
+                  payload_size: int = 2048) -> bytes:
+        b = bridges[0]
+        hws = [x.hardware_version for x in bridges]
+        return build_test_image(
+            b.manufacturer_code, b.image_type, NEW_VERSION,
+            min_hw=min(hws) if hw_in_header else None,
+            max_hw=max(hws) if hw_in_header else None, payload_size=payload_size)
+
+    # -- acting
+    def assure(self, image: bytes, hw_min: int, hw_max: int) -> cpl.CplEntry:
+        """AltHANCo adds an Active CPL entry for `image` (through the DSP's CPL module)."""
+        h = parse_ota(image).header
+        sha = self.w.images.put(image)
+        with self.w.engine.begin() as conn:
+            return cpl.add_entry(
+                conn, by=ALTHANCO_DEFAULT_EUI, manufacturer=f"{h.manufacturer_code:04X}",
+                model=f"{h.image_type:04X}", hw_min=hw_min, hw_max=hw_max,
+                firmware_version=f"{h.file_version:08X}", image_sha256=sha,
+                image_hash=parse_ota(image).image_hash, now=at(self.w.now()))
+
+    def withdraw(self, entry_id: int) -> None:
+        with self.w.engine.begin() as conn:
+            cpl.set_status(conn, entry_id, cpl.CplStatus.WITHDRAWN, ALTHANCO_DEFAULT_EUI,
+                           at(self.w.now()), note="test")
+
+    def update(self, image: bytes, euis: list[EUI64],
+               version: int = NEW_VERSION) -> Reply:
+        """Send a signed 11.4, run the world to quiescence, return the verified reply."""
+        before = len(self.w.user.replies)
+        self.w.send(self.w.supplier.update_ppmid_firmware(image, FirmwareVersion(version), euis))
+        self.w.run()
+        new = self.w.user.replies[before:]
+        assert len(new) == 1, f"expected one synchronous reply, got {len(new)}"
+        doc = verify(new[0].body, self.w.dsp_trust)
+        root = doc.root
+        code = root.findtext(f"{SR}Header/{SR}ResponseCode")
+        assert code == new[0].response_code
+        lists = {
+            name: [x for x in (root.findtext(f".//{SR}{name}") or "").split(",") if x]
+            for name in WARNING_LISTS
+        }
+        return Reply(code or "", {k: v for k, v in lists.items() if v})
+
+    # -- observing
+    def status_of_bridges(self) -> set[str]:
+        euis = {b.eui for _h, b in self.bridges}
+        with self.w.engine.connect() as conn:
+            rows = conn.execute(select(devices.c.eui, devices.c.status)).all()
+        return {r.status for r in rows if r.eui in euis}
+
+    def smi_versions(self) -> dict[EUI64, str]:
+        euis = {b.eui for _h, b in self.bridges}
+        with self.w.engine.connect() as conn:
+            rows = conn.execute(select(devices.c.eui, devices.c.firmware_version)).all()
+        return {r.eui: r.firmware_version for r in rows if r.eui in euis}
+
+    def running_versions(self) -> dict[EUI64, int]:
+        """What each bridge in the simulated network is actually running."""
+        return {b.eui: self.w.network.device(b.eui).firmware_version for _h, b in self.bridges}
+
+    def n39_devices(self) -> list[str]:
+        return sorted(d.device or "" for d in self.w.user.alerts("N39"))
+
+    def deliveries(self) -> list[tuple[EUI64, str]]:
+        with self.w.engine.connect() as conn:
+            return [(r.device, r.image_sha256) for r in conn.execute(
+                select(firmware_deliveries.c.device, firmware_deliveries.c.image_sha256))]
+
+    def distributions_sent(self) -> int:
+        """FirmwareDistribution messages the DSP put in its outbox towards the CSPs."""
+        with self.w.engine.connect() as conn:
+            payloads = conn.execute(
+                select(outbox.c.payload).where(outbox.c.kind == "smwan")).scalars().all()
+        return sum(1 for p in payloads if json.loads(p)["type"] == "FirmwareDistribution")
+
+    def image_rows(self) -> int:
+        with self.w.engine.connect() as conn:
+            return int(conn.execute(
+                select(func.count()).select_from(firmware_images)).scalar_one())
+
+    def image_bytes_on_wan(self) -> int:
+        return sum(c.counters.image_bytes for c in self.w.network.regions.values())
