@@ -6,6 +6,7 @@ import typer
 
 from althan.cli import cpl, duis, firmware, gbcs
 from althan.cli.demo import demo
+from althan.cli.serve import serve, users_app
 
 app = typer.Typer(
     help="althan: DCC firmware updates for Alt HAN P2P devices (SECMP0170), with a simulated network.",
@@ -17,6 +18,8 @@ app.add_typer(cpl.app, name="cpl", help="The Central Product List of assured fir
 app.add_typer(gbcs.app, name="gbcs", help="Decode and check GBCS messages.")
 app.add_typer(duis.app, name="duis", help="Sign, verify, validate and send DUIS XML.")
 app.command("demo")(demo)
+app.command("serve")(serve)
+app.add_typer(users_app, name="users", help="DCC users known to the DSP.")
 
 
 def main() -> None:

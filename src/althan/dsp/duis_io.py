@@ -35,8 +35,8 @@ class DuisRejected(Exception):
         detail: str,
         *,
         request_id: str | None = None,
-        service_reference: str = "0",
-        service_reference_variant: str = "0",
+        service_reference: str = "0.0",
+        service_reference_variant: str = "0.0",
         malformed: bool = False,
     ) -> None:
         super().__init__(f"{code}: {detail}")
@@ -73,14 +73,14 @@ def _header_guess(root: etree._Element) -> tuple[str | None, str, str]:
 
     sr = t("ServiceReference")
     srv = t("ServiceReferenceVariant")
-    ok = sr is not None and srv is not None and len(sr) <= 6 and len(srv) <= 8
+    ok = all(x is not None and envelope._SRV_RE.fullmatch(x) for x in (sr, srv))
     rid = t("RequestID")
     try:
         if rid is not None:
             envelope.RequestId.parse(rid)
     except ValueError:
         rid = None
-    return rid, (sr if ok and sr else "0"), (srv if ok and srv else "0")
+    return rid, (sr if ok and sr else "0.0"), (srv if ok and srv else "0.0")
 
 
 class DuisIO:

@@ -157,8 +157,11 @@ class Dsp:
         if req.signer != req.originator:
             raise Reject(C.E4, f"signed by {req.signer}, RequestID originator {req.originator}")
         srv = srv_matrix().get(req.service_reference_variant)
-        if srv is None or srv.reference != req.service_reference:
-            raise Reject(C.E19, f"unknown ServiceReferenceVariant {req.service_reference_variant}")
+        if srv is None:
+            raise Reject(C.E21, f"{req.service_reference_variant} is not supported by althan")
+        if srv.reference != req.service_reference:
+            raise Reject(C.E19, f"ServiceReferenceVariant {req.service_reference_variant} "
+                                f"is not of ServiceReference {req.service_reference}")
         roles = frozenset(UserRole(r) for r in user_row.roles.split(",") if r)
         if not roles & srv.roles:
             raise Reject(C.E3, f"roles {sorted(roles)} may not send {srv.variant} ({srv.name})")

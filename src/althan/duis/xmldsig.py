@@ -341,8 +341,15 @@ def _find_signature(root: etree._Element) -> etree._Element:
     return sigs[0]
 
 
-def _child(parent: etree._Element, name: str, index: int) -> etree._Element:
-    kids = [c for c in parent if isinstance(c.tag, str)]
+def _kids(parent: etree._Element) -> list[etree._Element]:
+    return [c for c in parent if isinstance(c.tag, str)]
+
+
+def _child(
+    parent: etree._Element, name: str, index: int, kids: list[etree._Element] | None = None
+) -> etree._Element:
+    if kids is None:
+        kids = _kids(parent)
     if index >= len(kids) or kids[index].tag != f"{_D}{name}":
         got = kids[index].tag if index < len(kids) else "nothing"
         raise SignatureMalformed(
@@ -375,29 +382,32 @@ class _ParsedSignature:
 
 
 def _parse_signature(sig: etree._Element) -> _ParsedSignature:
-    signed_info = _child(sig, "SignedInfo", 0)
-    _algorithm(_child(signed_info, "CanonicalizationMethod", 0), ALG_EXC_C14N)
-    _algorithm(_child(signed_info, "SignatureMethod", 1), ALG_ECDSA_SHA256)
-    ref = _child(signed_info, "Reference", 2)
-    if len([c for c in signed_info if isinstance(c.tag, str)]) != 3:
+    sig_kids = _kids(sig)
+    signed_info = _child(sig, "SignedInfo", 0, sig_kids)
+    si_kids = _kids(signed_info)
+    _algorithm(_child(signed_info, "CanonicalizationMethod", 0, si_kids), ALG_EXC_C14N)
+    _algorithm(_child(signed_info, "SignatureMethod", 1, si_kids), ALG_ECDSA_SHA256)
+    ref = _child(signed_info, "Reference", 2, si_kids)
+    if len(si_kids) != 3:
         raise SignatureMalformed("SignedInfo must hold exactly one Reference")
     if ref.get("URI") != "":
         raise SignatureMalformed(f'Reference URI {ref.get("URI")!r}, expected ""')
-    transforms = _child(ref, "Transforms", 0)
-    tlist = [c for c in transforms if isinstance(c.tag, str)]
+    ref_kids = _kids(ref)
+    transforms = _child(ref, "Transforms", 0, ref_kids)
+    tlist = _kids(transforms)
     if len(tlist) != 1:
         raise SignatureMalformed("Transforms must hold exactly the enveloped-signature transform")
     if tlist[0].tag != f"{_D}Transform":
         raise SignatureMalformed(f"unexpected {tlist[0].tag} in Transforms")
     _algorithm(tlist[0], ALG_ENVELOPED)
-    _algorithm(_child(ref, "DigestMethod", 1), ALG_SHA256)
-    digest_el = _child(ref, "DigestValue", 2)
-    sv_el = _child(sig, "SignatureValue", 1)
-    if len([c for c in sig if isinstance(c.tag, str)]) < 3:
+    _algorithm(_child(ref, "DigestMethod", 1, ref_kids), ALG_SHA256)
+    digest_el = _child(ref, "DigestValue", 2, ref_kids)
+    sv_el = _child(sig, "SignatureValue", 1, sig_kids)
+    if len(sig_kids) < 3:
         raise UnknownCertificate(
             "the signature names no certificate (no KeyInfo/X509Data/X509IssuerSerial)"
         )
-    key_info = _child(sig, "KeyInfo", 2)
+    key_info = _child(sig, "KeyInfo", 2, sig_kids)
     x509_data = _child(key_info, "X509Data", 0)
     ids = _child(x509_data, "X509IssuerSerial", 0)
     issuer_el = _child(ids, "X509IssuerName", 0)

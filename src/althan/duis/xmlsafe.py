@@ -26,8 +26,8 @@ __all__ = [
 ]
 
 DEFAULT_MAX_BYTES = 12_000_000
-"""Large enough for an 11.4 request carrying a 10,240,000-byte image in base64... almost: the
-image limit is on the decoded bytes, so callers accepting 11.4 pass a larger bound."""
+"""Default bound. An 11.4 request with the largest image (10,240,000 bytes, ~13.7 MB in
+base64) needs more: callers accepting 11.4 pass `max_bytes` (the CLI uses 16 MB)."""
 
 
 class XmlError(ValueError):
