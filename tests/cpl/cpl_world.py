@@ -49,10 +49,15 @@ class World:
         self.bridges: list[tuple[Home, Bridge]] = list(self.fleet.bridges())
         w = self.w
         for _h, b in self.bridges:
-            w.send(w.supplier.prenotify(
-                b.eui, manufacturer=f"{b.manufacturer_code:04X}",
-                model=f"{b.image_type:04X}{b.hardware_version:04X}",
-                firmware=FirmwareVersion(b.firmware_version), variant=b.variant))
+            w.send(
+                w.supplier.prenotify(
+                    b.eui,
+                    manufacturer=f"{b.manufacturer_code:04X}",
+                    model=f"{b.image_type:04X}{b.hardware_version:04X}",
+                    firmware=FirmwareVersion(b.firmware_version),
+                    variant=b.variant,
+                )
+            )
         w.run()
         for h, b in self.bridges:
             w.send(w.supplier.whitelist(h.chf, b.eui, install_code(b.eui)))
@@ -66,14 +71,19 @@ class World:
             out.setdefault((b.manufacturer_code, b.image_type), []).append(b)
         return out
 
-    def image_for(self, bridges: list[Bridge], *, hw_in_header: bool = True,
-                  payload_size: int = 2048) -> bytes:
+    def image_for(
+        self, bridges: list[Bridge], *, hw_in_header: bool = True, payload_size: int = 2048
+    ) -> bytes:
         b = bridges[0]
         hws = [x.hardware_version for x in bridges]
         return build_test_image(
-            b.manufacturer_code, b.image_type, NEW_VERSION,
+            b.manufacturer_code,
+            b.image_type,
+            NEW_VERSION,
             min_hw=min(hws) if hw_in_header else None,
-            max_hw=max(hws) if hw_in_header else None, payload_size=payload_size)
+            max_hw=max(hws) if hw_in_header else None,
+            payload_size=payload_size,
+        )
 
     # -- acting
     def assure(self, image: bytes, hw_min: int, hw_max: int) -> cpl.CplEntry:
@@ -82,18 +92,30 @@ class World:
         sha = self.w.images.put(image)
         with self.w.engine.begin() as conn:
             return cpl.add_entry(
-                conn, by=ALTHANCO_DEFAULT_EUI, manufacturer=f"{h.manufacturer_code:04X}",
-                model=f"{h.image_type:04X}", hw_min=hw_min, hw_max=hw_max,
-                firmware_version=f"{h.file_version:08X}", image_sha256=sha,
-                image_hash=parse_ota(image).image_hash, now=at(self.w.now()))
+                conn,
+                by=ALTHANCO_DEFAULT_EUI,
+                manufacturer=f"{h.manufacturer_code:04X}",
+                model=f"{h.image_type:04X}",
+                hw_min=hw_min,
+                hw_max=hw_max,
+                firmware_version=f"{h.file_version:08X}",
+                image_sha256=sha,
+                image_hash=parse_ota(image).image_hash,
+                now=at(self.w.now()),
+            )
 
     def withdraw(self, entry_id: int) -> None:
         with self.w.engine.begin() as conn:
-            cpl.set_status(conn, entry_id, cpl.CplStatus.WITHDRAWN, ALTHANCO_DEFAULT_EUI,
-                           at(self.w.now()), note="test")
+            cpl.set_status(
+                conn,
+                entry_id,
+                cpl.CplStatus.WITHDRAWN,
+                ALTHANCO_DEFAULT_EUI,
+                at(self.w.now()),
+                note="test",
+            )
 
-    def update(self, image: bytes, euis: list[EUI64],
-               version: int = NEW_VERSION) -> Reply:
+    def update(self, image: bytes, euis: list[EUI64], version: int = NEW_VERSION) -> Reply:
         """Send a signed 11.4, run the world to quiescence, return the verified reply."""
         before = len(self.w.user.replies)
         self.w.send(self.w.supplier.update_ppmid_firmware(image, FirmwareVersion(version), euis))
@@ -132,20 +154,26 @@ class World:
 
     def deliveries(self) -> list[tuple[EUI64, str]]:
         with self.w.engine.connect() as conn:
-            return [(r.device, r.image_sha256) for r in conn.execute(
-                select(firmware_deliveries.c.device, firmware_deliveries.c.image_sha256))]
+            return [
+                (r.device, r.image_sha256)
+                for r in conn.execute(
+                    select(firmware_deliveries.c.device, firmware_deliveries.c.image_sha256)
+                )
+            ]
 
     def distributions_sent(self) -> int:
         """FirmwareDistribution messages the DSP put in its outbox towards the CSPs."""
         with self.w.engine.connect() as conn:
-            payloads = conn.execute(
-                select(outbox.c.payload).where(outbox.c.kind == "smwan")).scalars().all()
+            payloads = (
+                conn.execute(select(outbox.c.payload).where(outbox.c.kind == "smwan"))
+                .scalars()
+                .all()
+            )
         return sum(1 for p in payloads if json.loads(p)["type"] == "FirmwareDistribution")
 
     def image_rows(self) -> int:
         with self.w.engine.connect() as conn:
-            return int(conn.execute(
-                select(func.count()).select_from(firmware_images)).scalar_one())
+            return int(conn.execute(select(func.count()).select_from(firmware_images)).scalar_one())
 
     def image_bytes_on_wan(self) -> int:
         return sum(c.counters.image_bytes for c in self.w.network.regions.values())

@@ -40,15 +40,32 @@ def image_file(tmp_path: Path, **kw: Any) -> tuple[Path, bytes]:
 def test_round_trip_add_list_withdraw(tmp_path: Path) -> None:
     data_dir = tmp_path / "d"
     f, data = image_file(tmp_path)
-    r = cli("add", str(f), "--manufacturer", "121D", "--model", "0084", "--hw-min", "1",
-            "--hw-max", "3", "--data-dir", str(data_dir), "--json")
+    r = cli(
+        "add",
+        str(f),
+        "--manufacturer",
+        "121D",
+        "--model",
+        "0084",
+        "--hw-min",
+        "1",
+        "--hw-max",
+        "3",
+        "--data-dir",
+        str(data_dir),
+        "--json",
+    )
     assert r.exit_code == 0, r.output
     added = json.loads(r.stdout)
     assert added["status"] == "Active"
     assert added["image_sha256"] == hashlib.sha256(data).hexdigest()
     assert added["firmware_version"] == "00020000"
     assert (added["manufacturer"], added["model"], added["hw_min"], added["hw_max"]) == (
-        "121D", "0084", 1, 3)
+        "121D",
+        "0084",
+        1,
+        3,
+    )
     assert added["assured_by"] == str(ALTHANCO_DEFAULT_EUI)
 
     [row] = listed(data_dir)
@@ -60,8 +77,15 @@ def test_round_trip_add_list_withdraw(tmp_path: Path) -> None:
 
     table = cli("list", "--data-dir", str(data_dir))
     assert table.exit_code == 0
-    for text in ("121D", "0084", "1..3", "00020000", "Active", added["image_sha256"][:12],
-                 str(ALTHANCO_DEFAULT_EUI)):
+    for text in (
+        "121D",
+        "0084",
+        "1..3",
+        "00020000",
+        "Active",
+        added["image_sha256"][:12],
+        str(ALTHANCO_DEFAULT_EUI),
+    ):
         assert text in table.stdout
 
     w = cli("withdraw", str(added["id"]), "--reason", "recalled", "--data-dir", str(data_dir))
@@ -69,7 +93,8 @@ def test_round_trip_add_list_withdraw(tmp_path: Path) -> None:
     [row] = listed(data_dir)
     assert row["status"] == "Withdrawn"
     assert {k: v for k, v in row.items() if k != "status"} == {
-        k: v for k, v in added.items() if k != "status"}
+        k: v for k, v in added.items() if k != "status"
+    }
     assert "Withdrawn" in cli("list", "--data-dir", str(data_dir)).stdout
 
 
@@ -84,8 +109,22 @@ def test_hardware_range_defaults_to_the_header(tmp_path: Path) -> None:
 def test_only_althanco_may_add(tmp_path: Path) -> None:
     data_dir = tmp_path / "d"
     f, _ = image_file(tmp_path)
-    r = cli("add", str(f), "--manufacturer", "121D", "--model", "0084", "--hw-min", "1",
-            "--hw-max", "3", "--as", SUPPLIER, "--data-dir", str(data_dir))
+    r = cli(
+        "add",
+        str(f),
+        "--manufacturer",
+        "121D",
+        "--model",
+        "0084",
+        "--hw-min",
+        "1",
+        "--hw-max",
+        "3",
+        "--as",
+        SUPPLIER,
+        "--data-dir",
+        str(data_dir),
+    )
     assert r.exit_code == 1
     assert r.stdout == ""
     assert r.stderr.startswith("error: ") and "AltHANCo" in r.stderr

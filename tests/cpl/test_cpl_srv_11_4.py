@@ -19,8 +19,9 @@ def _ids(xs: list[EUI64]) -> list[str]:
     return [str(x) for x in xs]
 
 
-def _assert_nothing_delivered(world: World, smi_before: dict[EUI64, str],
-                              running_before: dict[EUI64, int]) -> None:
+def _assert_nothing_delivered(
+    world: World, smi_before: dict[EUI64, str], running_before: dict[EUI64, int]
+) -> None:
     assert world.w.user.alerts("N39") == []
     assert world.smi_versions() == smi_before
     assert world.running_versions() == running_before
@@ -73,8 +74,11 @@ def test_assured_image_is_delivered_and_withdrawal_stops_new_deliveries(world: W
 
 
 def test_hardware_outside_the_entry_range_is_refused(world: World) -> None:
-    spread = [(k, bs) for k, bs in sorted(world.models().items())
-              if len({b.hardware_version for b in bs}) > 1]
+    spread = [
+        (k, bs)
+        for k, bs in sorted(world.models().items())
+        if len({b.hardware_version for b in bs}) > 1
+    ]
     assert spread, "setup: want a model whose bridges have different hardware versions"
     _key, bs = spread[0]
     lo = min(b.hardware_version for b in bs)
@@ -192,4 +196,3 @@ def test_version_that_disagrees_with_the_header_is_rejected(world: World) -> Non
     assert reply.code == "E110401"
     assert world.deliveries() == []
     assert world.w.user.alerts("N39") == []
-

@@ -11,7 +11,7 @@ from lxml import etree
 
 from althan.duis.xmldsig import verify
 from althan.han.topology import generate_fleet
-from althan.model import TEST_SUPPLIER_EUI, EUI64
+from althan.model import EUI64, TEST_SUPPLIER_EUI
 from althan.runtime.assemble import build_dsp
 from althan.runtime.demo import run_demo
 from althan.runtime.world import EPOCH
@@ -63,7 +63,9 @@ def test_every_n39_names_an_updated_bridge_once(tmp_path: Path) -> None:
 def _validate(tool_jar: Path, path: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         ["java", "-cp", str(tool_jar), "uk.co.smartdcc.boxed.xmldsig.Validate", str(path)],
-        capture_output=True, text=True, timeout=120,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 

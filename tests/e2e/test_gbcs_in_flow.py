@@ -21,15 +21,19 @@ def test_tampered_cs09_changes_nothing_and_genuine_one_raises_n39(tmp_path: Path
     assert w is not None
     home, bridge = next(iter(generate_fleet(2, 4).bridges()))
     good = gbcs.build_cs09_alert(
-        device=bridge.eui, firmware_version=FirmwareVersion(0x00030000), when=EPOCH,
-        counter=(1 << 40) + 1, device_ds_key=w.keys.pki.key_for(bridge.eui, "ds"),
+        device=bridge.eui,
+        firmware_version=FirmwareVersion(0x00030000),
+        when=EPOCH,
+        counter=(1 << 40) + 1,
+        device_ds_key=w.keys.pki.key_for(bridge.eui, "ds"),
     )
 
     def state() -> tuple[int, str | None]:
         with w.engine.connect() as c:
             n = c.execute(select(func.count()).select_from(alerts)).scalar_one()
-            v = c.execute(select(devices.c.firmware_version)
-                          .where(devices.c.eui == bridge.eui)).scalar_one()
+            v = c.execute(
+                select(devices.c.firmware_version).where(devices.c.eui == bridge.eui)
+            ).scalar_one()
         return int(n), v
 
     before = state()

@@ -33,7 +33,10 @@ def boxed(tool_jar: Path, tmp_path_factory: pytest.TempPathFactory) -> BoxedRunn
         out = tmp_path_factory.mktemp(f"boxed-{mode}")
         proc = subprocess.run(
             [java, "-cp", str(tool_jar), str(TOOL_JAVA), mode, str(out), *map(str, files)],
-            capture_output=True, text=True, timeout=300, check=False,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
         )
         assert proc.returncode == 0, proc.stderr[-2000:]
         codes = {}
@@ -80,5 +83,3 @@ def client(assembly: Assembly, clock: FakeClock) -> Iterator[TestClient]:
 def supplier(assembly: Assembly) -> DuisClient:
     cert, key = assembly.zaz1[TEST_SUPPLIER_EUI]
     return DuisClient(TEST_SUPPLIER_EUI, key, cert)
-
-

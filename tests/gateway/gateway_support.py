@@ -58,15 +58,20 @@ def row_counts(engine: Engine) -> dict[str, int]:
 def service_of(xml: bytes) -> str:
     """The DUIS web service a request's CommandVariant picks (CV 1,3,5,7 S; 2,6,8 D; 4 T)."""
     root = etree.fromstring(xml, etree.XMLParser(resolve_entities=False, no_network=True))
-    cv = root.findtext("{http://www.dccinterface.co.uk/ServiceUserGateway}Header/"
-                       "{http://www.dccinterface.co.uk/ServiceUserGateway}CommandVariant")
+    cv = root.findtext(
+        "{http://www.dccinterface.co.uk/ServiceUserGateway}Header/"
+        "{http://www.dccinterface.co.uk/ServiceUserGateway}CommandVariant"
+    )
     return {"1": "S", "3": "S", "5": "S", "7": "S", "4": "T"}.get((cv or "").strip(), "D")
 
 
 def send(client: TestClient, assembly: Assembly, req: SignedRequest) -> tuple[str, etree._Element]:
     """POST a signed request to its service; the DSP-signed answer's code and root."""
-    r = client.post(f"/api/v1/service{req.service}", content=req.xml,
-                    headers={"content-type": "application/xml"})
+    r = client.post(
+        f"/api/v1/service{req.service}",
+        content=req.xml,
+        headers={"content-type": "application/xml"},
+    )
     assert r.status_code == 200, r.text[:300]
     v = verify(r.content, assembly.dsp_trust)
     code = v.root.findtext(f"{SR}Header/{SR}ResponseCode")
@@ -77,8 +82,13 @@ def send(client: TestClient, assembly: Assembly, req: SignedRequest) -> tuple[st
 def seed_meter(assembly: Assembly, now: datetime) -> None:
     """A commissioned Comms Hub and ESME of the test supplier, as the DCC's own records."""
     with assembly.dsp.engine.begin() as conn:
-        seed_inventory(conn, [
-            InventoryDevice(CHF, "CHF", "106C", "433100AC", "00009001", "Central", CHF, None),
-            InventoryDevice(ESME, "ESME", "1234", "00010001", "00000100", "Central", CHF,
-                            TEST_SUPPLIER_EUI),
-        ], now)
+        seed_inventory(
+            conn,
+            [
+                InventoryDevice(CHF, "CHF", "106C", "433100AC", "00009001", "Central", CHF, None),
+                InventoryDevice(
+                    ESME, "ESME", "1234", "00010001", "00000100", "Central", CHF, TEST_SUPPLIER_EUI
+                ),
+            ],
+            now,
+        )

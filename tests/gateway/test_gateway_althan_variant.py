@@ -16,8 +16,13 @@ def test_variant_round_trips_and_alt_han_targets_are_refused(
     client: TestClient, assembly: Assembly, supplier: DuisClient, clock: FakeClock
 ) -> None:
     seed_meter(assembly, clock())
-    code, _ = send(client, assembly, supplier.prenotify(
-        BRIDGE, manufacturer="1234", model="0084000A", device_type="PPMID", variant="B3"))
+    code, _ = send(
+        client,
+        assembly,
+        supplier.prenotify(
+            BRIDGE, manufacturer="1234", model="0084000A", device_type="PPMID", variant="B3"
+        ),
+    )
     assert code == "I0"
     clock.advance(1.5)
     code, root = send(client, assembly, supplier.read_inventory(BRIDGE))
@@ -41,9 +46,18 @@ def test_variant_with_a_device_type_other_than_ppmid_is_refused(
     client: TestClient, assembly: Assembly, supplier: DuisClient
 ) -> None:
     before = row_counts(assembly.dsp.engine)
-    code, _ = send(client, assembly, supplier.prenotify(
-        EUI64.parse("00-DB-12-34-56-78-E5-99"), manufacturer="1234", model="00010001",
-        device_type="ESME", smets="SMETS V5.0", variant="B3"))
+    code, _ = send(
+        client,
+        assembly,
+        supplier.prenotify(
+            EUI64.parse("00-DB-12-34-56-78-E5-99"),
+            manufacturer="1234",
+            model="00010001",
+            device_type="ESME",
+            smets="SMETS V5.0",
+            variant="B3",
+        ),
+    )
     assert code == "E120204"
     assert row_counts(assembly.dsp.engine) == before
 
@@ -52,8 +66,11 @@ def test_join_with_a_plain_ppmid_is_acknowledged(
     client: TestClient, assembly: Assembly, supplier: DuisClient, clock: FakeClock
 ) -> None:
     seed_meter(assembly, clock())
-    code, _ = send(client, assembly, supplier.prenotify(
-        PPMID, manufacturer="1234", model="0084000A", device_type="PPMID"))
+    code, _ = send(
+        client,
+        assembly,
+        supplier.prenotify(PPMID, manufacturer="1234", model="0084000A", device_type="PPMID"),
+    )
     assert code == "I0"
     code, _ = send(client, assembly, supplier.read_inventory(PPMID))
     assert code == "I0"

@@ -32,20 +32,38 @@ def test_users_add_and_list(tmp_path: Path) -> None:
     pem = tmp_path / "sup.pem"
     pem.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     data = tmp_path / "data"
-    r = CliRunner().invoke(app, ["users", "add", "--eui", str(TEST_SUPPLIER_EUI), "--roles",
-                                 "IS,GS", "--cert", str(pem), "--endpoint",
-                                 "http://127.0.0.1:9/duis", "--data-dir", str(data)])
+    r = CliRunner().invoke(
+        app,
+        [
+            "users",
+            "add",
+            "--eui",
+            str(TEST_SUPPLIER_EUI),
+            "--roles",
+            "IS,GS",
+            "--cert",
+            str(pem),
+            "--endpoint",
+            "http://127.0.0.1:9/duis",
+            "--data-dir",
+            str(data),
+        ],
+    )
     assert r.exit_code == 0, r.output
-    r = CliRunner().invoke(app, ["users", "add", "--eui", str(TEST_SUPPLIER_EUI), "--roles",
-                                 "IS", "--data-dir", str(data)])  # update, keeps the endpoint
+    r = CliRunner().invoke(
+        app,
+        ["users", "add", "--eui", str(TEST_SUPPLIER_EUI), "--roles", "IS", "--data-dir", str(data)],
+    )  # update, keeps the endpoint
     assert r.exit_code == 0, r.output
     r = CliRunner().invoke(app, ["users", "list", "--data-dir", str(data)])
     assert r.exit_code == 0
     assert str(TEST_SUPPLIER_EUI) in r.output and "http://127.0.0.1:9/duis" in r.output
     assert str(cert.serial_number) in r.output
-    for bad in (["--eui", "nope", "--roles", "IS"], ["--eui", "00-DB-12-34-56-78-00-09",
-                                                      "--roles", "XX"],
-                ["--eui", "00-DB-12-34-56-78-00-09", "--roles", "IS", "--endpoint", "ftp://x"]):
+    for bad in (
+        ["--eui", "nope", "--roles", "IS"],
+        ["--eui", "00-DB-12-34-56-78-00-09", "--roles", "XX"],
+        ["--eui", "00-DB-12-34-56-78-00-09", "--roles", "IS", "--endpoint", "ftp://x"],
+    ):
         r = CliRunner().invoke(app, ["users", "add", *bad, "--data-dir", str(data)])
         assert r.exit_code == 2, (bad, r.output)
 
@@ -61,12 +79,16 @@ def _free_port() -> int:
 def test_serve_answers_signed_duis_over_real_http(tmp_path: Path) -> None:
     port = _free_port()
     data = tmp_path / "data"
-    code = ("import typer, sys; from althan.cli.serve import serve; "
-            "a = typer.Typer(); a.command()(serve); a.command('x')(lambda: None); a()")
+    code = (
+        "import typer, sys; from althan.cli.serve import serve; "
+        "a = typer.Typer(); a.command()(serve); a.command('x')(lambda: None); a()"
+    )
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen(
         [sys.executable, "-c", code, "serve", "--port", str(port), "--data-dir", str(data)],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        env=env,
     )
     try:
         cert, key = load_zaz1()[TEST_SUPPLIER_EUI]
@@ -74,8 +96,12 @@ def test_serve_answers_signed_duis_over_real_http(tmp_path: Path) -> None:
         deadline = time.monotonic() + 20
         while True:
             try:
-                r = httpx.post(f"http://127.0.0.1:{port}/api/v1/serviceD", content=req.xml,
-                               headers={"content-type": "application/xml"}, timeout=5)
+                r = httpx.post(
+                    f"http://127.0.0.1:{port}/api/v1/serviceD",
+                    content=req.xml,
+                    headers={"content-type": "application/xml"},
+                    timeout=5,
+                )
                 break
             except httpx.ConnectError:
                 assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""

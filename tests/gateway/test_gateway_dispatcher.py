@@ -81,7 +81,10 @@ def _queue_response(a: Assembly, clock: FakeClock, counter: int = 7) -> bytes:
     xml = a.dsp.duis.response(
         request_id=f"{TEST_SUPPLIER_EUI}:00-DB-12-34-56-78-B3-01:{counter}",
         response_id=f"00-DB-12-34-56-78-B3-01:{TEST_SUPPLIER_EUI}:{counter}",
-        code="I0", when=clock(), service_reference="11.2", service_reference_variant="11.2",
+        code="I0",
+        when=clock(),
+        service_reference="11.2",
+        service_reference_variant="11.2",
     )
     with a.dsp.engine.begin() as conn:
         a.dsp.outbox.put_duis(conn, TEST_SUPPLIER_EUI, xml, clock())
@@ -90,8 +93,10 @@ def _queue_response(a: Assembly, clock: FakeClock, counter: int = 7) -> bytes:
 
 def _rows(a: Assembly) -> list[tuple[str, int, object]]:
     with a.dsp.engine.connect() as conn:
-        return [(r.kind, r.attempts, r.sent_at) for r in
-                conn.execute(select(outbox).order_by(outbox.c.id)).all()]
+        return [
+            (r.kind, r.attempts, r.sent_at)
+            for r in conn.execute(select(outbox).order_by(outbox.c.id)).all()
+        ]
 
 
 def test_delivered_after_a_retry_and_marked_sent_once(
@@ -154,8 +159,9 @@ def test_smwan_rows_stay_in_the_outbox_without_a_network(
     assert assembly.dsp.outbox.pending() == len(kinds)
 
     delivered: list[str] = []
-    sink = OutboxDispatcher(assembly.dsp, smwan_sink=lambda it: delivered.append(
-        it.destination) is None)
+    sink = OutboxDispatcher(
+        assembly.dsp, smwan_sink=lambda it: delivered.append(it.destination) is None
+    )
     assert sink.run_once(clock.advance(1)).sent == len(kinds)
     assert delivered and all(x.startswith("csp:") for x in delivered)
 

@@ -43,16 +43,23 @@ def _post(client: TestClient, body: bytes, service: str | None = None) -> tuple[
         service = service or service_of(body)
     except Exception:
         service = "S"
-    r = client.post(f"/api/v1/service{service}", content=body,
-                    headers={"content-type": "application/xml"})
+    r = client.post(
+        f"/api/v1/service{service}", content=body, headers={"content-type": "application/xml"}
+    )
     return r.status_code, r.headers.get("x-duis-response-code", ""), r.content
 
 
-@pytest.mark.parametrize(("sample", "resign", "status", "code"), CASES,
-                         ids=[c[0].split("/")[-1] for c in CASES])
+@pytest.mark.parametrize(
+    ("sample", "resign", "status", "code"), CASES, ids=[c[0].split("/")[-1] for c in CASES]
+)
 def test_broken_sample_is_refused_and_changes_nothing(
-    client: TestClient, assembly: Assembly, reference_dir: Path, sample: str, resign: bool,
-    status: int, code: str,
+    client: TestClient,
+    assembly: Assembly,
+    reference_dir: Path,
+    sample: str,
+    resign: bool,
+    status: int,
+    code: str,
 ) -> None:
     body = (reference_dir / "duis" / "samples" / sample).read_bytes()
     if resign:
@@ -96,8 +103,9 @@ def test_replayed_request_is_refused_e12_and_changes_nothing(
 ) -> None:
     from althan.model import EUI64
 
-    req = supplier.prenotify(EUI64.parse("00-DB-12-34-56-78-9A-01"), manufacturer="1234",
-                             model="56789ABC")
+    req = supplier.prenotify(
+        EUI64.parse("00-DB-12-34-56-78-9A-01"), manufacturer="1234", model="56789ABC"
+    )
     assert _post(client, req.xml, req.service)[:2] == (200, "I0")
     before = row_counts(assembly.dsp.engine)
     status, code, answer = _post(client, req.xml, req.service)

@@ -21,12 +21,16 @@ def _srv(xml: bytes) -> str:
     return (root.findtext(f"{SR}Header/{SR}ServiceReferenceVariant") or "").strip()
 
 
-def post_all(client: TestClient, assembly: Assembly,
-             templates: list[Template]) -> dict[str, tuple[int, str, bytes]]:
+def post_all(
+    client: TestClient, assembly: Assembly, templates: list[Template]
+) -> dict[str, tuple[int, str, bytes]]:
     table: dict[str, tuple[int, str, bytes]] = {}
     for t in templates:
-        r = client.post(f"/api/v1/service{service_of(t.body)}", content=t.body,
-                        headers={"content-type": "application/xml"})
+        r = client.post(
+            f"/api/v1/service{service_of(t.body)}",
+            content=t.body,
+            headers={"content-type": "application/xml"},
+        )
         assert r.status_code < 500, (t.name, r.status_code, r.text[:300])
         assert r.headers["content-type"].startswith("application/xml")
         v = verify(r.content, assembly.dsp_trust)  # every answer is signed by the DSP
@@ -65,9 +69,26 @@ def test_every_template_gets_a_signed_answer_with_a_clear_code(
 
     known = {c.code for c in C.RESPONSE_CODES}
     assert set(by_code) <= known, set(by_code) - known
-    assert set(by_code) <= {"I0", "I99", "W110401", "E1", "E2", "E3", "E4", "E5", "E11", "E13",
-                            "E17", "E19", "E20", "E21", "E080201", "E080405", "E110401",
-                            "E120201"}
+    assert set(by_code) <= {
+        "I0",
+        "I99",
+        "W110401",
+        "E1",
+        "E2",
+        "E3",
+        "E4",
+        "E5",
+        "E11",
+        "E13",
+        "E17",
+        "E19",
+        "E20",
+        "E21",
+        "E080201",
+        "E080405",
+        "E110401",
+        "E120201",
+    }
     assert by_code["E21"] > 150  # most of DUIS is outside althan's scope
     # Each template went to the service its CommandVariant picks: none refused as E100.
     assert by_code["E100"] == 0
@@ -78,8 +99,11 @@ def test_originators_without_dcc_user_registration_get_e2(
 ) -> None:
     """Templates signed by a ZAZ1 identity that is not a registered user (e.g. the ACB,
     90-B3-D5-1F-30-03-00-00) are refused E2."""
-    picked = [t for t in templates if t.signed is not None
-              and b"<sr:RequestID>90-B3-D5-1F-30-03-00-00" in t.signed]
+    picked = [
+        t
+        for t in templates
+        if t.signed is not None and b"<sr:RequestID>90-B3-D5-1F-30-03-00-00" in t.signed
+    ]
     assert picked, "the reference set has a template originated by the ACB"
     table = post_all(client, assembly, picked)
     assert {c for _s, c, _b in table.values()} == {"E2"}
@@ -100,8 +124,12 @@ console.log(JSON.stringify(out));
 
 
 def test_sample_of_answers_validates_with_the_reference_tool_and_parses_with_duis_parser(
-    client: TestClient, assembly: Assembly, templates: list[Template], tmp_path: Path,
-    boxed: object, node_modules: Path,
+    client: TestClient,
+    assembly: Assembly,
+    templates: list[Template],
+    tmp_path: Path,
+    boxed: object,
+    node_modules: Path,
 ) -> None:
     import shutil
     import subprocess
@@ -124,8 +152,13 @@ def test_sample_of_answers_validates_with_the_reference_tool_and_parses_with_dui
         assert rc == 0, (f.name, out.decode(errors="replace")[-500:])
     node = shutil.which("node")
     assert node is not None
-    proc = subprocess.run([node, "-e", NODE_PARSE, str(node_modules), *map(str, files)],
-                          capture_output=True, text=True, timeout=60, check=True)
+    proc = subprocess.run(
+        [node, "-e", NODE_PARSE, str(node_modules), *map(str, files)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
     parsed = json.loads(proc.stdout)
     for f, p in zip(files, parsed, strict=True):
         assert p["ok"], (f.name, p)

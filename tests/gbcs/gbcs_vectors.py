@@ -5,8 +5,17 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-FOLDERS = ("11.2_CS08", "NA_CS09", "NA_CCS08", "8.11_CCS01", "8.11_CCS02", "8.7.2_*",
-           "8.8.2_*", "6.15.1_*", "6.15.2_CS02d")
+FOLDERS = (
+    "11.2_CS08",
+    "NA_CS09",
+    "NA_CCS08",
+    "8.11_CCS01",
+    "8.11_CCS02",
+    "8.7.2_*",
+    "8.8.2_*",
+    "6.15.1_*",
+    "6.15.2_CS02d",
+)
 
 _DEFAULT_REF = Path(__file__).resolve().parents[2].parent / "shared" / "reference"
 REFERENCE = Path(os.environ.get("ALTHAN_REFERENCE_DIR", _DEFAULT_REF))

@@ -20,8 +20,9 @@ def _run(*args: str) -> tuple[int, str, str]:
 
 def test_json_for_cs08_response_hex(reference_dir: Path) -> None:
     f = reference_dir / "gbcs/RTDS-4.5.0/11.2_CS08/CS08_11.2_SUCCESS_RESPONSE_GBCS.HEX"
-    code, out, _ = _run("--json", "--keystore", str(reference_dir / "gbcs/keystore"),
-                        f.read_text().strip())
+    code, out, _ = _run(
+        "--json", "--keystore", str(reference_dir / "gbcs/keystore"), f.read_text().strip()
+    )
     assert code == 0
     doc = json.loads(out)
     assert doc["message_code"] == 0x0129 and doc["use_case"] == "CS08"
@@ -38,8 +39,12 @@ def test_file_base64_and_binary_inputs(reference_dir: Path, tmp_path: Path) -> N
     ks = str(reference_dir / "gbcs/keystore")
     (tmp_path / "m.bin").write_bytes(data)
     (tmp_path / "m.b64").write_text(base64.b64encode(data).decode())
-    for arg in (str(f), str(tmp_path / "m.bin"), str(tmp_path / "m.b64"),
-                base64.b64encode(data).decode()):
+    for arg in (
+        str(f),
+        str(tmp_path / "m.bin"),
+        str(tmp_path / "m.b64"),
+        base64.b64encode(data).decode(),
+    ):
         code, out, err = _run("--json", "--keystore", ks, arg)
         assert code == 0, err
         doc = json.loads(out)

@@ -113,13 +113,19 @@ def messages(draw: st.DrawFn) -> GbcsMessage:
         signature=draw(st.none() | st.binary(min_size=64, max_size=64)),
         mac=draw(st.binary(min_size=12, max_size=12)) if mac_form else None,
         security_header=bytes([0x11]) + draw(st.binary(min_size=4, max_size=4))
-        if mac_form else None,
+        if mac_form
+        else None,
     )
 
 
 def vars_of(o: OtherInformation) -> tuple[object, ...]:
-    return (o.message_code, o.supplementary_remote_party_id, o.supplementary_remote_party_counter,
-            o.supplementary_originator_counter, o.supplementary_remote_party_ka_certificate)
+    return (
+        o.message_code,
+        o.supplementary_remote_party_id,
+        o.supplementary_remote_party_counter,
+        o.supplementary_originator_counter,
+        o.supplementary_remote_party_ka_certificate,
+    )
 
 
 @settings(max_examples=300)

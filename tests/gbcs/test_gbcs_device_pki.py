@@ -28,13 +28,16 @@ def test_certificates_chain_and_name_the_device() -> None:
     eui = EUI64(0x00DB1234567890A4)
     cert = pki.cert_for(eui, "ka")
     assert cert.subject.get_attributes_for_oid(NameOID.X500_UNIQUE_IDENTIFIER)[0].value == (
-        "00DB1234567890A4")
+        "00DB1234567890A4"
+    )
     assert cert.public_key() == pki.public_key_for(eui, "ka")
     issuing = pki.issuing_certificate
     issuing.public_key().verify(  # type: ignore[union-attr,call-arg]
-        cert.signature, cert.tbs_certificate_bytes, ec.ECDSA(hashes.SHA256()))
+        cert.signature, cert.tbs_certificate_bytes, ec.ECDSA(hashes.SHA256())
+    )
     pki.root_certificate.public_key().verify(  # type: ignore[union-attr,call-arg]
-        issuing.signature, issuing.tbs_certificate_bytes, ec.ECDSA(hashes.SHA256()))
+        issuing.signature, issuing.tbs_certificate_bytes, ec.ECDSA(hashes.SHA256())
+    )
     assert cert.issuer == issuing.subject
 
 

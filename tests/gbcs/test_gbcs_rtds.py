@@ -130,7 +130,10 @@ def test_cs09_and_ccs08_fields(vectors: dict[str, bytes]) -> None:
     p = cs09.payload
     assert isinstance(p, FirmwareActivationAlert)
     assert (p.alert_code, p.firmware_version, p.activation_status) == (
-        0x8F8B, FirmwareVersion(0x1234ABCD), 0)
+        0x8F8B,
+        FirmwareVersion(0x1234ABCD),
+        0,
+    )
     assert p.execution_time.isoformat() == "2015-01-01T00:00:00+00:00"
     assert cs09.signature is not None and len(cs09.signature) == 64 and cs09.mac is None
     ccs08 = decode(_vector(vectors, "NA_CCS08/CCS08_NA_NA_ALERT_GBCS.HEX"))

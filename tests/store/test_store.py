@@ -27,13 +27,24 @@ def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 def test_eui_with_top_bit_round_trips(url: str) -> None:
     e = open_engine(url)
-    euis = [EUI64.parse("90-B3-D5-1F-30-01-00-00"), EUI64.parse("00-DB-12-34-56-78-90-A0"),
-            EUI64(2**64 - 1), EUI64(0)]
+    euis = [
+        EUI64.parse("90-B3-D5-1F-30-01-00-00"),
+        EUI64.parse("00-DB-12-34-56-78-90-A0"),
+        EUI64(2**64 - 1),
+        EUI64(0),
+    ]
     with e.begin() as c:
         for x in euis:
-            c.execute(insert(devices).values(eui=x, device_type="PPMID", status="Pending",
-                                             manufacturer="121D", model="00840001",
-                                             updated_at=T0))
+            c.execute(
+                insert(devices).values(
+                    eui=x,
+                    device_type="PPMID",
+                    status="Pending",
+                    manufacturer="121D",
+                    model="00840001",
+                    updated_at=T0,
+                )
+            )
     with e.connect() as c:
         got = sorted(r.eui for r in c.execute(select(devices.c.eui)))
         when = c.execute(select(devices.c.updated_at)).scalars().first()
@@ -77,6 +88,10 @@ def test_fleet_is_what_the_store_holds(tmp_path: Path) -> None:
     run_demo(homes=3, seed=9, data_dir=tmp_path)
     e = open_engine(sqlite_url(tmp_path))
     with e.connect() as c:
-        stored = {r.eui: r.variant for r in c.execute(
-            select(devices.c.eui, devices.c.variant).where(devices.c.variant.is_not(None)))}
+        stored = {
+            r.eui: r.variant
+            for r in c.execute(
+                select(devices.c.eui, devices.c.variant).where(devices.c.variant.is_not(None))
+            )
+        }
     assert stored == {b.eui: b.variant.value for _h, b in generate_fleet(3, 9).bridges()}

@@ -9,7 +9,7 @@ from althan.cli.demo import demo
 from althan.cli.serve import serve, users_app
 
 app = typer.Typer(
-    help="althan: DCC firmware updates for Alt HAN P2P devices (SECMP0170), with a simulated network.",
+    help="althan: DCC firmware updates for Alt HAN P2P devices (SECMP0170), simulated network.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )

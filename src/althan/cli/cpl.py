@@ -33,8 +33,9 @@ DEFAULT_DATA_DIR = Path("althan-data")
 
 DataDir = Annotated[
     Path,
-    typer.Option("--data-dir", help="The DSP's data directory (store and images).",
-                 file_okay=False),
+    typer.Option(
+        "--data-dir", help="The DSP's data directory (store and images).", file_okay=False
+    ),
 ]
 AsUser = Annotated[
     str,
@@ -103,20 +104,37 @@ def _print_entry(e: cpl.CplEntry, as_json: bool) -> None:
 @app.command("add")
 def add(
     file: Annotated[Path, typer.Argument(help="The OTA upgrade file to assure.")],
-    manufacturer: Annotated[str | None, typer.Option(
-        "--manufacturer", help="ZigBee manufacturer code, 4 hex digits (default: the header's)."
-    )] = None,
-    model: Annotated[str | None, typer.Option(
-        "--model", help="Model identifier = OTA image type, 4 hex digits (default: the header's)."
-    )] = None,
-    hw_min: Annotated[int | None, typer.Option(
-        "--hw-min", min=0, max=0xFFFF,
-        help="Lowest hardware version covered (default: the header's minimum).",
-    )] = None,
-    hw_max: Annotated[int | None, typer.Option(
-        "--hw-max", min=0, max=0xFFFF,
-        help="Highest hardware version covered (default: the header's maximum).",
-    )] = None,
+    manufacturer: Annotated[
+        str | None,
+        typer.Option(
+            "--manufacturer", help="ZigBee manufacturer code, 4 hex digits (default: the header's)."
+        ),
+    ] = None,
+    model: Annotated[
+        str | None,
+        typer.Option(
+            "--model",
+            help="Model identifier = OTA image type, 4 hex digits (default: the header's).",
+        ),
+    ] = None,
+    hw_min: Annotated[
+        int | None,
+        typer.Option(
+            "--hw-min",
+            min=0,
+            max=0xFFFF,
+            help="Lowest hardware version covered (default: the header's minimum).",
+        ),
+    ] = None,
+    hw_max: Annotated[
+        int | None,
+        typer.Option(
+            "--hw-max",
+            min=0,
+            max=0xFFFF,
+            help="Highest hardware version covered (default: the header's maximum).",
+        ),
+    ] = None,
     as_user: AsUser = str(ALTHANCO_DEFAULT_EUI),
     data_dir: DataDir = DEFAULT_DATA_DIR,
     as_json: Annotated[bool, typer.Option("--json", help="Print the entry as JSON.")] = False,
@@ -150,17 +168,23 @@ def add(
     try:
         with _tx(a) as conn:
             entry = cpl.add_entry(
-                conn, by=by, manufacturer=mfr, model=itype, hw_min=lo, hw_max=hi,
-                firmware_version=f"{h.file_version:08X}", image_sha256=sha,
-                image_hash=img.image_hash, now=datetime.now(UTC),
+                conn,
+                by=by,
+                manufacturer=mfr,
+                model=itype,
+                hw_min=lo,
+                hw_max=hi,
+                firmware_version=f"{h.file_version:08X}",
+                image_sha256=sha,
+                image_hash=img.image_hash,
+                now=datetime.now(UTC),
             )
             # stored only once the entry is allowed; the store is content-addressed
             a.dsp.images.put(data)
     except cpl.NotAuthorised as e:
         _fail(str(e), 1)
     except IntegrityError:
-        _fail(f"already assured: {mfr}/{itype} hardware {lo}..{hi} version "
-              f"{h.file_version:08X}", 1)
+        _fail(f"already assured: {mfr}/{itype} hardware {lo}..{hi} version {h.file_version:08X}", 1)
     except cpl.CplError as e:
         _fail(str(e), 2)
     _print_entry(entry, as_json)
@@ -180,13 +204,29 @@ def list_(
         return
     t = Table(title="Central Product List")
     t.add_column("id", justify="right")
-    for col in ("manufacturer", "model", "hw", "version", "status", "sha256", "assured by",
-                "assured at"):
+    for col in (
+        "manufacturer",
+        "model",
+        "hw",
+        "version",
+        "status",
+        "sha256",
+        "assured by",
+        "assured at",
+    ):
         t.add_column(col)
     for e in es:
-        t.add_row(str(e.id), e.manufacturer, e.model, f"{e.hw_min}..{e.hw_max}",
-                  e.firmware_version, e.status, e.image_sha256[:12], str(e.assured_by),
-                  e.assured_at.strftime("%Y-%m-%d %H:%M:%SZ"))
+        t.add_row(
+            str(e.id),
+            e.manufacturer,
+            e.model,
+            f"{e.hw_min}..{e.hw_max}",
+            e.firmware_version,
+            e.status,
+            e.image_sha256[:12],
+            str(e.assured_by),
+            e.assured_at.strftime("%Y-%m-%d %H:%M:%SZ"),
+        )
     Console(width=160).print(t)
 
 
@@ -205,8 +245,14 @@ def withdraw(
     a = _open(data_dir)
     try:
         with _tx(a) as conn:
-            entry = cpl.set_status(conn, entry_id, cpl.CplStatus.WITHDRAWN, by,
-                                   datetime.now(UTC), note=reason or "withdrawn")
+            entry = cpl.set_status(
+                conn,
+                entry_id,
+                cpl.CplStatus.WITHDRAWN,
+                by,
+                datetime.now(UTC),
+                note=reason or "withdrawn",
+            )
     except cpl.CplError as e:
         _fail(str(e), 1)
     _print_entry(entry, as_json)

@@ -29,8 +29,12 @@ def demo(
     err = Console(stderr=True)
     console = err if as_json else Console()
     with Progress(
-        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-        TimeElapsedColumn(), console=console, transient=False,
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
     ) as bar:
         tasks = {s: bar.add_task(s, total=None) for s in STAGES}
 
@@ -39,16 +43,18 @@ def demo(
 
         result = run_demo(homes=homes, seed=seed, data_dir=out, progress=tick)
     html, csv_path = write_report(
-        out, title=f"althan demo: {homes} homes, seed {seed}", summary=result.summary(),
-        by_region_variant=result.by_region_variant, versions=result.versions,
+        out,
+        title=f"althan demo: {homes} homes, seed {seed}",
+        summary=result.summary(),
+        by_region_variant=result.by_region_variant,
+        versions=result.versions,
         completion=result.completion,
     )
     t = Table(title="Alt HAN firmware rollout")
     t.add_column("what")
     t.add_column("value", justify="right")
     s = result.summary()
-    for k in ("homes", "devices", "commissioned", "updated", "failed", "n39_alerts",
-              "readback_ok"):
+    for k in ("homes", "devices", "commissioned", "updated", "failed", "n39_alerts", "readback_ok"):
         t.add_row(k, str(s[k]))
     t.add_row("bridges by variant", ", ".join(f"{k} {v}" for k, v in s["by_variant"].items()))
     t.add_row("DCC alerts received", ", ".join(f"{k} {v}" for k, v in s["alerts"].items()))

@@ -142,12 +142,21 @@ def decode_cmd(
         typer.echo(json.dumps(summary))
         return
     console = Console()
-    table = Table(title=f"GBCS {summary['use_case']} ({summary['message_code_hex']})",
-                  show_header=False)
+    table = Table(
+        title=f"GBCS {summary['use_case']} ({summary['message_code_hex']})", show_header=False
+    )
     table.add_column("field", style="bold")
     table.add_column("value")
-    for key in ("form", "cra_flag", "transaction_id", "originator", "target", "date_time",
-                "supplementary_remote_party", "supplementary_remote_party_counter"):
+    for key in (
+        "form",
+        "cra_flag",
+        "transaction_id",
+        "originator",
+        "target",
+        "date_time",
+        "supplementary_remote_party",
+        "supplementary_remote_party_counter",
+    ):
         if summary[key] is not None:
             table.add_row(key, str(summary[key]))
     payload = summary["payload"]

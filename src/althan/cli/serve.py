@@ -119,10 +119,15 @@ def users_add(
                 values["name"] = name
             conn.execute(update(users).where(users.c.eui == user).values(**values))
         else:
-            register_user(conn, user, name or (row.name if row else str(user)), role_set, now,
-                          cert=certificate,
-                          endpoint=endpoint if endpoint is not None or row is None
-                          else row.endpoint)
+            register_user(
+                conn,
+                user,
+                name or (row.name if row else str(user)),
+                role_set,
+                now,
+                cert=certificate,
+                endpoint=endpoint if endpoint is not None or row is None else row.endpoint,
+            )
     engine.dispose()
     print(f"user {user} [{','.join(r.value for r in role_set)}] registered")
 

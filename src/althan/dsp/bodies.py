@@ -30,7 +30,7 @@ def id_list(devs: Iterable[EUI64]) -> str:
 
 
 def update_ppmid_firmware_warning(lists: Mapping[str, Sequence[EUI64]]) -> etree._Element:
-    """sr:DSPUpdatePPMIDFirmwareWarning with its five lists, in schema order, empty ones left out."""
+    """sr:DSPUpdatePPMIDFirmwareWarning: the five lists in schema order, empty ones left out."""
     order = (
         "InvalidDeviceIDList",
         "NotCommissionedDeviceIDList",
@@ -47,7 +47,7 @@ def update_ppmid_firmware_warning(lists: Mapping[str, Sequence[EUI64]]) -> etree
 
 
 def inventory_device(row: dict[str, object]) -> etree._Element:
-    """One sr:Device of an 8.2 DSPInventory, with the MP170 AltHANDeviceVariant after ESMEVariant."""
+    """One sr:Device of an 8.2 DSPInventory; the MP170 AltHANDeviceVariant after ESMEVariant."""
     d = el("Device")
     d.append(el("DeviceID", str(row["eui"])))
     d.append(el("DeviceType", str(row["device_type"])))

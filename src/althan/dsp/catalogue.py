@@ -45,6 +45,7 @@ W110401: Final = Code("W110401", "11.4: accepted; some devices listed in the war
 E120201: Final = Code("E120201", "12.2: device already known to the SMI")
 E120204: Final = Code("E120204", "12.2: AltHANDeviceVariant given for a device that is not a PPMID")
 
+
 # --- DCC alerts (sr:DCCAlertCode) -> the DCCAlert body element they carry --------------------
 @dataclass(frozen=True, slots=True)
 class DccAlert:

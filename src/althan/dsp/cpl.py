@@ -61,13 +61,33 @@ def split_model(device_model: str) -> tuple[str, int | None]:
 
 
 def _entry(r: Any) -> CplEntry:
-    return CplEntry(r.id, r.manufacturer, r.model, r.hw_min, r.hw_max, r.firmware_version,
-                    r.image_sha256, r.image_hash, r.status, r.assured_by, r.assured_at)
+    return CplEntry(
+        r.id,
+        r.manufacturer,
+        r.model,
+        r.hw_min,
+        r.hw_max,
+        r.firmware_version,
+        r.image_sha256,
+        r.image_hash,
+        r.status,
+        r.assured_by,
+        r.assured_at,
+    )
 
 
 def add_entry(
-    conn: Connection, *, by: EUI64, manufacturer: str, model: str, hw_min: int, hw_max: int,
-    firmware_version: str, image_sha256: str, image_hash: str, now: datetime,
+    conn: Connection,
+    *,
+    by: EUI64,
+    manufacturer: str,
+    model: str,
+    hw_min: int,
+    hw_max: int,
+    firmware_version: str,
+    image_sha256: str,
+    image_hash: str,
+    now: datetime,
     althan_models: bool = True,
 ) -> CplEntry:
     """Assure an image. Only AltHANCo may add entries for Alt HAN models."""
@@ -79,21 +99,33 @@ def add_entry(
     if hw_min > hw_max:
         raise CplError(f"hardware range {hw_min}..{hw_max} is empty")
     row = conn.execute(
-        insert(cpl_entries).values(
-            manufacturer=manufacturer.upper(), model=model.upper(), hw_min=hw_min,
-            hw_max=hw_max, firmware_version=firmware_version.upper(),
-            image_sha256=image_sha256, image_hash=image_hash, status=CplStatus.ACTIVE.value,
-            assured_by=by, assured_at=now,
-        ).returning(cpl_entries.c.id)
+        insert(cpl_entries)
+        .values(
+            manufacturer=manufacturer.upper(),
+            model=model.upper(),
+            hw_min=hw_min,
+            hw_max=hw_max,
+            firmware_version=firmware_version.upper(),
+            image_sha256=image_sha256,
+            image_hash=image_hash,
+            status=CplStatus.ACTIVE.value,
+            assured_by=by,
+            assured_at=now,
+        )
+        .returning(cpl_entries.c.id)
     ).scalar_one()
-    conn.execute(insert(cpl_history).values(entry_id=row, status=CplStatus.ACTIVE.value,
-                                            by_user=by, at=now, note="assured"))
+    conn.execute(
+        insert(cpl_history).values(
+            entry_id=row, status=CplStatus.ACTIVE.value, by_user=by, at=now, note="assured"
+        )
+    )
     r = conn.execute(select(cpl_entries).where(cpl_entries.c.id == row)).one()
     return _entry(r)
 
 
-def set_status(conn: Connection, entry_id: int, status: CplStatus, by: EUI64, now: datetime,
-               note: str = "") -> CplEntry:
+def set_status(
+    conn: Connection, entry_id: int, status: CplStatus, by: EUI64, now: datetime, note: str = ""
+) -> CplEntry:
     r = conn.execute(select(cpl_entries).where(cpl_entries.c.id == entry_id)).first()
     if r is None:
         raise CplError(f"no CPL entry {entry_id}")
@@ -101,8 +133,11 @@ def set_status(conn: Connection, entry_id: int, status: CplStatus, by: EUI64, no
     if u is None or not u.is_althanco:
         raise NotAuthorised(f"{by} may not change CPL entries")
     conn.execute(update(cpl_entries).where(cpl_entries.c.id == entry_id).values(status=status))
-    conn.execute(insert(cpl_history).values(entry_id=entry_id, status=status.value, by_user=by,
-                                            at=now, note=note))
+    conn.execute(
+        insert(cpl_history).values(
+            entry_id=entry_id, status=status.value, by_user=by, at=now, note=note
+        )
+    )
     return _entry(conn.execute(select(cpl_entries).where(cpl_entries.c.id == entry_id)).one())
 
 
@@ -118,8 +153,9 @@ def active_for_image(conn: Connection, image_sha256: str) -> list[CplEntry]:
     return [_entry(r) for r in conn.execute(q)]
 
 
-def status_of_version(conn: Connection, manufacturer: str, model: str, hw: int | None,
-                      version: str) -> str | None:
+def status_of_version(
+    conn: Connection, manufacturer: str, model: str, hw: int | None, version: str
+) -> str | None:
     """CPL status of a firmware version for a device (for 8.2 DeviceFirmwareVersionStatus)."""
     q = select(cpl_entries.c.status, cpl_entries.c.hw_min, cpl_entries.c.hw_max).where(
         cpl_entries.c.manufacturer == manufacturer.upper(),

@@ -112,25 +112,30 @@ class DuisIO:
         try:
             verified = verify(root, self.trust, dcc_eui=self.dcc_eui)
         except SignatureMissing as exc:
-            raise DuisRejected("E1", str(exc), request_id=rid, service_reference=sr,
-                               service_reference_variant=srv) from exc
+            raise DuisRejected(
+                "E1", str(exc), request_id=rid, service_reference=sr, service_reference_variant=srv
+            ) from exc
         except (UnknownCertificate, OriginatorMismatch) as exc:
             code = "E2" if isinstance(exc, UnknownCertificate) else "E4"
-            raise DuisRejected(code, str(exc), request_id=rid, service_reference=sr,
-                               service_reference_variant=srv) from exc
+            raise DuisRejected(
+                code, str(exc), request_id=rid, service_reference=sr, service_reference_variant=srv
+            ) from exc
         except (SignatureError, XmlError) as exc:
-            raise DuisRejected("E1", str(exc), request_id=rid, service_reference=sr,
-                               service_reference_variant=srv) from exc
+            raise DuisRejected(
+                "E1", str(exc), request_id=rid, service_reference=sr, service_reference_variant=srv
+            ) from exc
         try:
             self.schemas.validate(verified.root)
         except SchemaInvalid as exc:
-            raise DuisRejected("E19", str(exc), request_id=rid, service_reference=sr,
-                               service_reference_variant=srv) from exc
+            raise DuisRejected(
+                "E19", str(exc), request_id=rid, service_reference=sr, service_reference_variant=srv
+            ) from exc
         try:
             env = envelope.parse_request(verified.root)
         except ValueError as exc:
-            raise DuisRejected("E4", str(exc), request_id=rid, service_reference=sr,
-                               service_reference_variant=srv) from exc
+            raise DuisRejected(
+                "E4", str(exc), request_id=rid, service_reference=sr, service_reference_variant=srv
+            ) from exc
         return Request(
             request_id_text=str(env.request_id),
             originator=env.request_id.originator,
@@ -172,7 +177,11 @@ class DuisIO:
         self, *, user: EUI64, counter: int, code: str, when: datetime, body: etree._Element
     ) -> bytes:
         doc = envelope.build_dcc_alert(
-            alert_code=code, when=when, body=body, recipient=user, counter=counter,
+            alert_code=code,
+            when=when,
+            body=body,
+            recipient=user,
+            counter=counter,
             originator=self.dcc_eui,
         )
         return sign(doc, self.key, self.cert)

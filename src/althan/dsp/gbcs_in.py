@@ -37,12 +37,23 @@ def decode_alert(data: bytes, keys: DspGbcsKeys) -> DecodedAlert | None:
     if key is None or msg.signature is None or not gbcs.verify_signature(msg, key):
         return None
     if isinstance(p, gbcs.FirmwareActivationAlert):
-        return DecodedAlert("CS09", msg.originator, p.alert_code, p.activation_status == 0,
-                            str(p.firmware_version), p.execution_time)
+        return DecodedAlert(
+            "CS09",
+            msg.originator,
+            p.alert_code,
+            p.activation_status == 0,
+            str(p.firmware_version),
+            p.execution_time,
+        )
     if isinstance(p, gbcs.FirmwareTransferAlert):
-        return DecodedAlert("CCS08", p.entity_id, p.alert_code,
-                            p.alert_code == gbcs.ALERT_FIRMWARE_TRANSFER_SUCCESS,
-                            str(p.firmware_version), p.execution_time)
+        return DecodedAlert(
+            "CCS08",
+            p.entity_id,
+            p.alert_code,
+            p.alert_code == gbcs.ALERT_FIRMWARE_TRANSFER_SUCCESS,
+            str(p.firmware_version),
+            p.execution_time,
+        )
     return None
 
 

@@ -43,59 +43,78 @@ def _counter(counter: int) -> int:
     return counter & ((1 << 62) - 1)
 
 
-def cs08_command(keys: DspGbcsKeys, *, device: EUI64, user: EUI64, counter: int,
-                 when: datetime) -> bytes:
+def cs08_command(
+    keys: DspGbcsKeys, *, device: EUI64, user: EUI64, counter: int, when: datetime
+) -> bytes:
     return gbcs.build_cs08_command(
-        target=device, counter=_counter(counter), ka_private=keys.acb_ka_private,
-        ka_public=keys.ka_of(device), remote_party=user, remote_party_counter=_counter(counter),
+        target=device,
+        counter=_counter(counter),
+        ka_private=keys.acb_ka_private,
+        ka_public=keys.ka_of(device),
+        remote_party=user,
+        remote_party_counter=_counter(counter),
         when=when,
     )
 
 
-def ccs01_command(keys: DspGbcsKeys, *, chf: EUI64, device: EUI64, install_code: bytes,
-                  user: EUI64, counter: int, when: datetime) -> bytes:
+def ccs01_command(
+    keys: DspGbcsKeys,
+    *,
+    chf: EUI64,
+    device: EUI64,
+    install_code: bytes,
+    user: EUI64,
+    counter: int,
+    when: datetime,
+) -> bytes:
     del when
     return gbcs.build_ccs01_command(
-        chf=chf, device_id=device, install_code=install_code or bytes(16),
-        counter=_counter(counter), ka_private=keys.acb_ka_private, ka_public=keys.ka_of(chf),
-        remote_party=user, remote_party_counter=_counter(counter),
+        chf=chf,
+        device_id=device,
+        install_code=install_code or bytes(16),
+        counter=_counter(counter),
+        ka_private=keys.acb_ka_private,
+        ka_public=keys.ka_of(chf),
+        remote_party=user,
+        remote_party_counter=_counter(counter),
     )
 
 
-def ccs02_command(keys: DspGbcsKeys, *, chf: EUI64, device: EUI64, user: EUI64, counter: int,
-                  when: datetime) -> bytes:
+def ccs02_command(
+    keys: DspGbcsKeys, *, chf: EUI64, device: EUI64, user: EUI64, counter: int, when: datetime
+) -> bytes:
     del when
     return gbcs.build_ccs02_command(
-        chf=chf, device_id=device, counter=_counter(counter), ka_private=keys.acb_ka_private,
-        ka_public=keys.ka_of(chf), remote_party=user, remote_party_counter=_counter(counter),
+        chf=chf,
+        device_id=device,
+        counter=_counter(counter),
+        ka_private=keys.acb_ka_private,
+        ka_public=keys.ka_of(chf),
+        remote_party=user,
+        remote_party_counter=_counter(counter),
     )
 
 
-def join_command(keys: DspGbcsKeys, *, target: EUI64, other: EUI64, user: EUI64, counter: int,
-                 when: datetime, unjoin: bool) -> bytes:
+def join_command(
+    keys: DspGbcsKeys,
+    *,
+    target: EUI64,
+    other: EUI64,
+    user: EUI64,
+    counter: int,
+    when: datetime,
+    unjoin: bool,
+) -> bytes:
     """CS03A2 (non-critical join, 8.7.2) or CS04AC (unjoin, 8.8.2) from the ACB for the user."""
-    from althan.gbcs.builders import DEFAULT_SECURITY_HEADER, _urp_info, dlms_datetime, seal
-    from althan.gbcs.usecases import (
-        CraFlag,
-        DeviceTypeCode,
-        JoinDeviceCommand,
-        MessageCode,
-        UnjoinDeviceCommand,
-    )
-
     c = _counter(counter)
-    payload: object = (
-        UnjoinDeviceCommand(other) if unjoin
-        else JoinDeviceCommand(1, other, int(DeviceTypeCode.PPMID))
-    )
-    msg = gbcs.GbcsMessage(
-        cra_flag=CraFlag.COMMAND,
-        transaction_id=c,
-        originator=gbcs.builders.ACCESS_CONTROL_BROKER_EUI,
+    return gbcs.build_join_command(
         target=target,
-        other_info=_urp_info(MessageCode.CS04AC if unjoin else MessageCode.CS03A2, user, c),
-        payload=payload,
-        date_time_raw=dlms_datetime(when),
-        security_header=DEFAULT_SECURITY_HEADER,
+        other=other,
+        counter=c,
+        ka_private=keys.acb_ka_private,
+        ka_public=keys.ka_of(target),
+        remote_party=user,
+        remote_party_counter=c,
+        when=when,
+        unjoin=unjoin,
     )
-    return seal(msg, ka_private=keys.acb_ka_private, ka_public=keys.ka_of(target))

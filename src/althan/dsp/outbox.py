@@ -91,8 +91,13 @@ class Outbox:
         """Due, unsent rows, oldest first. On PostgreSQL rows locked by others are skipped."""
         with self.engine.begin() as conn:
             q = (
-                select(outbox.c.id, outbox.c.kind, outbox.c.destination, outbox.c.payload,
-                       outbox.c.attempts)
+                select(
+                    outbox.c.id,
+                    outbox.c.kind,
+                    outbox.c.destination,
+                    outbox.c.payload,
+                    outbox.c.attempts,
+                )
                 .where(outbox.c.sent_at.is_(None), outbox.c.not_before <= now)
                 .order_by(outbox.c.id)
                 .limit(limit)
@@ -102,8 +107,9 @@ class Outbox:
             if conn.dialect.name == "postgresql":
                 q = q.with_for_update(skip_locked=True)
             rows = conn.execute(q).all()
-            items = [OutboxItem(r.id, r.kind, r.destination, bytes(r.payload), r.attempts)
-                     for r in rows]
+            items = [
+                OutboxItem(r.id, r.kind, r.destination, bytes(r.payload), r.attempts) for r in rows
+            ]
             if items and conn.dialect.name == "postgresql":
                 # lease: push not_before so another worker does not take them meanwhile
                 conn.execute(

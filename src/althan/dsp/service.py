@@ -119,8 +119,9 @@ class Dsp:
                 service_reference=exc.service_reference,
                 service_reference_variant=exc.service_reference_variant,
             )
-            return DuisReply(400 if exc.code == "E19" and exc.malformed else 200, body, code.code,
-                             exc.detail)
+            return DuisReply(
+                400 if exc.code == "E19" and exc.malformed else 200, body, code.code, exc.detail
+            )
         try:
             with self.engine.begin() as conn:
                 handled = self._process(conn, service, req, now)
@@ -160,13 +161,18 @@ class Dsp:
         if srv is None:
             raise Reject(C.E21, f"{req.service_reference_variant} is not supported by althan")
         if srv.reference != req.service_reference:
-            raise Reject(C.E19, f"ServiceReferenceVariant {req.service_reference_variant} "
-                                f"is not of ServiceReference {req.service_reference}")
+            raise Reject(
+                C.E19,
+                f"ServiceReferenceVariant {req.service_reference_variant} "
+                f"is not of ServiceReference {req.service_reference}",
+            )
         roles = frozenset(UserRole(r) for r in user_row.roles.split(",") if r)
         if not roles & srv.roles:
             raise Reject(C.E3, f"roles {sorted(roles)} may not send {srv.variant} ({srv.name})")
         if req.command_variant not in srv.allowed_command_variants():
-            raise Reject(C.E11, f"CommandVariant {req.command_variant} not allowed for {srv.variant}")
+            raise Reject(
+                C.E11, f"CommandVariant {req.command_variant} not allowed for {srv.variant}"
+            )
         if SERVICE_FOR_CV.get(req.command_variant) != service:
             raise Reject(
                 C.E100,
@@ -182,8 +188,9 @@ class Dsp:
         if handler is None:
             raise Reject(C.E21, f"{srv.variant} {srv.name} is not supported by althan")
         # Record the request first: a duplicate RequestID fails here and changes nothing.
-        conn.execute(update(users).where(users.c.eui == req.originator)
-                     .values(last_counter=req.counter))
+        conn.execute(
+            update(users).where(users.c.eui == req.originator).values(last_counter=req.counter)
+        )
         try:
             with conn.begin_nested():
                 conn.execute(
@@ -220,24 +227,36 @@ class Dsp:
 
     # ------------------------------------------------------------------ helpers for handlers
     def send_alert(
-        self, conn: Connection, user: EUI64, alert: C.DccAlert, body: etree._Element,
-        now: datetime, device: EUI64 | None = None, detail: str = "",
+        self,
+        conn: Connection,
+        user: EUI64,
+        alert: C.DccAlert,
+        body: etree._Element,
+        now: datetime,
+        device: EUI64 | None = None,
+        detail: str = "",
     ) -> None:
         """Record a DCC alert and queue it, signed, for the user's endpoint."""
         from althan.store.tables import alerts
 
         alert_id = conn.execute(
-            insert(alerts).values(
-                code=alert.code, device=device, user_eui=user, created_at=now, detail=detail
-            ).returning(alerts.c.id)
+            insert(alerts)
+            .values(code=alert.code, device=device, user_eui=user, created_at=now, detail=detail)
+            .returning(alerts.c.id)
         ).scalar_one()
-        xml = self.duis.dcc_alert(user=user, counter=alert_id, code=alert.code, when=now,
-                                  body=body)
+        xml = self.duis.dcc_alert(user=user, counter=alert_id, code=alert.code, when=now, body=body)
         self.outbox.put_duis(conn, user, xml, now)
 
     def send_device_response(
-        self, conn: Connection, user: EUI64, request_id: str, device: EUI64, srv: SrvInfo,
-        payload: etree._Element | None, now: datetime, code: str = "I0",
+        self,
+        conn: Connection,
+        user: EUI64,
+        request_id: str,
+        device: EUI64,
+        srv: SrvInfo,
+        payload: etree._Element | None,
+        now: datetime,
+        code: str = "I0",
     ) -> None:
         """An asynchronous response to a device Service Request (ResponseID device:user:n)."""
         counter = request_id.rsplit(":", 1)[1]

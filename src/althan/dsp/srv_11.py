@@ -39,13 +39,22 @@ def _chunks(xs: Sequence[Any], n: int = CHUNK) -> Iterable[Sequence[Any]]:
 
 def _store_image(dsp: Dsp, conn: Connection, data: bytes, img: OtaImage, ctx: Ctx) -> str:
     sha = dsp.images.put(data)
-    if conn.execute(select(firmware_images.c.sha256).where(firmware_images.c.sha256 == sha)
-                    ).first() is None:
+    if (
+        conn.execute(
+            select(firmware_images.c.sha256).where(firmware_images.c.sha256 == sha)
+        ).first()
+        is None
+    ):
         conn.execute(
             insert(firmware_images).values(
-                sha256=sha, size=len(data), manufacturer_code=img.header.manufacturer_code,
-                image_type=img.header.image_type, file_version=img.header.file_version,
-                form=img.form, image_hash=img.image_hash, first_seen=ctx.now,
+                sha256=sha,
+                size=len(data),
+                manufacturer_code=img.header.manufacturer_code,
+                image_type=img.header.image_type,
+                file_version=img.header.file_version,
+                form=img.form,
+                image_hash=img.image_hash,
+                first_seen=ctx.now,
             )
         )
     return sha
@@ -66,7 +75,8 @@ def _applicable(row: Any, img: OtaImage, entries: Sequence[cpl.CplEntry]) -> boo
     if h.maximum_hardware_version is not None and hw > h.maximum_hardware_version:
         return False
     return any(
-        e.manufacturer == row.manufacturer.upper() and e.model == model_id
+        e.manufacturer == row.manufacturer.upper()
+        and e.model == model_id
         and e.hw_min <= hw <= e.hw_max
         for e in entries
     )
@@ -99,21 +109,24 @@ def srv_11_4(dsp: Dsp, ctx: Ctx) -> Handled:
     busy: set[EUI64] = set()
     for part in _chunks(requested):
         keys = [eui_to_db(e) for e in part]
-        for r in conn.execute(select(devices).where(devices.c.eui.in_(keys))):
-            rows[r.eui] = r
-        for r in conn.execute(
+        for row in conn.execute(select(devices).where(devices.c.eui.in_(keys))):
+            rows[row.eui] = row
+        for bz in conn.execute(
             select(firmware_deliveries.c.device).where(
                 firmware_deliveries.c.device.in_(keys), firmware_deliveries.c.active == 1
             )
         ):
-            busy.add(r.device)
+            busy.add(bz.device)
 
     lists: dict[str, list[EUI64]] = defaultdict(list)
     go: list[Any] = []
     for dev in requested:
         r = rows.get(dev)
-        if r is None or r.device_type not in (DeviceType.PPMID.value, DeviceType.HCALCS.value) \
-                or not may_act(r, ctx.user):
+        if (
+            r is None
+            or r.device_type not in (DeviceType.PPMID.value, DeviceType.HCALCS.value)
+            or not may_act(r, ctx.user)
+        ):
             lists["InvalidDeviceIDList"].append(dev)
         elif r.status != DeviceStatus.COMMISSIONED.value or r.chf is None:
             lists["NotCommissionedDeviceIDList"].append(dev)
@@ -131,9 +144,15 @@ def srv_11_4(dsp: Dsp, ctx: Ctx) -> Handled:
             insert(firmware_deliveries),
             [
                 {
-                    "request_id": ctx.req.request_id_text, "device": r.eui, "chf": r.chf,
-                    "region": r.region, "image_sha256": sha, "firmware_version": version,
-                    "status": "Distributed", "active": 1, "updated_at": ctx.now,
+                    "request_id": ctx.req.request_id_text,
+                    "device": r.eui,
+                    "chf": r.chf,
+                    "region": r.region,
+                    "image_sha256": sha,
+                    "firmware_version": version,
+                    "status": "Distributed",
+                    "active": 1,
+                    "updated_at": ctx.now,
                 }
                 for r in go
             ],
@@ -144,11 +163,16 @@ def srv_11_4(dsp: Dsp, ctx: Ctx) -> Handled:
         dsp.outbox.put_smwan_many(
             conn,
             [
-                (region, FirmwareDistribution(
-                    msg_id=f"fd:{ctx.req.request_id_text}:{region}",
-                    distribution_id=ctx.req.request_id_text,
-                    image_sha256=sha, image=data, targets=tuple(targets),
-                ))
+                (
+                    region,
+                    FirmwareDistribution(
+                        msg_id=f"fd:{ctx.req.request_id_text}:{region}",
+                        distribution_id=ctx.req.request_id_text,
+                        image_sha256=sha,
+                        image=data,
+                        targets=tuple(targets),
+                    ),
+                )
                 for region, targets in sorted(by_region.items())
             ],
             ctx.now,
@@ -171,8 +195,9 @@ def srv_11_2(dsp: Dsp, ctx: Ctx) -> Handled:
         return Handled(C.E17)
     if row.status != DeviceStatus.COMMISSIONED.value or row.chf is None:
         return Handled(C.E20)
-    payload = gbcs_out.cs08_command(dsp.gbcs_keys, device=ctx.req.target, user=ctx.user,
-                                    counter=ctx.req.counter, when=ctx.now)
+    payload = gbcs_out.cs08_command(
+        dsp.gbcs_keys, device=ctx.req.target, user=ctx.user, counter=ctx.req.counter, when=ctx.now
+    )
     send_command(dsp, ctx, ctx.req.target, row.chf, row.region, payload)
     return Handled(C.I99, device_count=1)
 

@@ -16,13 +16,16 @@ from althan.smwan import GbcsCommand
 from althan.store.tables import device_commands, devices
 
 if TYPE_CHECKING:
-
     from althan.dsp.service import Ctx, Dsp, Handled, Handler
 
 _NS = __import__("uuid").UUID("5b1f2a9e-9d0e-4a55-9a52-6b1d7c1f0a11")
 
-WHITELIST_OK = {DeviceStatus.PENDING.value, DeviceStatus.WHITELISTED.value,
-                DeviceStatus.INSTALLED_NOT_COMMISSIONED.value, DeviceStatus.COMMISSIONED.value}
+WHITELIST_OK = {
+    DeviceStatus.PENDING.value,
+    DeviceStatus.WHITELISTED.value,
+    DeviceStatus.INSTALLED_NOT_COMMISSIONED.value,
+    DeviceStatus.COMMISSIONED.value,
+}
 
 
 def command_id(request_id: str, device: EUI64) -> str:
@@ -30,13 +33,20 @@ def command_id(request_id: str, device: EUI64) -> str:
     return f"cmd-{uuid5(_NS, f'{request_id}/{device}')}"
 
 
-def send_command(dsp: Dsp, ctx: Ctx, device: EUI64, chf: EUI64, region: str, payload: bytes,
-                 detail: str = "") -> None:
+def send_command(
+    dsp: Dsp, ctx: Ctx, device: EUI64, chf: EUI64, region: str, payload: bytes, detail: str = ""
+) -> None:
     msg_id = command_id(ctx.req.request_id_text, device)
     ctx.conn.execute(
         insert(device_commands).values(
-            msg_id=msg_id, request_id=ctx.req.request_id_text, user_eui=ctx.user,
-            srv=ctx.srv.variant, device=device, chf=chf, detail=detail, created_at=ctx.now,
+            msg_id=msg_id,
+            request_id=ctx.req.request_id_text,
+            user_eui=ctx.user,
+            srv=ctx.srv.variant,
+            device=device,
+            chf=chf,
+            detail=detail,
+            created_at=ctx.now,
         )
     )
     dsp.outbox.put_smwan(ctx.conn, region, GbcsCommand(msg_id, chf, device, payload), ctx.now)
@@ -69,9 +79,12 @@ def srv_8_4(dsp: Dsp, ctx: Ctx) -> Handled:
         variant = text(details, "AltHANDeviceVariant")
         if variant and row.device_type != DeviceType.PPMID.value:
             return Handled(C.E080406)
-        for col, name in (("manufacturer", "DeviceManufacturer"), ("model", "DeviceModel"),
-                          ("smets_version", "SMETSCHTSVersion"),
-                          ("esme_variant", "ESMEVariant")):
+        for col, name in (
+            ("manufacturer", "DeviceManufacturer"),
+            ("model", "DeviceModel"),
+            ("smets_version", "SMETSCHTSVersion"),
+            ("esme_variant", "ESMEVariant"),
+        ):
             v = text(details, name)
             if v:
                 values[col] = v
@@ -103,8 +116,13 @@ def _join_unjoin(dsp: Dsp, ctx: Ctx, refuse: C.Code, body_name: str, unjoin: boo
         return Handled(C.E20)
     other_eui = EUI64.parse(other_id) if other_id else ctx.req.target
     payload = gbcs_out.join_command(
-        dsp.gbcs_keys, target=ctx.req.target, other=other_eui, user=ctx.user, counter=ctx.req.counter,
-        when=ctx.now, unjoin=unjoin,
+        dsp.gbcs_keys,
+        target=ctx.req.target,
+        other=other_eui,
+        user=ctx.user,
+        counter=ctx.req.counter,
+        when=ctx.now,
+        unjoin=unjoin,
     )
     send_command(dsp, ctx, ctx.req.target, target.chf, target.region, payload, str(other_eui))
     return Handled(C.I99, device_count=1)
@@ -138,25 +156,34 @@ def srv_8_11(dsp: Dsp, ctx: Ctx) -> Handled:
     if add:
         if dev.status not in WHITELIST_OK:
             return Handled(C.E20)
-        if DeviceType(dev.device_type).is_type1 and dev.chf != ctx.req.target and (
-            type1_count(ctx.conn, ctx.req.target) >= 6
+        if (
+            DeviceType(dev.device_type).is_type1
+            and dev.chf != ctx.req.target
+            and (type1_count(ctx.conn, ctx.req.target) >= 6)
         ):
             return Handled(C.E081101)
         wl = child(b, "AddDeviceToCHFWhitelist")
         install_code = bytes.fromhex(text(wl, "InstallCode") or "") if wl is not None else b""
         payload = gbcs_out.ccs01_command(
-            dsp.gbcs_keys, chf=ctx.req.target, device=dev_eui, install_code=install_code,
-            user=ctx.user, counter=ctx.req.counter, when=ctx.now,
+            dsp.gbcs_keys,
+            chf=ctx.req.target,
+            device=dev_eui,
+            install_code=install_code,
+            user=ctx.user,
+            counter=ctx.req.counter,
+            when=ctx.now,
         )
     else:
         payload = gbcs_out.ccs02_command(
-            dsp.gbcs_keys, chf=ctx.req.target, device=dev_eui, user=ctx.user, counter=ctx.req.counter,
+            dsp.gbcs_keys,
+            chf=ctx.req.target,
+            device=dev_eui,
+            user=ctx.user,
+            counter=ctx.req.counter,
             when=ctx.now,
         )
-    send_command(dsp, ctx, dev_eui, ctx.req.target, chf.region, payload,
-                 "add" if add else "remove")
+    send_command(dsp, ctx, dev_eui, ctx.req.target, chf.region, payload, "add" if add else "remove")
     return Handled(C.I99, device_count=1)
-
 
 
 HANDLERS: dict[str, Handler] = {

@@ -19,6 +19,7 @@ from althan.gbcs.builders import (
     build_cs08_response_to,
     build_cs09_alert,
     build_device_log_response_to,
+    build_join_command,
     dlms_datetime,
     seal,
 )
@@ -111,6 +112,7 @@ __all__ = [
     "build_cs08_response_to",
     "build_cs09_alert",
     "build_device_log_response_to",
+    "build_join_command",
     "compute_mac",
     "decode",
     "decode_length",

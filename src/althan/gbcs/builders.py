@@ -31,12 +31,15 @@ from althan.gbcs.usecases import (
     CraFlag,
     DeviceLogAddCommand,
     DeviceLogRemoveCommand,
+    DeviceTypeCode,
     DlmsAccessResponse,
     FirmwareActivationAlert,
     FirmwareTransferAlert,
+    JoinDeviceCommand,
     MessageCode,
     ReadFirmwareVersionCommand,
     ReadFirmwareVersionResponse,
+    UnjoinDeviceCommand,
 )
 from althan.model import ACCESS_CONTROL_BROKER_EUI, EUI64, FirmwareVersion
 
@@ -76,8 +79,9 @@ def seal(
     return encode(msg)
 
 
-def _urp_info(code: int, remote_party: EUI64 | None, remote_party_counter: int | None
-              ) -> OtherInformation:
+def _urp_info(
+    code: int, remote_party: EUI64 | None, remote_party_counter: int | None
+) -> OtherInformation:
     if remote_party is None:
         return OtherInformation(code)
     if remote_party_counter is not None:
@@ -239,7 +243,12 @@ def build_ccs01_command(
     """CCS01 Add Device to CHF Device Log (SRV 8.11) from the ACB to ``chf``."""
     payload = DeviceLogAddCommand(
         default_invoke_id(counter) if invoke_id is None else invoke_id,
-        device_id, install_code, device_type, key_type, join_timeout, True,
+        device_id,
+        install_code,
+        device_type,
+        key_type,
+        join_timeout,
+        True,
     )
     msg = GbcsMessage(
         cra_flag=CraFlag.COMMAND,
@@ -329,3 +338,39 @@ __all__ = [
     "dlms_datetime",
     "seal",
 ]
+
+
+def build_join_command(
+    *,
+    target: EUI64,
+    other: EUI64,
+    counter: int,
+    ka_private: ec.EllipticCurvePrivateKey,
+    ka_public: ec.EllipticCurvePublicKey,
+    remote_party: EUI64 | None = None,
+    remote_party_counter: int | None = None,
+    when: datetime | None = None,
+    unjoin: bool = False,
+    originator: EUI64 = ACCESS_CONTROL_BROKER_EUI,
+) -> bytes:
+    """CS03A2 non-critical join of ``other`` (a PPMID) to ``target`` (SRV 8.7.2), or with
+    ``unjoin`` CS04AC removing it (8.8.2); from the ACB for the user ``remote_party``.
+    ``ka_private``: the ACB's KA private key; ``ka_public``: the target's KA public key."""
+    payload: JoinDeviceCommand | UnjoinDeviceCommand = (
+        UnjoinDeviceCommand(other)
+        if unjoin
+        else JoinDeviceCommand(1, other, int(DeviceTypeCode.PPMID))
+    )
+    msg = GbcsMessage(
+        cra_flag=CraFlag.COMMAND,
+        transaction_id=counter,
+        originator=originator,
+        target=target,
+        other_info=_urp_info(
+            MessageCode.CS04AC if unjoin else MessageCode.CS03A2, remote_party, remote_party_counter
+        ),
+        payload=payload,
+        date_time_raw=None if when is None else dlms_datetime(when),
+        security_header=DEFAULT_SECURITY_HEADER,
+    )
+    return seal(msg, ka_private=ka_private, ka_public=ka_public)

@@ -308,7 +308,9 @@ def decode(data: bytes) -> GbcsMessage:
     except (ValueError, OverflowError) as e:  # pragma: no cover - defensive
         raise GbcsFramingError(f"cannot re-encode: {e}", 0) from None
     if again != data:
-        pos = next((i for i, (a, b) in enumerate(zip(again, data, strict=False)) if a != b),
-                   min(len(again), len(data)))
+        pos = next(
+            (i for i, (a, b) in enumerate(zip(again, data, strict=False)) if a != b),
+            min(len(again), len(data)),
+        )
         raise GbcsFramingError("message is not in canonical form", pos)
     return msg

@@ -284,8 +284,10 @@ class UpdateSecurityCredentialsCommand:
 
     def encode(self) -> bytes:
         certs = b"".join(self.certificates)
-        body = self.control + self.replacements + der(
-            TAG_SEQUENCE, certs, self.certificates_length_width
+        body = (
+            self.control
+            + self.replacements
+            + der(TAG_SEQUENCE, certs, self.certificates_length_width)
         )
         if self.execution_time is not None:
             body += der_time(self.execution_time)
@@ -429,8 +431,11 @@ class DeviceLogAddCommand:
         c = ZIGBEE_NETWORK_CONTROL_CLASS
         return DlmsAccessRequest(
             self.invoke_id,
-            (AccessSpec(DLMS_ACTION, c, o, 1), AccessSpec(DLMS_SET, c, o, 3),
-             AccessSpec(DLMS_SET, c, o, 2)),
+            (
+                AccessSpec(DLMS_ACTION, c, o, 1),
+                AccessSpec(DLMS_SET, c, o, 3),
+                AccessSpec(DLMS_SET, c, o, 2),
+            ),
             (
                 DlmsData(
                     DLMS_STRUCTURE,
@@ -469,7 +474,12 @@ class DeviceLogAddCommand:
         ):
             return None
         candidate = cls(
-            req.invoke_id, EUI64.from_bytes(dev), code, dtype, ktype, timeout.value,
+            req.invoke_id,
+            EUI64.from_bytes(dev),
+            code,
+            dtype,
+            ktype,
+            timeout.value,
             enabled.value,
         )
         return candidate if candidate.to_access() == req else None

@@ -119,7 +119,7 @@ class UserRole(enum.StrEnum):
 
 @dataclass(frozen=True, order=True, slots=True)
 class FirmwareVersion:
-    """A 4-byte firmware version as carried in OTA headers and GBCS (hex string at the DUIS edge)."""
+    """A 4-byte firmware version as in OTA headers and GBCS (hex string at the DUIS edge)."""
 
     value: int
 

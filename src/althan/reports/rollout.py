@@ -14,8 +14,9 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 
-def _chart_svg(by_region_variant: dict[str, dict[str, int]],
-               completion: Sequence[tuple[float, str]]) -> str:
+def _chart_svg(
+    by_region_variant: dict[str, dict[str, int]], completion: Sequence[tuple[float, str]]
+) -> str:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -49,7 +50,7 @@ def _chart_svg(by_region_variant: dict[str, dict[str, int]],
     fig.savefig(buf, format="svg")
     plt.close(fig)
     svg = buf.getvalue()
-    return svg[svg.find("<svg"):]
+    return svg[svg.find("<svg") :]
 
 
 def write_versions_csv(path: Path, versions: Sequence[dict[str, Any]]) -> None:
@@ -60,15 +61,24 @@ def write_versions_csv(path: Path, versions: Sequence[dict[str, Any]]) -> None:
             w.writerow({k: row[k] for k in w.fieldnames})
 
 
-def write_report(out_dir: Path, *, title: str, summary: dict[str, Any],
-                 by_region_variant: dict[str, dict[str, int]],
-                 versions: Sequence[dict[str, Any]],
-                 completion: Sequence[tuple[float, str]]) -> tuple[Path, Path]:
+def write_report(
+    out_dir: Path,
+    *,
+    title: str,
+    summary: dict[str, Any],
+    by_region_variant: dict[str, dict[str, int]],
+    versions: Sequence[dict[str, Any]],
+    completion: Sequence[tuple[float, str]],
+) -> tuple[Path, Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
-    env = Environment(loader=PackageLoader("althan.reports", "templates"),
-                      autoescape=select_autoescape(["html", "j2"]))
+    env = Environment(
+        loader=PackageLoader("althan.reports", "templates"),
+        autoescape=select_autoescape(["html", "j2"]),
+    )
     html = env.get_template("rollout.html.j2").render(
-        title=title, summary=summary, versions=versions,
+        title=title,
+        summary=summary,
+        versions=versions,
         chart=_chart_svg(by_region_variant, completion),
     )
     html_path = out_dir / "rollout-report.html"

@@ -55,10 +55,31 @@ def build_dsp(
 def register_test_users(a: Assembly, now: datetime, endpoint: str | None = None) -> None:
     """The ZAZ1 test users DCC Boxed knows, and AltHANCo; idempotent."""
     with a.dsp.engine.begin() as conn:
-        register_user(conn, TEST_SUPPLIER_EUI, "ZAZ1 test supplier", [UserRole.IS, UserRole.GS],
-                      now, cert=a.zaz1[TEST_SUPPLIER_EUI][0], endpoint=endpoint)
-        register_user(conn, NETWORK_OPERATOR_EUI, "ZAZ1 network operator", [UserRole.ED], now,
-                      cert=a.zaz1[NETWORK_OPERATOR_EUI][0], endpoint=endpoint)
-        register_user(conn, OTHER_USER_EUI, "ZAZ1 other user", [UserRole.OU], now,
-                      cert=a.zaz1[OTHER_USER_EUI][0], endpoint=endpoint)
+        register_user(
+            conn,
+            TEST_SUPPLIER_EUI,
+            "ZAZ1 test supplier",
+            [UserRole.IS, UserRole.GS],
+            now,
+            cert=a.zaz1[TEST_SUPPLIER_EUI][0],
+            endpoint=endpoint,
+        )
+        register_user(
+            conn,
+            NETWORK_OPERATOR_EUI,
+            "ZAZ1 network operator",
+            [UserRole.ED],
+            now,
+            cert=a.zaz1[NETWORK_OPERATOR_EUI][0],
+            endpoint=endpoint,
+        )
+        register_user(
+            conn,
+            OTHER_USER_EUI,
+            "ZAZ1 other user",
+            [UserRole.OU],
+            now,
+            cert=a.zaz1[OTHER_USER_EUI][0],
+            endpoint=endpoint,
+        )
         register_user(conn, ALTHANCO_DEFAULT_EUI, "AltHANCo", [UserRole.OU], now, althanco=True)

@@ -7,6 +7,7 @@ receive signed DUIS responses and alerts. Same seed, same run.
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -20,7 +21,7 @@ from althan.dsp import cpl
 from althan.dsp.bootstrap import InventoryDevice, seed_inventory
 from althan.han.config import NetworkConfig
 from althan.han.topology import Fleet, generate_fleet
-from althan.model import ALTHANCO_DEFAULT_EUI, TEST_SUPPLIER_EUI
+from althan.model import ALTHANCO_DEFAULT_EUI, EUI64, TEST_SUPPLIER_EUI, FirmwareVersion
 from althan.runtime.assemble import build_dsp, register_test_users
 from althan.runtime.sim import Simulator
 from althan.runtime.world import EPOCH, DspNode, DuisPost, UserNode, at
@@ -79,8 +80,15 @@ class DemoResult:
 class DemoWorld:
     """The DSP, a supplier, AltHANCo and the network of a generated fleet, on one sim clock."""
 
-    def __init__(self, fleet: Fleet, data_dir: Path, *, seed: int,
-                 network: NetworkConfig | None = None, db_url: str | None = None) -> None:
+    def __init__(
+        self,
+        fleet: Fleet,
+        data_dir: Path,
+        *,
+        seed: int,
+        network: NetworkConfig | None = None,
+        db_url: str | None = None,
+    ) -> None:
         from althan.csp.network import build_network
 
         self.fleet = fleet
@@ -107,22 +115,34 @@ class DemoWorld:
         t = at(0)
         rows: list[InventoryDevice] = []
         for h in self.fleet.homes:
-            rows.append(InventoryDevice(h.chf, "CHF", "106C", "433100AC", "00009001",
-                                        h.region.value, h.chf, None))
+            rows.append(
+                InventoryDevice(
+                    h.chf, "CHF", "106C", "433100AC", "00009001", h.region.value, h.chf, None
+                )
+            )
             for d in (h.esme, h.gsme):
                 if d is not None:
-                    rows.append(InventoryDevice(
-                        d.eui, d.device_type.value, f"{d.manufacturer_code:04X}",
-                        f"{d.image_type:04X}{d.hardware_version:04X}",
-                        f"{d.firmware_version:08X}", h.region.value, h.chf, TEST_SUPPLIER_EUI))
+                    rows.append(
+                        InventoryDevice(
+                            d.eui,
+                            d.device_type.value,
+                            f"{d.manufacturer_code:04X}",
+                            f"{d.image_type:04X}{d.hardware_version:04X}",
+                            f"{d.firmware_version:08X}",
+                            h.region.value,
+                            h.chf,
+                            TEST_SUPPLIER_EUI,
+                        )
+                    )
         register_test_users(self.assembly, t)
         with self.engine.begin() as conn:
             seed_inventory(conn, rows, t)
 
     # -- driving
     def send(self, req: SignedRequest) -> None:
-        self.sim.post("dsp", DuisPost(req.service, req.xml, self.user.address),
-                      sender=self.user.address)
+        self.sim.post(
+            "dsp", DuisPost(req.service, req.xml, self.user.address), sender=self.user.address
+        )
 
     def run(self, until: float | None = None) -> None:
         self.sim.run(until=until)
@@ -131,9 +151,14 @@ class DemoWorld:
         return self.sim.now
 
 
-def run_demo(homes: int = 300, seed: int = 7, data_dir: Path | None = None,
-             progress: Progress | None = None, new_version: int = 0x00020000,
-             db_url: str | None = None) -> DemoResult:
+def run_demo(
+    homes: int = 300,
+    seed: int = 7,
+    data_dir: Path | None = None,
+    progress: Progress | None = None,
+    new_version: int = 0x00020000,
+    db_url: str | None = None,
+) -> DemoResult:
     import tempfile
 
     wall0 = time.perf_counter()
@@ -146,12 +171,15 @@ def run_demo(homes: int = 300, seed: int = 7, data_dir: Path | None = None,
 
     # 1. pre-notification, 12.2 with the Alt HAN Device Variant
     for i, (_h, b) in enumerate(bridges):
-        w.send(w.supplier.prenotify(
-            b.eui, manufacturer=f"{b.manufacturer_code:04X}",
-            model=f"{b.image_type:04X}{b.hardware_version:04X}",
-            firmware=__import__("althan.model", fromlist=["FirmwareVersion"]).FirmwareVersion(
-                b.firmware_version),
-            variant=b.variant))
+        w.send(
+            w.supplier.prenotify(
+                b.eui,
+                manufacturer=f"{b.manufacturer_code:04X}",
+                model=f"{b.image_type:04X}{b.hardware_version:04X}",
+                firmware=FirmwareVersion(b.firmware_version),
+                variant=b.variant,
+            )
+        )
         w.run()
         tick(STAGES[0], i + 1, n)
     # 2. install: 8.11 whitelists each bridge on its CHF; it joins; the DSP commissions it
@@ -167,27 +195,37 @@ def run_demo(homes: int = 300, seed: int = 7, data_dir: Path | None = None,
     with w.engine.begin() as conn:
         for i, ((mfr, itype), bs) in enumerate(sorted(models.items())):
             hws = [b.hardware_version for b in bs]
-            data = build_test_image(mfr, itype, new_version, min_hw=min(hws), max_hw=max(hws),
-                                    payload_size=32 * 1024)
+            data = build_test_image(
+                mfr, itype, new_version, min_hw=min(hws), max_hw=max(hws), payload_size=32 * 1024
+            )
             from althan.zigbee.ota import parse_ota
 
             img = parse_ota(data)
             sha = w.images.put(data)
-            cpl.add_entry(conn, by=ALTHANCO_DEFAULT_EUI, manufacturer=f"{mfr:04X}",
-                          model=f"{itype:04X}", hw_min=min(hws), hw_max=max(hws),
-                          firmware_version=f"{new_version:08X}", image_sha256=sha,
-                          image_hash=img.image_hash, now=at(w.now()))
+            cpl.add_entry(
+                conn,
+                by=ALTHANCO_DEFAULT_EUI,
+                manufacturer=f"{mfr:04X}",
+                model=f"{itype:04X}",
+                hw_min=min(hws),
+                hw_max=max(hws),
+                firmware_version=f"{new_version:08X}",
+                image_sha256=sha,
+                image_hash=img.image_hash,
+                now=at(w.now()),
+            )
             images[(mfr, itype)] = data
             tick(STAGES[2], i + 1, len(models))
     # 4. 11.4 per model, device lists of at most 50,000
-    from althan.model import FirmwareVersion
-
     commissioned = _count(w, "Commissioned")
     w.update_started = w.now()
-    for (key, bs) in sorted(models.items()):
+    for key, bs in sorted(models.items()):
         for j in range(0, len(bs), 50_000):
-            w.send(w.supplier.update_ppmid_firmware(images[key], FirmwareVersion(new_version),
-                                                    [b.eui for b in bs[j:j + 50_000]]))
+            w.send(
+                w.supplier.update_ppmid_firmware(
+                    images[key], FirmwareVersion(new_version), [b.eui for b in bs[j : j + 50_000]]
+                )
+            )
     total = n
     while w.sim.pending:
         w.sim.run(max_events=2_000)
@@ -203,26 +241,38 @@ def run_demo(homes: int = 300, seed: int = 7, data_dir: Path | None = None,
 
 def install_code(eui: EUI64) -> bytes:
     """The 16-byte ZigBee install code printed on a device (deterministic per device here)."""
-    return __import__("hashlib").sha256(b"install" + eui.to_bytes()).digest()[:16]
+    return hashlib.sha256(b"install" + eui.to_bytes()).digest()[:16]
 
 
 def _count(w: DemoWorld, status: str) -> int:
     from sqlalchemy import func
 
     with w.engine.connect() as conn:
-        return int(conn.execute(select(func.count()).select_from(devices).where(
-            devices.c.status == status, devices.c.variant.is_not(None))).scalar_one())
+        return int(
+            conn.execute(
+                select(func.count())
+                .select_from(devices)
+                .where(devices.c.status == status, devices.c.variant.is_not(None))
+            ).scalar_one()
+        )
 
 
-def _result(w: DemoWorld, fleet: Fleet, bridges: list[Any], commissioned: int,
-            new_version: int, wall: float) -> DemoResult:
+def _result(
+    w: DemoWorld, fleet: Fleet, bridges: list[Any], commissioned: int, new_version: int, wall: float
+) -> DemoResult:
     want = f"{new_version:08X}"
     by_variant: Counter[str] = Counter(b.variant.value for _h, b in bridges)
     region_of = {b.eui: h.region.value for h, b in bridges}
     with w.engine.connect() as conn:
-        rows = conn.execute(select(devices.c.eui, devices.c.variant, devices.c.firmware_version,
-                                   devices.c.region, devices.c.status)
-                            .where(devices.c.variant.is_not(None))).all()
+        rows = conn.execute(
+            select(
+                devices.c.eui,
+                devices.c.variant,
+                devices.c.firmware_version,
+                devices.c.region,
+                devices.c.status,
+            ).where(devices.c.variant.is_not(None))
+        ).all()
     updated = sum(1 for r in rows if r.firmware_version == want)
     table: dict[str, dict[str, int]] = {}
     versions: Counter[tuple[str, str, str]] = Counter()
@@ -236,10 +286,14 @@ def _result(w: DemoWorld, fleet: Fleet, bridges: list[Any], commissioned: int,
     region_of_text = {str(k): v for k, v in region_of.items()}
     t0 = w.update_started - EPOCH.timestamp()
     sr = "{http://www.dccinterface.co.uk/ServiceUserGateway}"
-    readback = [d for d in w.user.deliveries
-                if d.alert_code is None and d.response_code == "I0"
-                and d.root.findtext(f".//{sr}ServiceReferenceVariant") == "11.2"
-                and d.root.find(f".//{sr}GBCSPayload") is not None]
+    readback = [
+        d
+        for d in w.user.deliveries
+        if d.alert_code is None
+        and d.response_code == "I0"
+        and d.root.findtext(f".//{sr}ServiceReferenceVariant") == "11.2"
+        and d.root.find(f".//{sr}GBCSPayload") is not None
+    ]
     responses: Counter[str] = Counter(r.response_code for r in w.user.replies)
     return DemoResult(
         homes=len(fleet.homes),
@@ -252,14 +306,18 @@ def _result(w: DemoWorld, fleet: Fleet, bridges: list[Any], commissioned: int,
         virtual_seconds=w.sim.now - EPOCH.timestamp(),
         wall_seconds=wall,
         by_region_variant={k: dict(v) for k, v in sorted(table.items())},
-        versions=[{"variant": k[0], "region": k[1], "firmware_version": k[2], "devices": c}
-                  for k, c in sorted(versions.items())],
+        versions=[
+            {"variant": k[0], "region": k[1], "firmware_version": k[2], "devices": c}
+            for k, c in sorted(versions.items())
+        ],
         readback_ok=len(readback),
         bad_signatures=w.user.bad_signatures,
         responses=dict(sorted(responses.items())),
         alerts=dict(sorted(w.user.alert_counts.items())),
-        completion=[(t - EPOCH.timestamp() - t0, region_of_text.get(d.device or "", "?"))
-                    for t, d in zip(w.user.times, w.user.deliveries, strict=True)
-                    if d.alert_code == "N39"],
+        completion=[
+            (t - EPOCH.timestamp() - t0, region_of_text.get(d.device or "", "?"))
+            for t, d in zip(w.user.times, w.user.deliveries, strict=True)
+            if d.alert_code == "N39"
+        ],
         world=w,
     )

@@ -171,6 +171,7 @@ def create_app(
     With a `dispatcher`, it runs in a background thread for the app's lifetime and is woken
     after every request.
     """
+
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         if dispatcher is not None:
@@ -181,8 +182,13 @@ def create_app(
             if dispatcher is not None:
                 dispatcher.stop()
 
-    app = FastAPI(title="althan DUIS gateway", lifespan=lifespan, docs_url=None, redoc_url=None,
-                  openapi_url=None)
+    app = FastAPI(
+        title="althan DUIS gateway",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+    )
     dsp = assembly.dsp
 
     def route(service: str) -> Callable[[bytes], Response]:
@@ -206,8 +212,9 @@ def create_app(
             body = await request.body()
             return await run_in_threadpool(_h, body)
 
-        app.add_api_route(f"/api/v1/service{service}", endpoint, methods=["POST"],
-                          name=f"service{service}")
+        app.add_api_route(
+            f"/api/v1/service{service}", endpoint, methods=["POST"], name=f"service{service}"
+        )
     return app
 
 
@@ -222,8 +229,9 @@ def trust_registered_users(assembly: Assembly) -> int:
     n = 0
     trust = assembly.dsp.duis.trust
     with assembly.dsp.engine.connect() as conn:
-        rows = conn.execute(select(users.c.eui, users.c.cert_pem)
-                            .where(users.c.cert_pem.is_not(None))).all()
+        rows = conn.execute(
+            select(users.c.eui, users.c.cert_pem).where(users.c.cert_pem.is_not(None))
+        ).all()
     for r in rows:
         cert = x509.load_pem_x509_certificate(r.cert_pem.encode())
         if trust.by_issuer_serial(cert.issuer.rfc4514_string(), cert.serial_number) is None:

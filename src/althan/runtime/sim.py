@@ -67,7 +67,7 @@ class Simulator:
         self._components[component.address] = component
 
     def add_route(self, prefix: str, component: Component) -> None:
-        """Deliver any message addressed ``prefix...`` to `component` (e.g. every ``ch:`` to a CSP)."""
+        """Deliver any message addressed ``prefix...`` to `component` (e.g. ``ch:`` to a CSP)."""
         self._routes.append((prefix, component))
 
     def _resolve(self, address: str) -> Component:

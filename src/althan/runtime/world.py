@@ -32,7 +32,11 @@ from althan.smwan.messages import (
 EPOCH = datetime(2026, 12, 1, tzinfo=UTC)
 SR = "http://www.dccinterface.co.uk/ServiceUserGateway"
 SMWAN_TYPES = (
-    FirmwareDistribution, CSPFirmwareDeliveryStatus, GbcsCommand, GbcsResponse, GbcsAlert,
+    FirmwareDistribution,
+    CSPFirmwareDeliveryStatus,
+    GbcsCommand,
+    GbcsResponse,
+    GbcsAlert,
     HanJoinNotice,
 )
 
@@ -76,8 +80,9 @@ class DspNode:
         t = at(now)
         out: list[Effect] = []
         if isinstance(msg, DuisPost):
-            out.append(Send(msg.reply_to, DuisHttpReply(self.dsp.handle_duis(msg.service,
-                                                                              msg.body, t))))
+            out.append(
+                Send(msg.reply_to, DuisHttpReply(self.dsp.handle_duis(msg.service, msg.body, t)))
+            )
         elif isinstance(msg, SMWAN_TYPES):
             self.dsp.handle_smwan(msg, t)
         else:
@@ -164,17 +169,22 @@ class UserNode:
             dev = None
             if alert is not None:
                 self.alert_counts[alert] += 1
-                for e in root.iter(f"{{{SR}}}DeviceID", f"{{{SR}}}TargetDeviceID",
-                                   f"{{{SR}}}OtherDeviceID"):
+                for e in root.iter(
+                    f"{{{SR}}}DeviceID", f"{{{SR}}}TargetDeviceID", f"{{{SR}}}OtherDeviceID"
+                ):
                     dev = e.text
                     break
             self.times.append(now)
-            self.deliveries.append(Received(
-                msg.xml,
-                _text(root, f"{{{SR}}}Header/{{{SR}}}ResponseCode"),
-                _text(root, f"{{{SR}}}Header/{{{SR}}}RequestID"),
-                alert, dev, root,
-            ))
+            self.deliveries.append(
+                Received(
+                    msg.xml,
+                    _text(root, f"{{{SR}}}Header/{{{SR}}}ResponseCode"),
+                    _text(root, f"{{{SR}}}Header/{{{SR}}}RequestID"),
+                    alert,
+                    dev,
+                    root,
+                )
+            )
         return []
 
     def on_timer(self, token: object, now: float) -> Sequence[Effect]:

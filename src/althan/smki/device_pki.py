@@ -141,9 +141,7 @@ class DevicePki:
                 decipher_only=False,
             )
             issuer = self.issuing_certificate
-            subject = x509.Name(
-                [x509.NameAttribute(NameOID.X500_UNIQUE_IDENTIFIER, eui.compact)]
-            )
+            subject = x509.Name([x509.NameAttribute(NameOID.X500_UNIQUE_IDENTIFIER, eui.compact)])
             cert = (
                 x509.CertificateBuilder()
                 .subject_name(subject)

@@ -240,5 +240,3 @@ alerts = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("detail", String(200), nullable=False, default=""),
 )
-
-

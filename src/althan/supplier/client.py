@@ -156,12 +156,16 @@ class DuisClient:
 
     def join_non_critical(self, target: EUI64, other: EUI64) -> SignedRequest:
         return self.request(
-            "8.7.2", 1, _e("JoinServiceNonCritical", None, _e("OtherDeviceID", str(other))),
+            "8.7.2",
+            1,
+            _e("JoinServiceNonCritical", None, _e("OtherDeviceID", str(other))),
             target=target,
         )
 
     def unjoin_non_critical(self, target: EUI64, other: EUI64) -> SignedRequest:
         return self.request(
-            "8.8.2", 1, _e("UnjoinServiceNonCritical", None, _e("OtherDeviceID", str(other))),
+            "8.8.2",
+            1,
+            _e("UnjoinServiceNonCritical", None, _e("OtherDeviceID", str(other))),
             target=target,
         )
