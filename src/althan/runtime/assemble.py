@@ -15,8 +15,9 @@ from althan.dsp.duis_io import DuisIO
 from althan.dsp.service import Dsp
 from althan.duis.schema import SchemaSet
 from althan.duis.xmldsig import TrustStore
+from althan.gbcs import Keystore
 from althan.model import ALTHANCO_DEFAULT_EUI, DCC_EUI, EUI64, TEST_SUPPLIER_EUI, UserRole
-from althan.runtime.keys import FleetKeys
+from althan.runtime.keys import FleetKeys, with_keystore
 from althan.smki.device_pki import DevicePki
 from althan.smki.zaz1 import Zaz1Keys, load_zaz1
 from althan.store import ImageStore, open_engine, sqlite_url
@@ -40,7 +41,11 @@ def build_dsp(
     db_url: str | None = None,
     seed: int = 0,
     schema_dirs: Sequence[Path | None] = (None,),
+    device_cert_dirs: Sequence[Path] = (),
 ) -> Assembly:
+    """A DSP on `data_dir`. Device certificates (the DSP's view of the SMKI repository) come
+    from the fleet's generated PKI, and first from any `device_cert_dirs` (folders of
+    ``<eui>-ds.pem`` / ``<eui>-ka.pem``, such as the DCC's RTDS keystore)."""
     data_dir.mkdir(parents=True, exist_ok=True)
     engine = open_engine(db_url or sqlite_url(data_dir))
     zaz1 = load_zaz1()
@@ -48,7 +53,10 @@ def build_dsp(
     trust = TrustStore(zaz1.certificates())
     keys = FleetKeys(DevicePki.generate(seed))
     duis = DuisIO(SchemaSet.load(schema_dirs), trust, dsp_key, dsp_cert)
-    dsp = Dsp(engine, ImageStore(data_dir / "images"), duis, gbcs_keys=keys.dsp_keys())
+    gbcs_keys = keys.dsp_keys()
+    for d in device_cert_dirs:
+        gbcs_keys = with_keystore(gbcs_keys, Keystore.load(d))
+    dsp = Dsp(engine, ImageStore(data_dir / "images"), duis, gbcs_keys=gbcs_keys)
     return Assembly(dsp, keys, zaz1, TrustStore([(DCC_EUI, dsp_cert)]))
 
 

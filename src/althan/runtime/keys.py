@@ -10,6 +10,7 @@ from __future__ import annotations
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from althan.dsp.gbcs_out import DspGbcsKeys
+from althan.gbcs import Keystore
 from althan.model import ACCESS_CONTROL_BROKER_EUI, EUI64
 from althan.smki.boxed_keystore import remote_party_key
 from althan.smki.device_pki import DevicePki
@@ -35,3 +36,13 @@ class FleetKeys:
             device_ka_public=lambda e: self.pki.public_key_for(e, "ka"),
             device_ds_public=lambda e: self.pki.public_key_for(e, "ds"),
         )
+
+
+def with_keystore(keys: DspGbcsKeys, keystore: Keystore) -> DspGbcsKeys:
+    """`keys` whose device certificates are looked up in `keystore` first."""
+    ds, ka = keys.device_ds_public, keys.device_ka_public
+    return DspGbcsKeys(
+        acb_ka_private=keys.acb_ka_private,
+        device_ka_public=lambda e: keystore.public_key(e, "ka") or ka(e),
+        device_ds_public=lambda e: keystore.public_key(e, "ds") or ds(e),
+    )
