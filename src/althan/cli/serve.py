@@ -28,13 +28,24 @@ def _fail(message: str, code: int = 2) -> NoReturn:
 
 
 def serve(
-    host: str = typer.Option("127.0.0.1", "--host", help="Interface to listen on."),
-    port: int = typer.Option(8079, "--port", min=1, max=65535, help="TCP port."),
+    host: str = typer.Option(
+        "127.0.0.1", "--host", envvar="ALTHAN_HOST", help="Interface to listen on."
+    ),
+    port: int = typer.Option(
+        8079, "--port", min=1, max=65535, envvar="ALTHAN_PORT", help="TCP port."
+    ),
     data_dir: Path = typer.Option(
-        DEFAULT_DATA_DIR, "--data-dir", file_okay=False, help="The DSP's data directory."
+        DEFAULT_DATA_DIR,
+        "--data-dir",
+        file_okay=False,
+        envvar="ALTHAN_DATA_DIR",
+        help="The DSP's data directory.",
     ),
     db_url: str | None = typer.Option(
-        None, "--db-url", help="SQLAlchemy URL (default: SQLite in the data directory)."
+        None,
+        "--db-url",
+        envvar="ALTHAN_DB_URL",
+        help="SQLAlchemy URL (default: SQLite in the data directory).",
     ),
 ) -> None:
     """Run the DUIS web interface (POST /api/v1/service{D,S,T}) and the outbox dispatcher.
