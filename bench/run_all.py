@@ -15,6 +15,12 @@ def main() -> int:
     runs = [
         [py, str(HERE / "bench_duis_verify.py")],
         [py, str(HERE / "bench_strategies.py"), "1000"],
+        # DESIGN §6 gateway target, SQLite only (full: --requests 20000 --db sqlite postgres
+        # --mix 8.2 8.2+12.2; PostgreSQL needs a server, see docs/benchmarks.md)
+        [py, str(HERE / "bench_gateway_http.py"), "--requests", "2000", "--duration", "15",
+         "--workers", "1", "2"],
+        # DESIGN §6 11.4 target at full size on SQLite (add --db both --profile for the rest)
+        [py, str(HERE / "bench_11_4.py"), "--devices", "50000", "--reps", "2"],
     ]
     for cmd in runs:
         print("$", " ".join(Path(c).name for c in cmd), flush=True)

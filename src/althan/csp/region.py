@@ -305,8 +305,36 @@ class CspRegion:
                 self._respond(hub, cmd, payload, t)
 
             hub.when_reachable(d, answer, now)
+        elif parsed.kind in gbcs_io.CRITICAL_USE_CASES and hasattr(
+            self.keys, "remote_party_ds_public"
+        ):
+            self._critical(hub, cmd, parsed, now)
         else:
             self.counters.unhandled_commands += 1
+
+    def _critical(
+        self, hub: CommsHub, cmd: GbcsCommand, parsed: gbcs_io.InboundCommand, now: float
+    ) -> None:
+        d = hub.by_eui.get(cmd.device)
+        if d is None:
+            self.counters.unhandled_commands += 1
+            return
+
+        def answer(t: float, d: DeviceState = d) -> None:
+            try:
+                payload = gbcs_io.critical_response(
+                    parsed,
+                    d.credentials,
+                    t,
+                    self.keys,
+                    self.keys,  # type: ignore[arg-type]
+                )
+            except gbcs_io.GbcsIoError:
+                self.counters.unhandled_commands += 1  # discarded: MAC or signature not valid
+                return
+            self._respond(hub, cmd, payload, t)
+
+        hub.when_reachable(d, answer, now)
 
     def _respond(self, hub: CommsHub, cmd: GbcsCommand, payload: bytes, now: float) -> None:
         self.counters.gbcs_bytes_up += len(payload)

@@ -32,6 +32,10 @@ E17: Final = Code("E17", "User may not act on this device")
 E19: Final = Code("E19", "Service Request not valid against the DUIS schema, or not well-formed")
 E20: Final = Code("E20", "Device status does not allow this Service Request")
 E21: Final = Code("E21", "Service Request not supported by this service (althan)")
+E30: Final = Code(
+    "E30", "Signed Pre-Command does not match a Pre-Command the DSP issued for this RequestID"
+)
+E31: Final = Code("E31", "Signed Pre-Command's GBCS signature not valid for the user's DS key")
 E100: Final = Code("E100", "Request too large, or sent to the wrong DUIS web service")
 E080201: Final = Code("E080201", "8.2: no device matches")
 E080405: Final = Code("E080405", "8.4: device not known")
@@ -65,7 +69,7 @@ N56: Final = DccAlert(
 )
 
 RESPONSE_CODES: Final = (
-    I0, I99, E1, E2, E3, E4, E5, E11, E12, E13, E17, E19, E20, E21, E100,
+    I0, I99, E1, E2, E3, E4, E5, E11, E12, E13, E17, E19, E20, E21, E30, E31, E100,
     E080201, E080405, E080406, E080724, E080823, E081101, E110401, E110403, W110401,
     E120201, E120204,
 )  # fmt: skip

@@ -162,6 +162,19 @@ def _response(dsp: Dsp, conn: Connection, msg: GbcsResponse, now: datetime) -> N
     srv = srv_matrix()[cmd.srv]
     result = gbcs_in.decode_response(msg.payload, dsp.gbcs_keys)
     ok = result is not None and result.success
+    if cmd.detail == "critical":
+        # a response to a critical command is believed only with the device's DS signature
+        ok = ok and _signed_by_device(dsp, msg.payload, cmd.device)
+        if cmd.srv == "8.1.1" and ok:
+            row = get_device(conn, cmd.device)
+            if row is not None and row.status != DeviceStatus.COMMISSIONED.value:
+                conn.execute(
+                    update(devices)
+                    .where(devices.c.eui == cmd.device)
+                    .values(
+                        status=DeviceStatus.COMMISSIONED.value, commissioned_at=now, updated_at=now
+                    )
+                )
     if cmd.srv == "8.11" and ok:
         if cmd.detail == "add":
             if (
@@ -210,3 +223,19 @@ def _response(dsp: Dsp, conn: Connection, msg: GbcsResponse, now: datetime) -> N
     payload = bodies.el("GBCSPayload", __import__("base64").b64encode(msg.payload).decode())
     target = cmd.chf if cmd.srv == "8.11" else cmd.device
     dsp.send_device_response(conn, cmd.user_eui, cmd.request_id, target, srv, payload, now, "I0")
+
+
+def _signed_by_device(dsp: Dsp, payload: bytes, device: EUI64) -> bool:
+    from althan import gbcs
+
+    try:
+        m = gbcs.decode(payload)
+    except gbcs.GbcsError:
+        return False
+    key = dsp.gbcs_keys.device_ds_public(device)
+    return (
+        m.originator == device
+        and key is not None
+        and m.signature is not None
+        and gbcs.verify_signature(m, key)
+    )

@@ -90,7 +90,7 @@ class Dsp:
         gbcs_keys: DspGbcsKeys,
         settings: DspSettings | None = None,
     ) -> None:
-        from althan.dsp import srv_8, srv_11, srv_12  # handler families
+        from althan.dsp import srv_8, srv_11, srv_12, srv_critical  # handler families
 
         self.engine = engine
         self.images = images
@@ -102,6 +102,7 @@ class Dsp:
             **srv_8.HANDLERS,
             **srv_11.HANDLERS,
             **srv_12.HANDLERS,
+            **srv_critical.HANDLERS,
         }
 
     # ------------------------------------------------------------------ DUIS gateway
@@ -181,6 +182,12 @@ class Dsp:
             )
         if srv.non_device and req.target != self.settings.dcc_eui:
             raise Reject(C.E13, f"non-device request must target the DCC {self.settings.dcc_eui}")
+        roles_ctx = Ctx(conn, req, req.originator, roles, now, srv)
+        if srv.critical and req.command_variant in (5, 6, 7) and srv.variant in self.handlers:
+            # A signed pre-command reuses the RequestID of its CV 4 transform: no new counter.
+            from althan.dsp import srv_critical
+
+            return srv_critical.signed_precommand(self, roles_ctx)
         last = user_row.last_counter
         if last is not None and req.counter <= last:
             raise Reject(C.E12, f"counter {req.counter} not greater than {last}")

@@ -18,25 +18,41 @@ from datetime import datetime
 
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from althan.gbcs.codec import DlmsData
+from althan.gbcs.codec import (
+    DLMS_ENUM,
+    DLMS_NULL,
+    DLMS_OCTET_STRING,
+    DLMS_STRUCTURE,
+    DlmsData,
+)
 from althan.gbcs.crypto import apply_mac, sign_message
 from althan.gbcs.errors import GbcsCryptoError, GbcsFramingError
-from althan.gbcs.frame import DEFAULT_SECURITY_HEADER, GbcsMessage, OtherInformation, encode
+from althan.gbcs.frame import (
+    DEFAULT_SECURITY_HEADER,
+    GbcsMessage,
+    OtherInformation,
+    decode,
+    encode,
+)
 from althan.gbcs.usecases import (
     ALERT_FIRMWARE_TRANSFER_FAILURE,
     ALERT_FIRMWARE_TRANSFER_SUCCESS,
     DLMS_ACTION,
+    DLMS_GET,
     DLMS_SET,
     AccessResult,
+    AccessSpec,
     CraFlag,
     DeviceLogAddCommand,
     DeviceLogRemoveCommand,
     DeviceTypeCode,
+    DlmsAccessRequest,
     DlmsAccessResponse,
     FirmwareActivationAlert,
     FirmwareTransferAlert,
     JoinDeviceCommand,
     MessageCode,
+    Payload,
     ReadFirmwareVersionCommand,
     ReadFirmwareVersionResponse,
     UnjoinDeviceCommand,
@@ -329,14 +345,20 @@ __all__ = [
     "build_ccs01_command",
     "build_ccs02_command",
     "build_ccs08_alert",
+    "build_critical_response_to",
     "build_cs08_command",
     "build_cs08_response",
     "build_cs08_response_to",
     "build_cs09_alert",
     "build_device_log_response_to",
+    "build_precommand",
     "default_invoke_id",
     "dlms_datetime",
+    "ecs70_set_clock",
+    "mac_signed_precommand",
+    "precommand_of",
     "seal",
+    "sign_precommand",
 ]
 
 
@@ -374,3 +396,123 @@ def build_join_command(
         security_header=DEFAULT_SECURITY_HEADER,
     )
     return seal(msg, ka_private=ka_private, ka_public=ka_public)
+
+
+# ---------------------------------------------------------------- critical commands (DUIS CV 4/5)
+#
+# A critical Service Request (6.15.1 CS02b, 6.15.2 CS02d, 8.1.1 ECS70) is transformed by the DSP
+# into a *pre-command*: the General-Signing APDU with the user as business originator, the
+# user's RequestID counter as transaction ID, and no signature field at all. The user signs it
+# with its GBCS DS key (the signed pre-command); the DCC Access Control Broker then adds the
+# MAC (0xDD form, ACB KA key with the device's KA key) and sends the command. The device answers
+# with a 0xDF response signed by its own DS key (as in the DCC Reference Test Data Set).
+
+MESSAGE_CODE_ECS70 = 0x0062
+CLOCK_CLASS = 0x0008
+DLMS_INTEGER = 0x0F
+CLOCK_OBIS = bytes.fromhex("0000010000FF")
+_DLMS_DT_UNSPECIFIED = bytes.fromhex("FFFFFFFFFFFFFFFFFF8000FF")
+
+
+def build_precommand(
+    *,
+    originator: EUI64,
+    target: EUI64,
+    counter: int,
+    message_code: int,
+    payload: Payload,
+    when: datetime | None = None,
+) -> bytes:
+    """An unsigned GBCS pre-command (0xDF form, no signature length field, no MAC)."""
+    _check_counter("originator counter", counter)
+    msg = GbcsMessage(
+        cra_flag=CraFlag.COMMAND,
+        transaction_id=counter,
+        originator=originator,
+        target=target,
+        other_info=OtherInformation(message_code),
+        payload=payload,
+        date_time_raw=None if when is None else dlms_datetime(when),
+        signature_field=False,
+    )
+    return encode(msg)
+
+
+def precommand_of(msg: GbcsMessage) -> bytes:
+    """The pre-command a (signed, or signed and MAC'd) critical command was made from."""
+    bare = msg.replace(signature=None, signature_field=False, mac=None, security_header=None)
+    return encode(bare)
+
+
+def sign_precommand(precommand: bytes, ds_private: ec.EllipticCurvePrivateKey) -> bytes:
+    """What the DUIS user does with a pre-command: sign it with its GBCS DS key."""
+    msg = decode(precommand)
+    if msg.signature_field or msg.mac is not None or msg.cra_flag != CraFlag.COMMAND:
+        raise GbcsFramingError(f"not a pre-command: {msg.use_case} CRA {int(msg.cra_flag)}")
+    return encode(sign_message(msg, ds_private))
+
+
+def mac_signed_precommand(
+    signed: GbcsMessage,
+    *,
+    ka_private: ec.EllipticCurvePrivateKey,
+    ka_public: ec.EllipticCurvePublicKey,
+) -> bytes:
+    """The critical command sent on the wire: the signed pre-command MAC'd by the ACB
+    (``ka_private`` the ACB's KA private key, ``ka_public`` the target's KA public key)."""
+    if signed.signature is None or signed.mac is not None:
+        raise GbcsCryptoError("a signed pre-command carries a signature and no MAC")
+    return seal(signed, ka_private=ka_private, ka_public=ka_public)
+
+
+def build_critical_response_to(
+    command: GbcsMessage, payload: Payload, *, device_ds_key: ec.EllipticCurvePrivateKey
+) -> bytes:
+    """A device's response to a critical command: 0xDF, signed by the device's DS key."""
+    if command.cra_flag != CraFlag.COMMAND:
+        raise GbcsFramingError(f"not a command: {command.use_case} CRA {int(command.cra_flag)}")
+    msg = GbcsMessage(
+        cra_flag=CraFlag.RESPONSE,
+        transaction_id=command.transaction_id,
+        originator=command.target,
+        target=command.originator,
+        other_info=OtherInformation(command.message_code),
+        payload=payload,
+    )
+    return seal(msg, ds_private=device_ds_key)
+
+
+def _dlms_dt(when: datetime) -> bytes:
+    return (
+        when.year.to_bytes(2, "big")
+        + bytes([when.month, when.day, 0xFF, when.hour, when.minute, when.second, 0])
+        + b"\x80\x00\xff"
+    )
+
+
+def ecs70_set_clock(current: datetime, tolerance_s: int, counter: int) -> DlmsAccessRequest:
+    """ECS70 Set Clock on ESME (SRV 8.1.1 / 6.11): synchronise the clock to ``current`` within
+    ``tolerance_s`` seconds, then read back the clock status and time (as the RTDS does)."""
+    from datetime import timedelta
+
+    o = CLOCK_OBIS
+    specs = (
+        AccessSpec(DLMS_SET, CLOCK_CLASS, o, 9),
+        AccessSpec(DLMS_ACTION, CLOCK_CLASS, o, 5),
+        AccessSpec(DLMS_ACTION, CLOCK_CLASS, o, 4),
+        AccessSpec(DLMS_GET, CLOCK_CLASS, o, 2),
+        AccessSpec(DLMS_GET, CLOCK_CLASS, o, 4),
+    )
+    window = (
+        DlmsData(DLMS_OCTET_STRING, _DLMS_DT_UNSPECIFIED),
+        DlmsData(DLMS_OCTET_STRING, _dlms_dt(current)),
+        DlmsData(DLMS_OCTET_STRING, _dlms_dt(current + timedelta(seconds=tolerance_s))),
+    )
+    data = (
+        DlmsData(DLMS_ENUM, 5),
+        DlmsData(DLMS_STRUCTURE, window),
+        DlmsData(DLMS_INTEGER, 0),
+        DlmsData(DLMS_NULL, None),
+        DlmsData(DLMS_NULL, None),
+    )
+    return DlmsAccessRequest(default_invoke_id(counter), specs, data)

@@ -28,17 +28,24 @@ from althan.han.hub import TransferResult
 from althan.model import ACCESS_CONTROL_BROKER_EUI, EUI64, FirmwareVersion
 
 __all__ = [
+    "CRITICAL_USE_CASES",
     "DLMS_RESULT_REFUSED",
+    "CriticalRefused",
     "GbcsIoError",
     "InboundCommand",
     "KeySource",
+    "TrustSource",
     "ccs01_response",
     "ccs08_alert",
+    "critical_response",
     "cs08_response",
     "cs09_alert",
     "originator_counter",
     "parse_command",
 ]
+
+CRITICAL_USE_CASES = frozenset({"CS02d", "ECS70"})
+"""Critical commands (signed by a remote party, MAC'd by the ACB) the simulated devices obey."""
 
 DLMS_RESULT_REFUSED = 3  # DLMS "read-write-denied": device log full (7th Type 1 device)
 
@@ -75,6 +82,17 @@ class InboundCommand:
     device_type: int | None = None  # CCS01 (ZigBee device type in the register_device call)
 
 
+class TrustSource(Protocol):
+    """Who a device trusts as a remote party: the DS public key it holds for ``eui``
+    (installed at commissioning; `althan.runtime.keys.FleetKeys` fits)."""
+
+    def remote_party_ds_public(self, eui: EUI64) -> ec.EllipticCurvePublicKey | None: ...
+
+
+class CriticalRefused(GbcsIoError):
+    """A critical command the device discards (MAC or remote party signature not valid)."""
+
+
 def originator_counter(now: float, seq: int) -> int:
     """An originator counter that grows with time: seconds << 24 | a sender's sequence."""
     return (int(max(now, 0.0)) << 24) | (seq & 0xFFFFFF)
@@ -94,6 +112,8 @@ def parse_command(payload: bytes) -> InboundCommand:
     p = msg.payload
     if isinstance(p, gbcs.DeviceLogAddCommand):
         return InboundCommand("CCS01", msg, p.device_id, p.device_type)
+    if msg.message_code == gbcs.builders.MESSAGE_CODE_ECS70:
+        return InboundCommand("ECS70", msg)
     return InboundCommand(msg.use_case, msg)
 
 
@@ -158,4 +178,74 @@ def cs09_alert(device: EUI64, version: int, now: float, keys: KeySource, seq: in
         when=_when(now),
         counter=originator_counter(now, seq),
         device_ds_key=keys.key_for(device, "ds"),
+    )
+
+
+def _ecs70_response(cmd: gbcs.GbcsMessage, now: float) -> gbcs.DlmsAccessResponse:
+    from althan.gbcs.codec import DlmsData, Reader
+    from althan.gbcs.usecases import decode_access_request
+
+    try:
+        p = decode_access_request(Reader(cmd.content))
+    except gbcs.GbcsError as e:
+        raise GbcsIoError(f"ECS70 to {cmd.target}: not a DLMS ACCESS request: {e}") from e
+    t = _when(now)
+    clock = (
+        t.year.to_bytes(2, "big")
+        + bytes([t.month, t.day, 0xFF, t.hour, t.minute, t.second, 0])
+        + b"\x80\x00\x00"
+    )
+    data = tuple(
+        DlmsData(0x09, clock)
+        if s.kind == 1 and s.member_id == 2
+        else DlmsData(0x11, 0)
+        if s.kind == 1
+        else DlmsData(0, None)
+        for s in p.specs
+    )
+    from althan.gbcs.usecases import AccessResult
+
+    return gbcs.DlmsAccessResponse(
+        p.invoke_id, data, tuple(AccessResult(s.kind, 0) for s in p.specs)
+    )
+
+
+def critical_response(
+    cmd: InboundCommand,
+    credentials: dict[str, bytes],
+    now: float,
+    keys: KeySource,
+    trust: TrustSource,
+) -> bytes:
+    """A device obeys a critical command (CS02d: store its new device certificate in
+    ``credentials``; ECS70: synchronise its clock) and answers, signed by its DS key.
+
+    The command must carry the ACB's MAC (device KA key with the ACB's KA public key) and the
+    signature of its business originator with the DS key the device trusts for that remote
+    party (a supplier-replaced one under ``credentials["ds:<EUI>"]`` first); otherwise
+    :class:`CriticalRefused` and nothing changes."""
+    m = cmd.message
+    if cmd.kind not in CRITICAL_USE_CASES:
+        raise GbcsIoError(f"{cmd.kind} is not a critical command the device obeys")
+    dev_ka = keys.key_for(m.target, "ka")
+    if not gbcs.verify_mac(m, private_key=dev_ka, public_key=_acb_public(keys)):
+        raise CriticalRefused(f"{cmd.kind} to {m.target}: ACB MAC not valid")
+    from cryptography.hazmat.primitives import serialization
+
+    replaced = credentials.get(f"ds:{m.originator}")
+    ds = (
+        serialization.load_der_public_key(replaced)
+        if replaced is not None
+        else trust.remote_party_ds_public(m.originator)
+    )
+    if not isinstance(ds, ec.EllipticCurvePublicKey) or not gbcs.verify_signature(m, ds):
+        raise CriticalRefused(f"{cmd.kind} to {m.target}: signature of {m.originator} not valid")
+    payload: gbcs.usecases.Payload
+    if isinstance(m.payload, gbcs.UpdateDeviceCertificateCommand):
+        credentials["device-cert"] = m.payload.certificate
+        payload = gbcs.ResponseCode(0)
+    else:
+        payload = _ecs70_response(m, now)
+    return gbcs.builders.build_critical_response_to(
+        m, payload, device_ds_key=keys.key_for(m.target, "ds")
     )

@@ -104,6 +104,7 @@ class DeviceState:
         "activating",
         "blocks",
         "completed_at",
+        "credentials",
         "down",
         "down_since",
         "downstream",
@@ -150,6 +151,8 @@ class DeviceState:
         self.blocks = 0
         self.stalls = 0
         self.completed_at: float | None = None
+        self.credentials: dict[str, bytes] = {}
+        """Security credentials set by critical commands: "device-cert" (CS02d, DER)."""
 
     @property
     def eui(self) -> EUI64:

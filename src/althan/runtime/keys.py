@@ -37,6 +37,14 @@ class FleetKeys:
             device_ds_public=lambda e: self.pki.public_key_for(e, "ds"),
         )
 
+    def remote_party_ds_public(self, eui: EUI64) -> ec.EllipticCurvePublicKey | None:
+        """The DS key a device holds for remote party `eui` at commissioning: its ZAZ1 one."""
+        try:
+            pub = remote_party_key(eui, "ds").cert.public_key()
+        except LookupError:
+            return None
+        return pub if isinstance(pub, ec.EllipticCurvePublicKey) else None
+
 
 def with_keystore(keys: DspGbcsKeys, keystore: Keystore) -> DspGbcsKeys:
     """`keys` whose device certificates are looked up in `keystore` first."""
