@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from lxml import etree
-from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy import Connection, Engine, bindparam, insert, select, text
 from sqlalchemy.exc import IntegrityError
 
 from althan.dsp import catalogue as C
@@ -24,7 +24,18 @@ from althan.duis.srv import SERVICE_FOR_CV, SrvInfo, srv_matrix
 from althan.model import DCC_EUI, EUI64, UserRole
 from althan.smwan import SmwanMessage
 from althan.store import ImageStore
-from althan.store.tables import service_requests, users
+from althan.store.tables import UTCDateTime, eui_to_db, users
+
+_USER = select(users.c.roles, users.c.last_counter).where(users.c.eui == bindparam("eui"))
+_CLAIM_COUNTER = text(
+    "UPDATE users SET last_counter = :counter WHERE eui = :eui"
+    " AND (last_counter IS NULL OR last_counter < :counter)"
+)
+_RECORD_REQUEST = text(
+    "INSERT INTO service_requests (request_id, user_eui, counter, srv, received_at,"
+    " response_code, device_count) VALUES (:request_id, :user_eui, :counter, :srv,"
+    " :received_at, :response_code, :device_count)"
+).bindparams(bindparam("received_at", type_=UTCDateTime()))
 
 
 class Reject(Exception):
@@ -153,7 +164,7 @@ class Dsp:
         return DuisReply(200, body, code.code, detail)
 
     def _process(self, conn: Connection, service: str, req: Request, now: datetime) -> Handled:
-        user_row = conn.execute(select(users).where(users.c.eui == req.originator)).first()
+        user_row = conn.execute(_USER, {"eui": eui_to_db(req.originator)}).first()
         if user_row is None:
             raise Reject(C.E2, f"user {req.originator} is not a registered DCC user")
         if req.signer != req.originator:
@@ -188,38 +199,33 @@ class Dsp:
             from althan.dsp import srv_critical
 
             return srv_critical.signed_precommand(self, roles_ctx)
-        last = user_row.last_counter
-        if last is not None and req.counter <= last:
-            raise Reject(C.E12, f"counter {req.counter} not greater than {last}")
         handler = self.handlers.get(srv.variant)
         if handler is None:
             raise Reject(C.E21, f"{srv.variant} {srv.name} is not supported by althan")
-        # Record the request first: a duplicate RequestID fails here and changes nothing.
-        conn.execute(
-            update(users).where(users.c.eui == req.originator).values(last_counter=req.counter)
-        )
-        try:
-            with conn.begin_nested():
-                conn.execute(
-                    insert(service_requests).values(
-                        request_id=req.request_id_text,
-                        user_eui=req.originator,
-                        counter=req.counter,
-                        srv=srv.variant,
-                        received_at=now,
-                        response_code="",
-                        device_count=0,
-                    )
-                )
-        except IntegrityError as exc:
-            raise Reject(C.E12, f"RequestID {req.request_id_text} already used") from exc
+        # The counter moves only forward: one conditional UPDATE both checks and claims it
+        # (on PostgreSQL a concurrent request of the same user waits on the row, then fails).
+        claimed = conn.execute(
+            _CLAIM_COUNTER, {"eui": eui_to_db(req.originator), "counter": req.counter}
+        ).rowcount
+        if claimed != 1:
+            raise Reject(C.E12, f"counter {req.counter} not greater than {user_row.last_counter}")
         ctx = Ctx(conn, req, req.originator, roles, now, srv)
         handled = handler(self, ctx)
-        conn.execute(
-            update(service_requests)
-            .where(service_requests.c.request_id == req.request_id_text)
-            .values(response_code=handled.code.code, device_count=handled.device_count)
-        )
+        try:
+            conn.execute(
+                _RECORD_REQUEST,
+                {
+                    "request_id": req.request_id_text,
+                    "user_eui": eui_to_db(req.originator),
+                    "counter": req.counter,
+                    "srv": srv.variant,
+                    "received_at": now,
+                    "response_code": handled.code.code,
+                    "device_count": handled.device_count,
+                },
+            )
+        except IntegrityError as exc:  # pragma: no cover - the counter guard comes first
+            raise Reject(C.E12, f"RequestID {req.request_id_text} already used") from exc
         return handled
 
     # ------------------------------------------------------------------ SM WAN side

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from lxml import etree
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, bindparam, func, select
 
 from althan.dsp.bodies import SR
 from althan.model import EUI64, DeviceType
@@ -23,8 +23,11 @@ def child(parent: etree._Element, name: str) -> etree._Element | None:
     return parent.find(f"{{{SR}}}{name}")
 
 
+_DEVICE = select(devices).where(devices.c.eui == bindparam("eui", type_=devices.c.eui.type))
+
+
 def get_device(conn: Connection, eui: EUI64) -> Any:
-    return conn.execute(select(devices).where(devices.c.eui == eui)).first()
+    return conn.execute(_DEVICE, {"eui": eui}).first()
 
 
 def type1_count(conn: Connection, chf: EUI64) -> int:
