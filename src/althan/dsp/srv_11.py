@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, insert, select
@@ -22,19 +23,13 @@ from althan.dsp.smi import get_device, may_act, text
 from althan.dsp.srv_8 import send_command
 from althan.model import EUI64, DeviceStatus, DeviceType
 from althan.smwan import FirmwareDistribution, FirmwareTarget
-from althan.store.tables import devices, eui_to_db, firmware_deliveries, firmware_images
+from althan.store.bulk import bulk_insert, raw, select_where_in
+from althan.store.tables import devices, firmware_deliveries, firmware_images
 from althan.zigbee.ota import OtaError, OtaImage, parse_ota
 
 if TYPE_CHECKING:
     from althan.dsp.service import Ctx, Dsp, Handled, Handler
 
-CHUNK = 5_000
-ACTIVE_STATES = ("Pending", "Distributed", "Delivered", "Transferred")
-
-
-def _chunks(xs: Sequence[Any], n: int = CHUNK) -> Iterable[Sequence[Any]]:
-    for i in range(0, len(xs), n):
-        yield xs[i : i + n]
 
 
 def _store_image(dsp: Dsp, conn: Connection, data: bytes, img: OtaImage, ctx: Ctx) -> str:
@@ -60,13 +55,13 @@ def _store_image(dsp: Dsp, conn: Connection, data: bytes, img: OtaImage, ctx: Ct
     return sha
 
 
-def _applicable(row: Any, img: OtaImage, entries: Sequence[cpl.CplEntry]) -> bool:
+def _applicable(
+    manufacturer: str, model: str, img: OtaImage, entries: Sequence[cpl.CplEntry]
+) -> bool:
     """Requirement 12: an Active CPL entry for exactly this image, for this model and hardware."""
-    model_id, hw = cpl.split_model(row.model)
+    model_id, hw = cpl.split_model(model)
     h = img.header
-    if row.manufacturer.upper() != f"{h.manufacturer_code:04X}" or model_id != (
-        f"{h.image_type:04X}"
-    ):
+    if manufacturer.upper() != f"{h.manufacturer_code:04X}" or model_id != (f"{h.image_type:04X}"):
         return False
     if hw is None:
         return False
@@ -75,11 +70,23 @@ def _applicable(row: Any, img: OtaImage, entries: Sequence[cpl.CplEntry]) -> boo
     if h.maximum_hardware_version is not None and hw > h.maximum_hardware_version:
         return False
     return any(
-        e.manufacturer == row.manufacturer.upper()
+        e.manufacturer == manufacturer.upper()
         and e.model == model_id
         and e.hw_min <= hw <= e.hw_max
         for e in entries
     )
+
+
+def _stored(v: int) -> int:
+    return v - (1 << 64) if v >= 1 << 63 else v
+
+
+def _eui(stored: int) -> EUI64:
+    return EUI64(stored + (1 << 64) if stored < 0 else stored)
+
+
+_TYPES = (DeviceType.PPMID.value, DeviceType.HCALCS.value)
+_COMMISSIONED = DeviceStatus.COMMISSIONED.value
 
 
 def srv_11_4(dsp: Dsp, ctx: Ctx) -> Handled:
@@ -98,39 +105,52 @@ def srv_11_4(dsp: Dsp, ctx: Ctx) -> Handled:
     if version != f"{img.header.file_version:08X}":
         return Handled(C.E110401)
     ids_text = text(b, "DeviceIDList") or ""
-    requested = list(dict.fromkeys(EUI64.parse(x) for x in ids_text.split(",") if x))
+    # the schema's pattern guarantees hyphenated hex EUIs; stored form is signed 64-bit
+    requested = list(
+        dict.fromkeys(_stored(int(x.replace("-", ""), 16)) for x in ids_text.split(",") if x)
+    )
     if len(requested) > dsp.settings.max_11_4_devices:
         return Handled(C.E110403)
 
     conn = ctx.conn
     sha = _store_image(dsp, conn, data, img, ctx)
     entries = cpl.active_for_image(conn, sha)
-    rows: dict[EUI64, Any] = {}
-    busy: set[EUI64] = set()
-    for part in _chunks(requested):
-        keys = [eui_to_db(e) for e in part]
-        for row in conn.execute(select(devices).where(devices.c.eui.in_(keys))):
-            rows[row.eui] = row
-        for bz in conn.execute(
-            select(firmware_deliveries.c.device).where(
-                firmware_deliveries.c.device.in_(keys), firmware_deliveries.c.active == 1
-            )
-        ):
-            busy.add(bz.device)
-
-    lists: dict[str, list[EUI64]] = defaultdict(list)
+    cols = (
+        raw(devices.c.eui).label("eui"),
+        devices.c.device_type,
+        devices.c.status,
+        devices.c.manufacturer,
+        devices.c.model,
+        raw(devices.c.chf).label("chf"),
+        devices.c.region,
+        raw(devices.c.supplier).label("supplier"),
+        devices.c.gbcs_version,
+    )
+    rows = {r.eui: r for r in select_where_in(conn, select(*cols), devices.c.eui, requested)}
+    busy = {
+        r.device
+        for r in select_where_in(
+            conn,
+            select(raw(firmware_deliveries.c.device).label("device")).where(
+                firmware_deliveries.c.active == 1
+            ),
+            firmware_deliveries.c.device,
+            requested,
+        )
+    }
+    user = _stored(ctx.user.value)
+    applicable = functools.lru_cache(maxsize=None)(
+        lambda manufacturer, model: _applicable(manufacturer, model, img, entries)
+    )
+    lists: dict[str, list[int]] = defaultdict(list)
     go: list[Any] = []
     for dev in requested:
         r = rows.get(dev)
-        if (
-            r is None
-            or r.device_type not in (DeviceType.PPMID.value, DeviceType.HCALCS.value)
-            or not may_act(r, ctx.user)
-        ):
+        if r is None or r.device_type not in _TYPES or r.supplier != user:
             lists["InvalidDeviceIDList"].append(dev)
-        elif r.status != DeviceStatus.COMMISSIONED.value or r.chf is None:
+        elif r.status != _COMMISSIONED or r.chf is None:
             lists["NotCommissionedDeviceIDList"].append(dev)
-        elif not _applicable(r, img, entries):
+        elif not applicable(r.manufacturer, r.model):
             lists["NotApplicableFirmwareDeviceIDList"].append(dev)
         elif dev in busy:
             lists["OtherRequestInProgressList"].append(dev)
@@ -140,34 +160,34 @@ def srv_11_4(dsp: Dsp, ctx: Ctx) -> Handled:
             go.append(r)
 
     if go:
-        conn.execute(
-            insert(firmware_deliveries),
-            [
-                {
-                    "request_id": ctx.req.request_id_text,
-                    "device": r.eui,
-                    "chf": r.chf,
-                    "region": r.region,
-                    "image_sha256": sha,
-                    "firmware_version": version,
-                    "status": "Distributed",
-                    "active": 1,
-                    "updated_at": ctx.now,
-                }
-                for r in go
-            ],
+        rid = ctx.req.request_id_text
+        bulk_insert(
+            conn,
+            firmware_deliveries,
+            (
+                "request_id",
+                "device",
+                "chf",
+                "region",
+                "image_sha256",
+                "firmware_version",
+                "status",
+                "active",
+                "updated_at",
+            ),
+            ((rid, r.eui, r.chf, r.region, sha, version, "Distributed", 1, ctx.now) for r in go),
         )
         by_region: dict[str, list[FirmwareTarget]] = defaultdict(list)
         for r in go:
-            by_region[r.region].append(FirmwareTarget(r.chf, r.eui))
+            by_region[r.region].append(FirmwareTarget(_eui(r.chf), _eui(r.eui)))
         dsp.outbox.put_smwan_many(
             conn,
             [
                 (
                     region,
                     FirmwareDistribution(
-                        msg_id=f"fd:{ctx.req.request_id_text}:{region}",
-                        distribution_id=ctx.req.request_id_text,
+                        msg_id=f"fd:{rid}:{region}",
+                        distribution_id=rid,
                         image_sha256=sha,
                         image=data,
                         targets=tuple(targets),
@@ -177,8 +197,9 @@ def srv_11_4(dsp: Dsp, ctx: Ctx) -> Handled:
             ],
             ctx.now,
         )
-    if lists:
-        return Handled(C.W110401, update_ppmid_firmware_warning(lists), len(go))
+    warnings = {k: [_eui(d) for d in v] for k, v in lists.items()}
+    if warnings:
+        return Handled(C.W110401, update_ppmid_firmware_warning(warnings), len(go))
     return Handled(C.I0, None, len(go))
 
 
