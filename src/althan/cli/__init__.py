@@ -7,6 +7,7 @@ import typer
 from althan.cli import cpl, duis, firmware, gbcs
 from althan.cli.demo import demo
 from althan.cli.serve import serve, users_app
+from althan.cli.simulate import simulate
 
 app = typer.Typer(
     help="althan: DCC firmware updates for Alt HAN P2P devices (SECMP0170), simulated network.",
@@ -19,6 +20,7 @@ app.add_typer(gbcs.app, name="gbcs", help="Decode and check GBCS messages.")
 app.add_typer(duis.app, name="duis", help="Sign, verify, validate and send DUIS XML.")
 app.command("demo")(demo)
 app.command("serve")(serve)
+app.command("simulate")(simulate)
 app.add_typer(users_app, name="users", help="DCC users known to the DSP.")
 
 

@@ -1,0 +1,413 @@
+"""`althan simulate`: a firmware rollout to an installed Alt HAN fleet, through the real DSP.
+
+The bridges are already installed (the rollout is the subject, not the install): their SMI
+records are seeded set-based as Commissioned PPMIDs with their Alt HAN Device Variant, and the
+Comms Hubs' device logs are preloaded. AltHANCo assures one image per bridge model in the CPL;
+the supplier sends signed SRV 11.4s (at most 50,000 devices each) through the DSP gateway; the
+DSP fans the images out to the CSPs over SM WAN messages; the simulated network serves them
+over ZigBee OTA under the chosen strategy; N39s come back. Then the network's disruption
+figures, the CSP WAN bytes and the completion timeline are read and plotted.
+
+Same seed, same result (except the wall time).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, insert, select
+
+from althan.csp.network import NetworkMetrics, percentile
+from althan.dsp import cpl
+from althan.han.config import NetworkConfig, Strategy
+from althan.han.topology import Bridge, Fleet, Home, generate_fleet
+from althan.model import (
+    ALTHANCO_DEFAULT_EUI,
+    TEST_SUPPLIER_EUI,
+    DeviceStatus,
+    FirmwareVersion,
+    Region,
+)
+from althan.runtime.demo import DemoWorld
+from althan.runtime.world import at
+from althan.store.tables import chf_device_log, devices
+from althan.zigbee.ota import build_test_image, parse_ota
+
+__all__ = [
+    "MAX_DEVICES_PER_11_4",
+    "STAGES",
+    "Progress",
+    "SimulationError",
+    "SimulationResult",
+    "Stats",
+    "plot_simulation",
+    "run_simulation",
+]
+
+Progress = Callable[[str, int, int], None]
+"""(stage, done, total) -> None."""
+
+STAGES = (
+    "installed fleet (SMI, device logs)",
+    "assure firmware (CPL)",
+    "update firmware (11.4 → N39)",
+    "plot",
+)
+
+MAX_DEVICES_PER_11_4 = 50_000
+MAX_HOMES = 1_000_000
+NEW_VERSION = 0x01000200
+PNG_NAME = "simulation.png"
+SVG_NAME = "simulation.svg"
+_FAILURE_ALERTS = ("N39", "N55", "N56")  # the last of these closes the rollout
+_TIMELINE_STEP_PCT = 5
+
+
+class SimulationError(ValueError):
+    """A simulation that cannot be run as asked (bad size, seed, strategy or data directory)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Stats:
+    """Nearest-rank median and 95th percentile, and the maximum, of a per-home figure."""
+
+    median: float
+    p95: float
+    max: float
+
+    @classmethod
+    def of(cls, values: Sequence[float]) -> Stats:
+        return cls(percentile(values, 50), percentile(values, 95), max(values) if values else 0.0)
+
+    def as_dict(self, ndigits: int = 3) -> dict[str, float]:
+        return {
+            "median": round(self.median, ndigits),
+            "p95": round(self.p95, ndigits),
+            "max": round(self.max, ndigits),
+        }
+
+
+@dataclass(frozen=True)
+class SimulationResult:
+    homes: int
+    devices: int
+    updated: int
+    failed: int
+    n39_alerts: int
+    strategy: Strategy
+    seed: int
+    virtual_seconds: float
+    """From the first 11.4 to the last N39 / N55 / N56 the supplier received."""
+    wall_seconds: float
+    """Fleet generation to the last event of the sim (the plot is not counted)."""
+    disruption_minutes: Stats
+    """Per home: minutes its GSME, IHD and PPMID were cut off, summed."""
+    lost_messages: Stats
+    """Per home: periodic HAN messages lost (cut off, or HAN saturated by OTA)."""
+    outage_windows_mean: float
+    csp_bytes: dict[str, int]
+    """Per region: image + GBCS bytes over the SM WAN."""
+    csp_image_bytes: dict[str, int]
+    devices_by_region: dict[str, int]
+    completion: dict[str, tuple[float, ...]]
+    """Per region: seconds after the first 11.4 at which each N39 reached the supplier, sorted."""
+    per_home_disruption: tuple[float, ...] = field(repr=False)
+    alerts: dict[str, int] = field(default_factory=dict)
+    responses: dict[str, int] = field(default_factory=dict)
+    """Response codes of the DSP's synchronous replies to the 11.4s."""
+    network_failures: int = 0
+    png: Path | None = None
+    svg: Path | None = None
+
+    def timeline(self, step_pct: int = _TIMELINE_STEP_PCT) -> dict[str, list[list[float]]]:
+        """Per region: [hours, percent] when `step_pct`, 2×`step_pct`, … % of it was updated."""
+        out: dict[str, list[list[float]]] = {}
+        for region, times in self.completion.items():
+            total = self.devices_by_region.get(region, 0)
+            pts: list[list[float]] = []
+            for pct in range(step_pct, 101, step_pct):
+                need = -(-pct * total // 100)  # ceil
+                if need == 0 or need > len(times):
+                    break
+                pts.append([round(times[need - 1] / 3600.0, 4), float(pct)])
+            out[region] = pts
+        return out
+
+    def summary(self) -> dict[str, Any]:
+        """JSON-ready; equal for equal seeds except `wall_seconds`."""
+        return {
+            "homes": self.homes,
+            "devices": self.devices,
+            "updated": self.updated,
+            "failed": self.failed,
+            "n39_alerts": self.n39_alerts,
+            "strategy": self.strategy.value,
+            "seed": self.seed,
+            "virtual_seconds": round(self.virtual_seconds, 3),
+            "wall_seconds": round(self.wall_seconds, 3),
+            "disruption_minutes": self.disruption_minutes.as_dict(),
+            "lost_messages": self.lost_messages.as_dict(),
+            "outage_windows_mean": round(self.outage_windows_mean, 4),
+            "csp_bytes": dict(self.csp_bytes),
+            "csp_image_bytes": dict(self.csp_image_bytes),
+            "devices_by_region": dict(self.devices_by_region),
+            "alerts": dict(self.alerts),
+            "responses": dict(self.responses),
+            "network_failures": self.network_failures,
+            "timeline": self.timeline(),
+            "plots": [p.name for p in (self.png, self.svg) if p is not None],
+        }
+
+
+def run_simulation(
+    homes: int,
+    strategy: Strategy | str,
+    seed: int,
+    data_dir: Path,
+    progress: Progress | None = None,
+    *,
+    payload_size: int = 32 * 1024,
+    plot: bool = True,
+    svg: bool = True,
+    config: NetworkConfig | None = None,
+) -> SimulationResult:
+    """Roll one new image per bridge model out to `homes` installed Alt HAN homes.
+
+    `data_dir` must not already hold a store (the SMI is seeded from scratch). `config`, when
+    given, replaces the default network configuration (its strategy and seed are overridden).
+    """
+    strat = _strategy(strategy)
+    if not 1 <= homes <= MAX_HOMES:
+        raise SimulationError(f"homes must be between 1 and {MAX_HOMES}, got {homes}")
+    if seed < 0:
+        raise SimulationError(f"seed must be >= 0, got {seed}")
+    if payload_size < 1:
+        raise SimulationError(f"payload_size must be >= 1, got {payload_size}")
+    if (data_dir / "althan.db").exists():
+        raise SimulationError(f"{data_dir} already holds a store (althan.db); use a new directory")
+    tick = progress or (lambda _s, _d, _t: None)
+    wall0 = time.perf_counter()
+
+    # 1. the installed fleet
+    fleet = generate_fleet(homes, seed)
+    bridges = list(fleet.bridges())
+    n = len(bridges)
+    tick(STAGES[0], 0, n)
+    base = config or NetworkConfig()
+    cfg = dataclasses.replace(base, strategy=strat, seed=seed, preloaded_device_logs=True)
+    w = DemoWorld(fleet, data_dir, seed=seed, network=cfg)
+    _seed_bridges(w, bridges)
+    tick(STAGES[0], n, n)
+
+    # 2. AltHANCo assures one image per bridge model
+    models: dict[tuple[int, int], list[Bridge]] = {}
+    for _h, b in bridges:
+        models.setdefault((b.manufacturer_code, b.image_type), []).append(b)
+    images: dict[tuple[int, int], bytes] = {}
+    with w.engine.begin() as conn:
+        for i, ((mfr, itype), bs) in enumerate(sorted(models.items())):
+            hws = [b.hardware_version for b in bs]
+            data = build_test_image(
+                mfr, itype, NEW_VERSION, min_hw=min(hws), max_hw=max(hws), payload_size=payload_size
+            )
+            img = parse_ota(data)
+            cpl.add_entry(
+                conn,
+                by=ALTHANCO_DEFAULT_EUI,
+                manufacturer=f"{mfr:04X}",
+                model=f"{itype:04X}",
+                hw_min=min(hws),
+                hw_max=max(hws),
+                firmware_version=f"{NEW_VERSION:08X}",
+                image_sha256=w.images.put(data),
+                image_hash=img.image_hash,
+                now=at(w.now()),
+            )
+            images[(mfr, itype)] = data
+            tick(STAGES[1], i + 1, len(models))
+
+    # 3. the supplier's 11.4s, then the sim runs until nothing is left to happen
+    w.update_started = w.now()
+    for key, bs in sorted(models.items()):
+        for j in range(0, len(bs), MAX_DEVICES_PER_11_4):
+            w.send(
+                w.supplier.update_ppmid_firmware(
+                    images[key],
+                    FirmwareVersion(NEW_VERSION),
+                    [b.eui for b in bs[j : j + MAX_DEVICES_PER_11_4]],
+                )
+            )
+    tick(STAGES[2], 0, n)
+    n39 = 0
+    while w.sim.pending:
+        w.sim.run(max_events=2_000)
+        n39 = w.user.alert_counts.get("N39", 0)
+        tick(STAGES[2], n39, n)
+    tick(STAGES[2], n39, n)
+
+    result = _result(w, fleet, strat, seed, time.perf_counter() - wall0)
+    if plot:
+        tick(STAGES[3], 0, 1)
+        png, svg_path = plot_simulation(result, data_dir, svg=svg)
+        tick(STAGES[3], 1, 1)
+        result = dataclasses.replace(result, png=png, svg=svg_path)
+    return result
+
+
+def _strategy(s: Strategy | str) -> Strategy:
+    try:
+        return Strategy(s)
+    except ValueError:
+        names = ", ".join(x.value for x in Strategy)
+        raise SimulationError(f"unknown strategy {s!r}; expected one of {names}") from None
+
+
+def _seed_bridges(w: DemoWorld, bridges: Sequence[tuple[Home, Bridge]]) -> None:
+    """SMI: every bridge a Commissioned PPMID with its variant; CHF device logs hold them."""
+    now = at(w.now())
+    dev_rows = [
+        {
+            "eui": b.eui,
+            "device_type": b.device_type.value,
+            "status": DeviceStatus.COMMISSIONED.value,
+            "manufacturer": f"{b.manufacturer_code:04X}",
+            "model": f"{b.image_type:04X}{b.hardware_version:04X}",
+            "hardware_version": b.hardware_version,
+            "firmware_version": f"{b.firmware_version:08X}",
+            "variant": b.variant.value,
+            "region": h.region.value,
+            "chf": h.chf,
+            "gbcs_version": "4.0",
+            "smets_version": "CHTS V1.4",
+            "supplier": TEST_SUPPLIER_EUI,
+            "commissioned_at": now,
+            "updated_at": now,
+        }
+        for h, b in bridges
+    ]
+    log_rows = [{"chf": h.chf, "device": b.eui, "added_at": now} for h, b in bridges]
+    with w.engine.begin() as conn:
+        for i in range(0, len(dev_rows), 10_000):
+            conn.execute(insert(devices), dev_rows[i : i + 10_000])
+            conn.execute(insert(chf_device_log), log_rows[i : i + 10_000])
+
+
+def _result(
+    w: DemoWorld, fleet: Fleet, strategy: Strategy, seed: int, wall: float
+) -> SimulationResult:
+    bridges = list(fleet.bridges())
+    region_of = {str(b.eui): h.region.value for h, b in bridges}
+    devices_by_region: Counter[str] = Counter(region_of.values())
+    want = f"{NEW_VERSION:08X}"
+    with w.engine.connect() as conn:
+        updated = int(
+            conn.execute(
+                select(func.count())
+                .select_from(devices)
+                .where(devices.c.variant.is_not(None), devices.c.firmware_version == want)
+            ).scalar_one()
+        )
+    t0 = w.update_started
+    last = t0
+    completion: dict[str, list[float]] = {r.value: [] for r in Region}
+    for t, d in zip(w.user.times, w.user.deliveries, strict=True):
+        if d.alert_code in _FAILURE_ALERTS:
+            last = max(last, t)
+        if d.alert_code == "N39":
+            completion.setdefault(region_of.get(d.device or "", "Unknown"), []).append(t - t0)
+    m: NetworkMetrics = w.network.metrics()
+    homes_d = m.homes
+    per_home = tuple(h.unreachable_min for h in homes_d)
+    return SimulationResult(
+        homes=len(fleet.homes),
+        devices=len(bridges),
+        updated=updated,
+        failed=len(bridges) - updated,
+        n39_alerts=w.user.alert_counts.get("N39", 0),
+        strategy=strategy,
+        seed=seed,
+        virtual_seconds=last - t0,
+        wall_seconds=wall,
+        disruption_minutes=Stats.of(per_home),
+        lost_messages=Stats.of(m.lost_messages()),
+        outage_windows_mean=(
+            sum(h.outage_windows for h in homes_d) / len(homes_d) if homes_d else 0.0
+        ),
+        csp_bytes={r.value: m.bytes_per_region.get(r, 0) for r in Region},
+        csp_image_bytes={r.value: m.image_bytes_per_region.get(r, 0) for r in Region},
+        devices_by_region={r.value: devices_by_region.get(r.value, 0) for r in Region},
+        completion={k: tuple(sorted(v)) for k, v in completion.items()},
+        per_home_disruption=per_home,
+        alerts=dict(sorted(w.user.alert_counts.items())),
+        responses=dict(sorted(Counter(r.response_code for r in w.user.replies).items())),
+        network_failures=len(m.failures),
+    )
+
+
+def plot_simulation(
+    result: SimulationResult, data_dir: Path, *, svg: bool = True
+) -> tuple[Path, Path | None]:
+    """Completion over time by region and the per-home disruption histogram: PNG (and SVG)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(11, 4.5), dpi=100)
+    FigureCanvasAgg(fig)
+    left, right = fig.subplots(1, 2, gridspec_kw={"width_ratios": [3, 2]})
+    for region, times in result.completion.items():
+        total = result.devices_by_region.get(region, 0)
+        if total == 0:
+            continue
+        xs, ys = _downsample(times, total)
+        left.step(xs, ys, where="post", label=f"{region} ({total:,} devices)")
+    left.set_xlabel("hours since the first 11.4")
+    left.set_ylabel("devices updated (N39 received), %")
+    left.set_ylim(0, 102)
+    left.set_xlim(left=0)
+    left.grid(True, alpha=0.3)
+    left.legend(loc="lower right")
+    left.set_title(
+        f"Completion by region: {result.homes:,} homes, {result.strategy.value}, seed {result.seed}"
+    )
+    d = result.per_home_disruption
+    if d:
+        right.hist(d, bins=min(40, max(5, len(set(d)))), color="tab:red", alpha=0.8)
+    dm = result.disruption_minutes
+    for v, ls, lab in ((dm.median, "-", "median"), (dm.p95, "--", "p95")):
+        right.axvline(v, color="black", linestyle=ls, linewidth=1, label=f"{lab} {v:.2f} min")
+    right.set_xlabel("minutes GSME + IHD + PPMID cut off, per home")
+    right.set_ylabel("homes")
+    right.set_title("Disruption per home")
+    right.legend(loc="upper right")
+    right.grid(True, alpha=0.3)
+    fig.tight_layout()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    png = data_dir / PNG_NAME
+    fig.savefig(png, format="png")
+    svg_path: Path | None = None
+    if svg:
+        svg_path = data_dir / SVG_NAME
+        fig.savefig(svg_path, format="svg", metadata={"Date": None})
+    return png, svg_path
+
+
+def _downsample(
+    times: Sequence[float], total: int, points: int = 400
+) -> tuple[list[float], list[float]]:
+    """At most ~`points` steps of the cumulative curve (hours, percent), starting at (0, 0)."""
+    xs = [0.0]
+    ys = [0.0]
+    stride = max(1, len(times) // points)
+    for i in range(stride - 1, len(times), stride):
+        xs.append(times[i] / 3600.0)
+        ys.append(100.0 * (i + 1) / total)
+    if times and len(times) % stride != 0:
+        xs.append(times[-1] / 3600.0)
+        ys.append(100.0 * len(times) / total)
+    return xs, ys
