@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, Engine, func, insert, select, update
+from sqlalchemy import Connection, Engine, bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from althan.model import EUI64
@@ -27,6 +27,28 @@ class OutboxItem:
     destination: str  # "csp:<Region>" | user EUI
     payload: bytes
     attempts: int
+
+
+_PUT = insert(outbox).values(
+    kind=bindparam("kind"),
+    destination=bindparam("destination"),
+    payload=bindparam("payload"),
+    created_at=bindparam("now"),
+    not_before=bindparam("now"),
+    attempts=0,
+)
+_SEEN = insert(inbox).values(msg_id=bindparam("msg_id"), received_at=bindparam("now"))
+_DUE = (
+    select(outbox.c.id, outbox.c.kind, outbox.c.destination, outbox.c.payload, outbox.c.attempts)
+    .where(outbox.c.sent_at.is_(None), outbox.c.not_before <= bindparam("now"))
+    .order_by(outbox.c.id)
+    .limit(bindparam("limit"))
+)
+_SENT = (
+    update(outbox)
+    .where(outbox.c.id.in_(bindparam("ids", expanding=True)))
+    .values(sent_at=bindparam("now"))
+)
 
 
 class Outbox:
@@ -66,22 +88,13 @@ class Outbox:
             )
 
     def put_duis(self, conn: Connection, user: EUI64, xml: bytes, now: datetime) -> None:
-        conn.execute(
-            insert(outbox).values(
-                kind="duis",
-                destination=str(user),
-                payload=xml,
-                created_at=now,
-                not_before=now,
-                attempts=0,
-            )
-        )
+        conn.execute(_PUT, {"kind": "duis", "destination": str(user), "payload": xml, "now": now})
 
     def first_sight(self, conn: Connection, msg_id: str, now: datetime) -> bool:
         """Record an inbound message ID; False if it was seen before."""
         try:
             with conn.begin_nested():
-                conn.execute(insert(inbox).values(msg_id=msg_id, received_at=now))
+                conn.execute(_SEEN, {"msg_id": msg_id, "now": now})
         except IntegrityError:
             return False
         return True
@@ -90,23 +103,12 @@ class Outbox:
     def claim(self, now: datetime, limit: int = 500, kind: str | None = None) -> list[OutboxItem]:
         """Due, unsent rows, oldest first. On PostgreSQL rows locked by others are skipped."""
         with self.engine.begin() as conn:
-            q = (
-                select(
-                    outbox.c.id,
-                    outbox.c.kind,
-                    outbox.c.destination,
-                    outbox.c.payload,
-                    outbox.c.attempts,
-                )
-                .where(outbox.c.sent_at.is_(None), outbox.c.not_before <= now)
-                .order_by(outbox.c.id)
-                .limit(limit)
-            )
+            q = _DUE
             if kind is not None:
                 q = q.where(outbox.c.kind == kind)
             if conn.dialect.name == "postgresql":
                 q = q.with_for_update(skip_locked=True)
-            rows = conn.execute(q).all()
+            rows = conn.execute(q, {"now": now, "limit": limit}).all()
             items = [
                 OutboxItem(r.id, r.kind, r.destination, bytes(r.payload), r.attempts) for r in rows
             ]
@@ -122,7 +124,7 @@ class Outbox:
     def mark_sent(self, ids: Sequence[int], now: datetime) -> None:
         if ids:
             with self.engine.begin() as conn:
-                conn.execute(update(outbox).where(outbox.c.id.in_(list(ids))).values(sent_at=now))
+                conn.execute(_SENT, {"ids": list(ids), "now": now})
 
     def retry_later(self, item: OutboxItem, now: datetime, backoff: Sequence[float]) -> None:
         delay = backoff[min(item.attempts, len(backoff) - 1)]
