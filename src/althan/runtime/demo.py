@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,14 +20,14 @@ from sqlalchemy import select
 from althan.dsp import cpl
 from althan.dsp.bootstrap import InventoryDevice, seed_inventory
 from althan.han.config import NetworkConfig
-from althan.han.topology import Fleet, generate_fleet
+from althan.han.topology import Bridge, Fleet, Home, generate_fleet
 from althan.model import ALTHANCO_DEFAULT_EUI, EUI64, TEST_SUPPLIER_EUI, FirmwareVersion
 from althan.runtime.assemble import build_dsp, register_test_users
 from althan.runtime.sim import Simulator
 from althan.runtime.world import EPOCH, DspNode, DuisPost, UserNode, at
 from althan.store.tables import devices
 from althan.supplier.client import DuisClient, SignedRequest
-from althan.zigbee.ota import build_test_image
+from althan.zigbee.ota import build_test_image, parse_ota
 
 Progress = Callable[[str, int, int], None]
 """(stage, done, total) -> None."""
@@ -150,6 +150,109 @@ class DemoWorld:
     def now(self) -> float:
         return self.sim.now
 
+    # -- the steps of a rollout, shared by `althan demo`, `althan simulate` and the tests
+    def install(
+        self,
+        bridges: Sequence[tuple[Home, Bridge]],
+        tick: Progress | None = None,
+        stages: tuple[str, str] = (STAGES[0], STAGES[1]),
+    ) -> None:
+        """12.2 pre-notification with the variant, then 8.11 whitelisting; bridges then join."""
+        tick = tick or _no_tick
+        n = len(bridges)
+        for i, (_h, b) in enumerate(bridges):
+            self.send(
+                self.supplier.prenotify(
+                    b.eui,
+                    manufacturer=f"{b.manufacturer_code:04X}",
+                    model=f"{b.image_type:04X}{b.hardware_version:04X}",
+                    firmware=FirmwareVersion(b.firmware_version),
+                    variant=b.variant,
+                )
+            )
+            self.run()
+            tick(stages[0], i + 1, n)
+        for i, (h, b) in enumerate(bridges):
+            self.send(self.supplier.whitelist(h.chf, b.eui, install_code(b.eui)))
+            tick(stages[1], i + 1, n)
+        self.run()
+
+    def assure(
+        self,
+        bridges: Sequence[tuple[Home, Bridge]],
+        version: int,
+        payload_size: int,
+        tick: Progress | None = None,
+        stage: str = STAGES[2],
+    ) -> dict[Model, bytes]:
+        """AltHANCo builds and assures (CPL) one image per bridge model, covering its hardware."""
+        tick = tick or _no_tick
+        models = by_model(bridges)
+        images: dict[Model, bytes] = {}
+        with self.engine.begin() as conn:
+            for i, ((mfr, itype), bs) in enumerate(sorted(models.items())):
+                hws = [b.hardware_version for b in bs]
+                data = build_test_image(
+                    mfr, itype, version, min_hw=min(hws), max_hw=max(hws), payload_size=payload_size
+                )
+                cpl.add_entry(
+                    conn,
+                    by=ALTHANCO_DEFAULT_EUI,
+                    manufacturer=f"{mfr:04X}",
+                    model=f"{itype:04X}",
+                    hw_min=min(hws),
+                    hw_max=max(hws),
+                    firmware_version=f"{version:08X}",
+                    image_sha256=self.images.put(data),
+                    image_hash=parse_ota(data).image_hash,
+                    now=at(self.now()),
+                )
+                images[(mfr, itype)] = data
+                tick(stage, i + 1, len(models))
+        return images
+
+    def update_firmware(
+        self,
+        bridges: Sequence[tuple[Home, Bridge]],
+        images: dict[Model, bytes],
+        version: int,
+        tick: Progress | None = None,
+        stage: str = STAGES[3],
+    ) -> None:
+        """The supplier's 11.4s (one per model, at most 50,000 devices each); run to the end."""
+        tick = tick or _no_tick
+        self.update_started = self.now()
+        for key, bs in sorted(by_model(bridges).items()):
+            for j in range(0, len(bs), MAX_DEVICES_PER_11_4):
+                self.send(
+                    self.supplier.update_ppmid_firmware(
+                        images[key],
+                        FirmwareVersion(version),
+                        [b.eui for b in bs[j : j + MAX_DEVICES_PER_11_4]],
+                    )
+                )
+        n = len(bridges)
+        while self.sim.pending:
+            self.sim.run(max_events=2_000)
+            tick(stage, self.user.alert_counts.get("N39", 0), n)
+        tick(stage, self.user.alert_counts.get("N39", 0), n)
+
+
+Model = tuple[int, int]
+"""(ZigBee manufacturer code, image type): what one firmware image is built for."""
+MAX_DEVICES_PER_11_4 = 50_000
+
+
+def by_model(bridges: Sequence[tuple[Home, Bridge]]) -> dict[Model, list[Bridge]]:
+    models: dict[Model, list[Bridge]] = {}
+    for _h, b in bridges:
+        models.setdefault((b.manufacturer_code, b.image_type), []).append(b)
+    return models
+
+
+def _no_tick(_stage: str, _done: int, _total: int) -> None:
+    return None
+
 
 def run_demo(
     homes: int = 300,
@@ -169,67 +272,13 @@ def run_demo(
     n = len(bridges)
     tick = progress or (lambda _s, _d, _t: None)
 
-    # 1. pre-notification, 12.2 with the Alt HAN Device Variant
-    for i, (_h, b) in enumerate(bridges):
-        w.send(
-            w.supplier.prenotify(
-                b.eui,
-                manufacturer=f"{b.manufacturer_code:04X}",
-                model=f"{b.image_type:04X}{b.hardware_version:04X}",
-                firmware=FirmwareVersion(b.firmware_version),
-                variant=b.variant,
-            )
-        )
-        w.run()
-        tick(STAGES[0], i + 1, n)
-    # 2. install: 8.11 whitelists each bridge on its CHF; it joins; the DSP commissions it
-    for i, (h, b) in enumerate(bridges):
-        w.send(w.supplier.whitelist(h.chf, b.eui, install_code(b.eui)))
-        tick(STAGES[1], i + 1, n)
-    w.run()
+    # 1-2. pre-notification (12.2 with the variant) and install (8.11, join, commissioning)
+    w.install(bridges, tick)
     # 3. AltHANCo assures one image per bridge model
-    models: dict[tuple[int, int], list[Any]] = {}
-    for _h, b in bridges:
-        models.setdefault((b.manufacturer_code, b.image_type), []).append(b)
-    images: dict[tuple[int, int], bytes] = {}
-    with w.engine.begin() as conn:
-        for i, ((mfr, itype), bs) in enumerate(sorted(models.items())):
-            hws = [b.hardware_version for b in bs]
-            data = build_test_image(
-                mfr, itype, new_version, min_hw=min(hws), max_hw=max(hws), payload_size=32 * 1024
-            )
-            from althan.zigbee.ota import parse_ota
-
-            img = parse_ota(data)
-            sha = w.images.put(data)
-            cpl.add_entry(
-                conn,
-                by=ALTHANCO_DEFAULT_EUI,
-                manufacturer=f"{mfr:04X}",
-                model=f"{itype:04X}",
-                hw_min=min(hws),
-                hw_max=max(hws),
-                firmware_version=f"{new_version:08X}",
-                image_sha256=sha,
-                image_hash=img.image_hash,
-                now=at(w.now()),
-            )
-            images[(mfr, itype)] = data
-            tick(STAGES[2], i + 1, len(models))
-    # 4. 11.4 per model, device lists of at most 50,000
+    images = w.assure(bridges, new_version, 32 * 1024, tick)
+    # 4. 11.4 per model; the sim runs until every bridge has activated (N39) or failed
     commissioned = _count(w, "Commissioned")
-    w.update_started = w.now()
-    for key, bs in sorted(models.items()):
-        for j in range(0, len(bs), 50_000):
-            w.send(
-                w.supplier.update_ppmid_firmware(
-                    images[key], FirmwareVersion(new_version), [b.eui for b in bs[j : j + 50_000]]
-                )
-            )
-    total = n
-    while w.sim.pending:
-        w.sim.run(max_events=2_000)
-        tick(STAGES[3], len(w.user.alerts("N39")), total)
+    w.update_firmware(bridges, images, new_version, tick)
     # 5. read back every bridge's version with 11.2 (GBCS CS08 via the ACB)
     for i, (_h, b) in enumerate(bridges):
         w.send(w.supplier.read_firmware_version(b.eui))

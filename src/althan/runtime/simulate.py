@@ -24,20 +24,17 @@ from typing import Any
 from sqlalchemy import func, insert, select
 
 from althan.csp.network import NetworkMetrics, percentile
-from althan.dsp import cpl
 from althan.han.config import NetworkConfig, Strategy
 from althan.han.topology import Bridge, Fleet, Home, generate_fleet
 from althan.model import (
-    ALTHANCO_DEFAULT_EUI,
     TEST_SUPPLIER_EUI,
     DeviceStatus,
-    FirmwareVersion,
     Region,
 )
+from althan.runtime.demo import MAX_DEVICES_PER_11_4 as _MAX_11_4
 from althan.runtime.demo import DemoWorld
 from althan.runtime.world import at
 from althan.store.tables import chf_device_log, devices
-from althan.zigbee.ota import build_test_image, parse_ota
 
 __all__ = [
     "MAX_DEVICES_PER_11_4",
@@ -60,7 +57,7 @@ STAGES = (
     "plot",
 )
 
-MAX_DEVICES_PER_11_4 = 50_000
+MAX_DEVICES_PER_11_4 = _MAX_11_4
 MAX_HOMES = 1_000_000
 NEW_VERSION = 0x01000200
 PNG_NAME = "simulation.png"
@@ -206,50 +203,10 @@ def run_simulation(
     tick(STAGES[0], n, n)
 
     # 2. AltHANCo assures one image per bridge model
-    models: dict[tuple[int, int], list[Bridge]] = {}
-    for _h, b in bridges:
-        models.setdefault((b.manufacturer_code, b.image_type), []).append(b)
-    images: dict[tuple[int, int], bytes] = {}
-    with w.engine.begin() as conn:
-        for i, ((mfr, itype), bs) in enumerate(sorted(models.items())):
-            hws = [b.hardware_version for b in bs]
-            data = build_test_image(
-                mfr, itype, NEW_VERSION, min_hw=min(hws), max_hw=max(hws), payload_size=payload_size
-            )
-            img = parse_ota(data)
-            cpl.add_entry(
-                conn,
-                by=ALTHANCO_DEFAULT_EUI,
-                manufacturer=f"{mfr:04X}",
-                model=f"{itype:04X}",
-                hw_min=min(hws),
-                hw_max=max(hws),
-                firmware_version=f"{NEW_VERSION:08X}",
-                image_sha256=w.images.put(data),
-                image_hash=img.image_hash,
-                now=at(w.now()),
-            )
-            images[(mfr, itype)] = data
-            tick(STAGES[1], i + 1, len(models))
-
+    images = w.assure(bridges, NEW_VERSION, payload_size, tick, STAGES[1])
     # 3. the supplier's 11.4s, then the sim runs until nothing is left to happen
-    w.update_started = w.now()
-    for key, bs in sorted(models.items()):
-        for j in range(0, len(bs), MAX_DEVICES_PER_11_4):
-            w.send(
-                w.supplier.update_ppmid_firmware(
-                    images[key],
-                    FirmwareVersion(NEW_VERSION),
-                    [b.eui for b in bs[j : j + MAX_DEVICES_PER_11_4]],
-                )
-            )
     tick(STAGES[2], 0, n)
-    n39 = 0
-    while w.sim.pending:
-        w.sim.run(max_events=2_000)
-        n39 = w.user.alert_counts.get("N39", 0)
-        tick(STAGES[2], n39, n)
-    tick(STAGES[2], n39, n)
+    w.update_firmware(bridges, images, NEW_VERSION, tick, STAGES[2])
 
     result = _result(w, fleet, strat, seed, time.perf_counter() - wall0)
     if plot:
