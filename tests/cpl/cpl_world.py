@@ -12,7 +12,7 @@ from althan.dsp import cpl
 from althan.duis.xmldsig import verify
 from althan.han.topology import Bridge, Home, generate_fleet
 from althan.model import ALTHANCO_DEFAULT_EUI, EUI64, FirmwareVersion
-from althan.runtime.demo import DemoWorld, install_code
+from althan.runtime.demo import DemoWorld, by_model
 from althan.runtime.world import at
 from althan.store.tables import devices, firmware_deliveries, firmware_images, outbox
 from althan.zigbee.ota import build_test_image, parse_ota
@@ -47,29 +47,12 @@ class World:
         self.fleet = generate_fleet(HOMES, SEED)
         self.w = DemoWorld(self.fleet, data_dir, seed=SEED)
         self.bridges: list[tuple[Home, Bridge]] = list(self.fleet.bridges())
-        w = self.w
-        for _h, b in self.bridges:
-            w.send(
-                w.supplier.prenotify(
-                    b.eui,
-                    manufacturer=f"{b.manufacturer_code:04X}",
-                    model=f"{b.image_type:04X}{b.hardware_version:04X}",
-                    firmware=FirmwareVersion(b.firmware_version),
-                    variant=b.variant,
-                )
-            )
-        w.run()
-        for h, b in self.bridges:
-            w.send(w.supplier.whitelist(h.chf, b.eui, install_code(b.eui)))
-        w.run()
+        self.w.install(self.bridges)
         assert self.status_of_bridges() == {"Commissioned"}, "setup: bridges not commissioned"
 
     # -- the fleet
     def models(self) -> dict[tuple[int, int], list[Bridge]]:
-        out: dict[tuple[int, int], list[Bridge]] = {}
-        for _h, b in self.bridges:
-            out.setdefault((b.manufacturer_code, b.image_type), []).append(b)
-        return out
+        return by_model(self.bridges)
 
     def image_for(
         self, bridges: list[Bridge], *, hw_in_header: bool = True, payload_size: int = 2048
