@@ -6,6 +6,7 @@ import typer
 
 from althan.cli import cpl, duis, firmware, gbcs
 from althan.cli.demo import demo
+from althan.cli.report import report
 from althan.cli.serve import serve, users_app
 from althan.cli.simulate import simulate
 
@@ -21,6 +22,7 @@ app.add_typer(duis.app, name="duis", help="Sign, verify, validate and send DUIS 
 app.command("demo")(demo)
 app.command("serve")(serve)
 app.command("simulate")(simulate)
+app.command("report")(report)
 app.add_typer(users_app, name="users", help="DCC users known to the DSP.")
 
 

@@ -15,50 +15,51 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 
 def _chart_svg(
-    by_region_variant: dict[str, dict[str, int]], completion: Sequence[tuple[float, str]]
+    by_region_variant: dict[str, dict[str, int]],
+    completion: Sequence[tuple[float, str]],
+    bar_title: str,
 ) -> str:
-    import matplotlib
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4))
+    panels = 2 if completion else 1
+    fig = Figure(figsize=(5.5 * panels, 4))
+    ax1 = fig.add_subplot(1, panels, 1)
     regions = sorted(by_region_variant)
-    variants = ("B1", "B2", "B3", "B4")
     bottom = [0] * len(regions)
     colours = {"B1": "#1f77b4", "B2": "#2ca02c", "B3": "#ff7f0e", "B4": "#9467bd"}
-    for v in variants:
+    for v, colour in colours.items():
         vals = [by_region_variant[r].get(v, 0) for r in regions]
-        ax1.bar(regions, vals, bottom=bottom, label=v, color=colours[v])
+        ax1.bar(regions, vals, bottom=bottom, label=v, color=colour)
         bottom = [b + x for b, x in zip(bottom, vals, strict=True)]
-    ax1.set_title("Bridges on the new firmware, by region and variant")
+    ax1.set_title(bar_title)
     ax1.set_ylabel("devices")
     ax1.legend(title="variant")
-    by_region: dict[str, list[float]] = {}
-    for t, region in completion:
-        by_region.setdefault(region, []).append(t / 3600)
-    for region in sorted(by_region):
-        ts = sorted(by_region[region])
-        ax2.step(ts, range(1, len(ts) + 1), where="post", label=region)
-    ax2.set_title("Activations (N39) over time")
-    ax2.set_xlabel("hours since the 11.4")
-    ax2.set_ylabel("devices activated")
-    if by_region:
+    if completion:
+        ax2 = fig.add_subplot(1, 2, 2)
+        by_region: dict[str, list[float]] = {}
+        for t, region in completion:
+            by_region.setdefault(region, []).append(t / 3600)
+        for region in sorted(by_region):
+            ts = sorted(by_region[region])
+            ax2.step(ts, range(1, len(ts) + 1), where="post", label=region)
+        ax2.set_title("Activations (N39) over time")
+        ax2.set_xlabel("hours since the 11.4")
+        ax2.set_ylabel("devices activated")
         ax2.legend(title="CSP region")
     fig.tight_layout()
     buf = io.StringIO()
-    fig.savefig(buf, format="svg")
-    plt.close(fig)
+    fig.savefig(buf, format="svg", metadata={"Date": None})
     svg = buf.getvalue()
     return svg[svg.find("<svg") :]
 
 
 def write_versions_csv(path: Path, versions: Sequence[dict[str, Any]]) -> None:
+    fields = list(versions[0]) if versions else ["variant", "region", "firmware_version", "devices"]
     with path.open("w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=["variant", "region", "firmware_version", "devices"])
+        w = csv.DictWriter(f, fieldnames=fields)
         w.writeheader()
         for row in versions:
-            w.writerow({k: row[k] for k in w.fieldnames})
+            w.writerow({k: row[k] for k in fields})
 
 
 def write_report(
@@ -69,7 +70,10 @@ def write_report(
     by_region_variant: dict[str, dict[str, int]],
     versions: Sequence[dict[str, Any]],
     completion: Sequence[tuple[float, str]],
+    bar_title: str = "Bridges on the new firmware, by region and variant",
+    name: str = "rollout-report",
 ) -> tuple[Path, Path]:
+    """Write `<name>.html` (summary, chart, table) and `deployed-firmware.csv` into `out_dir`."""
     out_dir.mkdir(parents=True, exist_ok=True)
     env = Environment(
         loader=PackageLoader("althan.reports", "templates"),
@@ -79,9 +83,10 @@ def write_report(
         title=title,
         summary=summary,
         versions=versions,
-        chart=_chart_svg(by_region_variant, completion),
+        columns=list(versions[0]) if versions else [],
+        chart=_chart_svg(by_region_variant, completion, bar_title),
     )
-    html_path = out_dir / "rollout-report.html"
+    html_path = out_dir / f"{name}.html"
     csv_path = out_dir / "deployed-firmware.csv"
     html_path.write_text(html)
     write_versions_csv(csv_path, versions)

@@ -1,0 +1,61 @@
+"""`althan report`: what is deployed, for AltHANCo and the DCC, from a DSP's data directory."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+DEFAULT_DATA_DIR = Path("./althan-data")
+
+
+def report(
+    data_dir: Path = typer.Option(
+        DEFAULT_DATA_DIR, "--data-dir", envvar="ALTHAN_DATA_DIR", help="The DSP's data directory."
+    ),
+    db_url: str | None = typer.Option(None, "--db-url", envvar="ALTHAN_DB_URL"),
+    out: Path | None = typer.Option(
+        None, "--out", help="Where the HTML and CSV go (default: the data directory)."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object instead."),
+) -> None:
+    """Deployed Alt HAN firmware by variant, region and version (with CPL status): HTML + CSV."""
+    from althan.reports.deployed import deployed
+    from althan.reports.rollout import write_report
+    from althan.store import open_engine, sqlite_url
+
+    if db_url is None and not (data_dir / "althan.db").is_file():
+        typer.echo(f"error: no althan store in {data_dir} (give --data-dir or --db-url)", err=True)
+        raise typer.Exit(2)
+    engine = open_engine(db_url or sqlite_url(data_dir))
+    with engine.connect() as conn:
+        rep = deployed(conn)
+    if as_json:
+        sys.stdout.write(
+            json.dumps({**rep.summary(), "by_version": rep.versions}, sort_keys=True) + "\n"
+        )
+        return
+    html, csv_path = write_report(
+        out or data_dir,
+        title="Deployed Alt HAN firmware",
+        summary=rep.summary(),
+        by_region_variant=rep.by_region_variant,
+        versions=rep.versions,
+        completion=[],
+        bar_title="Alt HAN bridges by region and variant",
+        name="deployed-report",
+    )
+    t = Table(title="Deployed Alt HAN firmware")
+    for c in ("variant", "region", "firmware version", "CPL status", "devices"):
+        t.add_column(c, justify="right" if c == "devices" else "left")
+    for v in rep.versions:
+        t.add_row(
+            v["variant"], v["region"], v["firmware_version"], v["cpl_status"], str(v["devices"])
+        )
+    console = Console()
+    console.print(t)
+    console.print(f"report: {html}\ncsv:    {csv_path}")
