@@ -47,6 +47,13 @@ def serve(
         envvar="ALTHAN_DB_URL",
         help="SQLAlchemy URL (default: SQLite in the data directory).",
     ),
+    schema_dir: list[Path] = typer.Option(
+        [],
+        "--schema-dir",
+        help="Also load the DUIS schema in this directory (e.g. a 5.4 one); repeatable. "
+        "Requests are validated against the schema of their schemaVersion; the jar's 5.1 "
+        "is the default.",
+    ),
 ) -> None:
     """Run the DUIS web interface (POST /api/v1/service{D,S,T}) and the outbox dispatcher.
 
@@ -61,7 +68,7 @@ def serve(
     from althan.runtime.service import OutboxDispatcher, create_app, trust_registered_users
     from althan.store.tables import users
 
-    assembly = build_dsp(data_dir, db_url=db_url)
+    assembly = build_dsp(data_dir, db_url=db_url, schema_dirs=(None, *schema_dir))
     with assembly.dsp.engine.connect() as conn:
         empty = conn.execute(select(func.count()).select_from(users)).scalar_one() == 0
     if empty:  # first start: the ZAZ1 test users DCC Boxed knows, and AltHANCo
