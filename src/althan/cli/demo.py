@@ -9,8 +9,9 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+
+from althan.cli.progress import stage_progress
 
 
 def demo(
@@ -28,19 +29,7 @@ def demo(
     out = Path(data_dir) if data_dir else Path(tempfile.mkdtemp(prefix="althan-demo-"))
     err = Console(stderr=True)
     console = err if as_json else Console()
-    with Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        transient=False,
-    ) as bar:
-        tasks = {s: bar.add_task(s, total=None) for s in STAGES}
-
-        def tick(stage: str, done: int, total: int) -> None:
-            bar.update(tasks[stage], completed=done, total=total)
-
+    with stage_progress(console, STAGES) as tick:
         result = run_demo(homes=homes, seed=seed, data_dir=out, progress=tick)
     html, csv_path = write_report(
         out,

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from althan.cli.progress import stage_progress
 from althan.han.config import Strategy
 
 
@@ -49,19 +49,7 @@ def simulate(
     err = Console(stderr=True)
     console = err if as_json else Console()
     try:
-        with Progress(
-            TextColumn("[bold]{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=console,
-            transient=False,
-        ) as bar:
-            tasks = {s: bar.add_task(s, total=None) for s in STAGES}
-
-            def tick(stage: str, done: int, total: int) -> None:
-                bar.update(tasks[stage], completed=done, total=total)
-
+        with stage_progress(console, STAGES) as tick:
             result = run_simulation(homes, strategy, seed, out, progress=tick)
     except SimulationError as e:
         raise typer.BadParameter(str(e)) from None

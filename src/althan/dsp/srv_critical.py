@@ -11,6 +11,12 @@
   then MACs it (its KA key with the device's KA key): CV 5/7 send it to the device (I99, the
   device's signed response follows as a device response), CV 6 returns it for local delivery
   (I0 with ``sr:LocalCommand``). A refused signed pre-command changes nothing and sends nothing.
+
+6.15.1 (``UpdateSecurityCredentialsKRP``) becomes CS02b in the "X by X" modes (message code
+0x0102 Supplier by Supplier, 0x0103 Network Operator by Network Operator): the user may name only
+its own role (E3 otherwise) and only certificates whose subject unique ID is its own EUI (E3);
+the RequestID counter is the authorising seq number; an ExecutionDateTime of 3000-12-31 (DUIS
+cancellation) becomes the GBCS 9999-12-31T23:59:59Z. LoadController (CS02g) is E21.
 """
 
 from __future__ import annotations
@@ -19,7 +25,7 @@ import base64
 import binascii
 import hashlib
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from uuid import uuid5
 
@@ -31,7 +37,7 @@ from althan.dsp import catalogue as C
 from althan.dsp.bodies import el
 from althan.dsp.smi import get_device, may_act, text
 from althan.dsp.srv_8 import send_command
-from althan.model import EUI64, DeviceStatus, DeviceType
+from althan.model import EUI64, DeviceStatus, DeviceType, UserRole
 from althan.store.tables import device_commands
 
 if TYPE_CHECKING:
@@ -53,6 +59,7 @@ GBCS_VERSION = "4.0"
 SIGNED_PRE_COMMAND_CVS = frozenset({5, 6, 7})
 MESSAGE_CODE_CS02D = 0x000B
 
+SR_NS = "http://www.dccinterface.co.uk/ServiceUserGateway"
 _NS = __import__("uuid").UUID("0c6b7a0e-3f1d-4b8e-9a54-2b77e1c0d6a5")
 _PRE = "pre:"
 
@@ -93,8 +100,9 @@ def _payload_for(ctx: Ctx, row: Any) -> tuple[int, gbcs.usecases.Payload] | C.Co
             return C.E19
         return MESSAGE_CODE_CS02D, gbcs.UpdateDeviceCertificateCommand(cert)
     if variant == "6.15.1":
-        # CS02b needs the GBCS ASN.1 of the replacement credentials: not built yet
-        return C.E21
+        if name != "UpdateSecurityCredentialsKRP":
+            return C.E19
+        return _cs02b_payload(ctx, b)
     if variant == "8.1.1":
         if name != "CommissionDeviceSynchroniseClock":
             return C.E19
@@ -108,6 +116,89 @@ def _payload_for(ctx: Ctx, row: Any) -> tuple[int, gbcs.usecases.Payload] | C.Co
             current, tolerance, _counter(ctx.req.counter)
         )
     return C.E21
+
+
+_ROLE_USERS: dict[str, frozenset[UserRole]] = {
+    "Supplier": frozenset({UserRole.IS, UserRole.ES, UserRole.GS}),
+    "NetworkOperator": frozenset({UserRole.ED, UserRole.GT}),
+}
+CANCELLATION_DUIS = datetime(3000, 12, 31, tzinfo=UTC)
+"""DUIS 6.15.1 ExecutionDateTime that cancels a pending future-dated update..."""
+CANCELLATION_GBCS = datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)
+"""...and the GBCS execution date-time that says so (as the RTDS 6.15.1 cancellation pair)."""
+_X500_UNIQUE_IDENTIFIER = "2.5.4.45"
+
+
+def _cs02b_payload(ctx: Ctx, b: Any) -> tuple[int, gbcs.usecases.Payload] | C.Code:
+    """6.15.1 UpdateSecurityCredentialsKRP -> CS02b (Supplier / Network Operator by itself)."""
+    role_name = text(b, "RemotePartyRole") or ""
+    if role_name == "LoadController":
+        return C.E21  # CS02g (load controller credentials): not supported
+    if role_name not in _ROLE_USERS or not ctx.roles & _ROLE_USERS[role_name]:
+        return C.E3  # a user replaces only the credentials of its own role
+    certs: dict[str, bytes] = {}
+    group = b.find(f".//{{{SR_NS}}}SupplierOrNetworkOperatorCertificates")
+    for tag in (
+        "DigitalSigningCertificate",
+        "KeyAgreementCertificate",
+        "KeyAgreementTopUpCertificate",
+    ):
+        if group is None or group.find(f"{{{SR_NS}}}{tag}") is None:
+            continue
+        der = _b64(text(group, tag))
+        if der is None or _subject_eui(der) is None:
+            return C.E19
+        if _subject_eui(der) != ctx.user:
+            return C.E3  # the replacing credentials must be the user's own
+        certs[tag] = der
+    path = [
+        _b64(e.text.strip() if e.text else None)
+        for e in b.iterfind(f"{{{SR_NS}}}CertificationPathCertificates/{{{SR_NS}}}Certificate")
+    ]
+    if not certs or not path or any(c is None or not _is_certificate(c) for c in path):
+        return C.E19
+    when = _datetime(text(b, "ExecutionDateTime")) if text(b, "ExecutionDateTime") else None
+    if text(b, "ExecutionDateTime") and when is None:
+        return C.E19
+    if when is not None and when == CANCELLATION_DUIS:
+        when = CANCELLATION_GBCS
+    try:
+        floor = _opt_int(text(b, "RemotePartyFloorSeqNumber"))
+        top_up = _opt_int(text(b, "RemotePartyPrepaymentTopUpFloorSeqNumber"))
+        update = gbcs.builders.cs02b_update_credentials(
+            role=gbcs.builders.REMOTE_PARTY_ROLES[role_name],
+            seq_number=_counter(ctx.req.counter),
+            certification_path=[c for c in path if c is not None],
+            ds_certificate=certs.get("DigitalSigningCertificate"),
+            ka_certificate=certs.get("KeyAgreementCertificate"),
+            ka_top_up_certificate=certs.get("KeyAgreementTopUpCertificate"),
+            floor_seq_number=floor,
+            top_up_floor_seq_number=top_up,
+            apply_time_based_cpv=(text(b, "ApplyTimeBasedCPVChecks") or "true") in ("true", "1"),
+            execution_time=when,
+        )
+    except (ValueError, gbcs.GbcsError):
+        return C.E19
+    return update.message_code, update.to_payload()
+
+
+def _opt_int(value: str | None) -> int | None:
+    return None if value is None else int(value)
+
+
+def _subject_eui(der: bytes) -> EUI64 | None:
+    """The EUI-64 in a ZAZ1-profile certificate's subject (x500UniqueIdentifier), or None."""
+    from cryptography import x509
+
+    try:
+        cert = x509.load_der_x509_certificate(der)
+        attrs = cert.subject.get_attributes_for_oid(x509.ObjectIdentifier(_X500_UNIQUE_IDENTIFIER))
+    except ValueError:
+        return None
+    raw = attrs[0].value if attrs else None
+    if isinstance(raw, bytes) and len(raw) == 9 and raw[0] == 0:  # BIT STRING, 0 unused bits
+        return EUI64.parse(raw[1:].hex())
+    return None
 
 
 def _b64(value: str | None) -> bytes | None:
@@ -258,6 +349,7 @@ def _critical(dsp: Dsp, ctx: Ctx) -> Handled:
 
 
 HANDLERS: dict[str, Handler] = {
+    "6.15.1": _critical,
     "6.15.2": _critical,
     "8.1.1": _critical,
 }

@@ -21,9 +21,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal, Protocol
 
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from althan import gbcs
+from althan.gbcs import builders as B
 from althan.han.hub import TransferResult
 from althan.model import ACCESS_CONTROL_BROKER_EUI, EUI64, FirmwareVersion
 
@@ -37,6 +41,7 @@ __all__ = [
     "TrustSource",
     "ccs01_response",
     "ccs08_alert",
+    "credential_key",
     "critical_response",
     "cs08_response",
     "cs09_alert",
@@ -44,7 +49,7 @@ __all__ = [
     "parse_command",
 ]
 
-CRITICAL_USE_CASES = frozenset({"CS02d", "ECS70"})
+CRITICAL_USE_CASES = frozenset({"CS02b", "CS02d", "ECS70"})
 """Critical commands (signed by a remote party, MAC'd by the ACB) the simulated devices obey."""
 
 DLMS_RESULT_REFUSED = 3  # DLMS "read-write-denied": device log full (7th Type 1 device)
@@ -217,8 +222,9 @@ def critical_response(
     keys: KeySource,
     trust: TrustSource,
 ) -> bytes:
-    """A device obeys a critical command (CS02d: store its new device certificate in
-    ``credentials``; ECS70: synchronise its clock) and answers, signed by its DS key.
+    """A device obeys a critical command (CS02b: replace a remote party's trust anchors in
+    ``credentials``; CS02d: store its new device certificate; ECS70: synchronise its clock)
+    and answers, signed by its DS key.
 
     The command must carry the ACB's MAC (device KA key with the ACB's KA public key) and the
     signature of its business originator with the DS key the device trusts for that remote
@@ -230,8 +236,6 @@ def critical_response(
     dev_ka = keys.key_for(m.target, "ka")
     if not gbcs.verify_mac(m, private_key=dev_ka, public_key=_acb_public(keys)):
         raise CriticalRefused(f"{cmd.kind} to {m.target}: ACB MAC not valid")
-    from cryptography.hazmat.primitives import serialization
-
     replaced = credentials.get(f"ds:{m.originator}")
     ds = (
         serialization.load_der_public_key(replaced)
@@ -241,7 +245,9 @@ def critical_response(
     if not isinstance(ds, ec.EllipticCurvePublicKey) or not gbcs.verify_signature(m, ds):
         raise CriticalRefused(f"{cmd.kind} to {m.target}: signature of {m.originator} not valid")
     payload: gbcs.usecases.Payload
-    if isinstance(m.payload, gbcs.UpdateDeviceCertificateCommand):
+    if isinstance(m.payload, gbcs.UpdateSecurityCredentialsCommand):
+        payload = _apply_cs02b(m, credentials, now, ds)
+    elif isinstance(m.payload, gbcs.UpdateDeviceCertificateCommand):
         credentials["device-cert"] = m.payload.certificate
         payload = gbcs.ResponseCode(0)
     else:
@@ -249,3 +255,132 @@ def critical_response(
     return gbcs.builders.build_critical_response_to(
         m, payload, device_ds_key=keys.key_for(m.target, "ds")
     )
+
+
+# ------------------------------------------------------------------ CS02b (6.15.1)
+
+_X500_UNIQUE_IDENTIFIER = x509.ObjectIdentifier("2.5.4.45")
+_PENDING_CS02B = "cs02b-pending"
+_CANCELLATION = datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)
+
+
+def credential_key(usage: str, top_up: bool, eui: EUI64) -> str:
+    """Where a device keeps a remote party's trust anchor public key (SubjectPublicKeyInfo DER)
+    in ``credentials``: "ds:<EUI>", "ka:<EUI>" or "ka-topup:<EUI>"; its certificate is under
+    the same key with "-cert" after the usage ("ds-cert:<EUI>")."""
+    return f"{usage}{'-topup' if top_up else ''}:{eui}"
+
+
+def _cert_key(usage: str, top_up: bool, eui: EUI64) -> str:
+    u, _, e = credential_key(usage, top_up, eui).partition(":")
+    return f"{u}-cert:{e}"
+
+
+def _subject_eui(cert: x509.Certificate) -> EUI64 | None:
+    attrs = cert.subject.get_attributes_for_oid(_X500_UNIQUE_IDENTIFIER)
+    raw = attrs[0].value if attrs else None
+    if isinstance(raw, bytes) and len(raw) == 9 and raw[0] == 0:
+        return EUI64.from_bytes(raw[1:])
+    return None
+
+
+def _ski(cert: x509.Certificate) -> bytes:
+    try:
+        return cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value.digest
+    except x509.ExtensionNotFound:
+        return b""
+
+
+def _usable(cert: x509.Certificate, usage: str) -> bool:
+    try:
+        ku = cert.extensions.get_extension_for_class(x509.KeyUsage).value
+    except x509.ExtensionNotFound:
+        return False
+    return ku.digital_signature if usage == "ds" else ku.key_agreement
+
+
+def _replace_one(
+    rep: B.TrustAnchorReplacement,
+    role: int,
+    path: list[x509.Certificate],
+    originator: EUI64,
+    credentials: dict[str, bytes],
+    current_ds: ec.EllipticCurvePublicKey,
+) -> B.ReplacementOutcome:
+    cell = rep.cell
+    old_cert = credentials.get(_cert_key(cell.usage, cell.top_up, originator))
+    if old_cert is not None:
+        old = x509.load_der_x509_certificate(old_cert)
+        existing = (originator.to_bytes(), _ski(old))
+    else:  # the anchor installed at commissioning: the device knows its key only
+        known = cell.usage == "ds" and not cell.top_up
+        existing = (originator.to_bytes(), _key_id(current_ds) if known else b"")
+
+    def outcome(status: int, new_eui: bytes = b"", new_ski: bytes = b"") -> B.ReplacementOutcome:
+        return B.ReplacementOutcome(cell, status, *existing, new_eui, new_ski)
+
+    if cell.role != role:
+        return outcome(B.STATUS_TRUST_ANCHOR_NOT_FOUND)
+    try:
+        cert = x509.load_der_x509_certificate(rep.certificate)
+    except ValueError:
+        return outcome(B.STATUS_BAD_CERTIFICATE)
+    eui = _subject_eui(cert)
+    issued = False
+    for ca in path:
+        try:
+            cert.verify_directly_issued_by(ca)
+            issued = True
+            break
+        except (ValueError, TypeError, InvalidSignature):
+            continue
+    pub = cert.public_key()
+    if eui is None or not issued or not _usable(cert, cell.usage):
+        return outcome(B.STATUS_BAD_CERTIFICATE)
+    if not isinstance(pub, ec.EllipticCurvePublicKey):
+        return outcome(B.STATUS_BAD_CERTIFICATE)
+    spki = pub.public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    credentials[credential_key(cell.usage, cell.top_up, eui)] = spki
+    credentials[_cert_key(cell.usage, cell.top_up, eui)] = rep.certificate
+    return outcome(B.STATUS_SUCCESS, eui.to_bytes(), _ski(cert))
+
+
+def _key_id(pub: ec.EllipticCurvePublicKey) -> bytes:
+    return x509.SubjectKeyIdentifier.from_public_key(pub).digest[:8]
+
+
+def _apply_cs02b(
+    m: gbcs.GbcsMessage,
+    credentials: dict[str, bytes],
+    now: float,
+    current_ds: ec.EllipticCurvePublicKey,
+) -> gbcs.UpdateSecurityCredentialsResponse:
+    """CS02b KRP update from its (already authenticated) remote party: replace its trust
+    anchors now, or hold a future-dated one (a cancellation drops what is held)."""
+    assert isinstance(m.payload, gbcs.UpdateSecurityCredentialsCommand)
+    try:
+        update = B.CredentialsUpdate.from_payload(m.payload)
+    except gbcs.GbcsError as e:
+        raise GbcsIoError(f"CS02b to {m.target}: {e}") from e
+    role = {mode: role for role, mode in B.KRP_MODES.items()}.get(update.mode)
+    if role is None or m.message_code != update.message_code:
+        raise GbcsIoError(f"CS02b to {m.target}: mode {update.mode} is not a KRP update")
+    if update.execution_time is not None and update.execution_time == _CANCELLATION:
+        credentials.pop(_PENDING_CS02B, None)
+        return gbcs.UpdateSecurityCredentialsResponse()
+    if update.execution_time is not None and update.execution_time > _when(now):
+        credentials[_PENDING_CS02B] = m.payload.encode()
+        return gbcs.UpdateSecurityCredentialsResponse()
+    path: list[x509.Certificate] = []
+    for der in update.certification_path:
+        try:
+            path.append(x509.load_der_x509_certificate(der))
+        except ValueError:
+            continue
+    outcomes = [
+        _replace_one(r, role, path, m.originator, credentials, current_ds)
+        for r in update.replacements
+    ]
+    return B.cs02b_response(update, outcomes)

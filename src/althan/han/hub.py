@@ -152,7 +152,9 @@ class DeviceState:
         self.stalls = 0
         self.completed_at: float | None = None
         self.credentials: dict[str, bytes] = {}
-        """Security credentials set by critical commands: "device-cert" (CS02d, DER)."""
+        """Security credentials set by critical commands: "device-cert" (CS02d, DER); a remote
+        party's replaced trust anchors (CS02b) under "ds:<EUI>" / "ka:<EUI>" (public key DER)
+        and "ds-cert:<EUI>" / "ka-cert:<EUI>" (certificate DER)."""
 
     @property
     def eui(self) -> EUI64:

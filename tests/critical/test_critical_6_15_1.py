@@ -1,0 +1,323 @@
+"""6.15.1 Update Security Credentials (KRP), CS02b Supplier by Supplier, end to end.
+
+The ZAZ1 test supplier replaces its Z1 credentials on a commissioned bridge by its Z1b ones
+(DCC Boxed keystore): CV 4 transform, signed pre-command (Z1 DS key) CV 5, the device applies it
+and answers; afterwards the device obeys critical commands signed with Z1b and discards Z1 ones.
+"""
+
+from __future__ import annotations
+
+import base64
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from lxml import etree
+from test_critical_flow import SR, Flow, _cs02d_body, _e, _new_cert, _signed_body
+
+from althan import gbcs
+from althan.gbcs import builders as B
+from althan.han.gbcs_io import credential_key
+from althan.model import EUI64, TEST_SUPPLIER_EUI
+from althan.smki.boxed_keystore import RemotePartyKey, remote_party_key
+
+RTDS = "gbcs/RTDS-4.5.0/6.15.1_CS02bSupplierBySupplier"
+TEMPLATE = "duis/templates/CS02bSupplierBySupplier_6.15.1_{}_SUCCESS_REQUEST_DUIS.XML"
+
+
+def _der(k: RemotePartyKey) -> bytes:
+    return k.cert.public_bytes(serialization.Encoding.DER)
+
+
+def _z1_ca(reference_dir: Path) -> bytes:
+    t = etree.parse(str(reference_dir / TEMPLATE.format("IMMEDIATE")))
+    return base64.b64decode(t.findtext(f".//{SR}CertificationPathCertificates/{SR}Certificate"))
+
+
+def _krp_body(
+    ds: bytes | None, ka: bytes | None, path: bytes, *, role: str = "Supplier"
+) -> etree._Element:
+    certs = [
+        _e(tag, base64.b64encode(c).decode())
+        for tag, c in (("DigitalSigningCertificate", ds), ("KeyAgreementCertificate", ka))
+        if c is not None
+    ]
+    return _e(
+        "UpdateSecurityCredentialsKRP",
+        None,
+        _e("RemotePartyRole", role),
+        _e("RemotePartyFloorSeqNumber", "0"),
+        _e(
+            "ReplacementCertificates",
+            None,
+            _e("SupplierOrNetworkOperatorCertificates", None, *certs),
+        ),
+        _e(
+            "CertificationPathCertificates",
+            None,
+            _e("Certificate", base64.b64encode(path).decode()),
+        ),
+        _e("ApplyTimeBasedCPVChecks", "false"),
+    )
+
+
+@pytest.fixture(scope="module")
+def flow(tmp_path_factory: pytest.TempPathFactory) -> Flow:
+    return Flow(tmp_path_factory.mktemp("krp"))
+
+
+def _transform(flow: Flow, srv: str, body: etree._Element, target: EUI64) -> tuple[str, bytes]:
+    req = flow.request(srv, 4, body, target)
+    code, root = flow.reply(req)
+    assert code == "I0", code
+    pre = base64.b64decode(root.findtext(f".//{SR}PreCommand/{SR}GBCSPayload") or "")
+    return req.request_id, pre
+
+
+def _signed_6_15_2(flow: Flow, target: EUI64, key: ec.EllipticCurvePrivateKey) -> str:
+    """Transform a 6.15.2 for ``target``, sign the pre-command with ``key``, send it (CV 5)."""
+    rid, pre = _transform(flow, "6.15.2", _cs02d_body(_new_cert(flow, target)), target)
+    code, _ = flow.reply(flow.with_rid(rid, "6.15.2", 5, _signed_body(B.sign_precommand(pre, key))))
+    assert code == "I99", code  # both keys are the supplier's in the SMKI repository
+    return rid
+
+
+def test_6_15_1_replaces_the_supplier_credentials_and_only_the_new_key_is_obeyed(
+    flow: Flow, reference_dir: Path
+) -> None:
+    _h, b = flow.homes[0]
+    z1 = remote_party_key(TEST_SUPPLIER_EUI, "ds", prefer="Z1-")
+    z1b = remote_party_key(TEST_SUPPLIER_EUI, "ds", prefer="Z1b-")
+    z1b_ka = remote_party_key(TEST_SUPPLIER_EUI, "ka", prefer="Z1b-")
+    assert (z1.name, z1b.name, z1b_ka.name) == (
+        "Z1-supplier-ds",
+        "Z1b-supplier-ds",
+        "Z1b-supplier-ka",
+    )
+    assert z1.key is not None and z1b.key is not None
+    ca = _z1_ca(reference_dir)
+
+    rid, pre = _transform(flow, "6.15.1", _krp_body(_der(z1b), _der(z1b_ka), ca), b.eui)
+    msg = gbcs.decode(pre)
+    assert msg.use_case == "CS02b" and msg.message_code == 0x0102
+    assert (msg.originator, msg.target) == (TEST_SUPPLIER_EUI, b.eui)
+    assert not msg.signature_field and msg.mac is None
+    assert msg.transaction_id == int(rid.rsplit(":", 1)[1])
+    assert isinstance(msg.payload, gbcs.UpdateSecurityCredentialsCommand)
+    update = B.CredentialsUpdate.from_payload(msg.payload)
+    assert [(r.cell.role, r.cell.usage, r.certificate) for r in update.replacements] == [
+        (2, "ds", _der(z1b)),
+        (2, "ka", _der(z1b_ka)),
+    ]
+    assert update.mode == 2 and update.seq_number == msg.transaction_id
+    assert update.certification_path == (ca,) and not update.apply_time_based_cpv
+    state = flow.device_state(b.eui)
+    assert credential_key("ds", False, TEST_SUPPLIER_EUI) not in state.credentials
+
+    # the supplier signs with its CURRENT (Z1) DS key; the ACB MACs it; the device applies it
+    before = flow.smwan_rows()
+    signed = B.sign_precommand(pre, z1.key)
+    code, _ = flow.reply(flow.with_rid(rid, "6.15.1", 5, _signed_body(signed)))
+    assert code == "I99"
+    assert flow.smwan_rows() == before + 1
+    spki = z1b.cert.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    assert state.credentials[credential_key("ds", False, TEST_SUPPLIER_EUI)] == spki
+    assert state.credentials["ds-cert:" + str(TEST_SUPPLIER_EUI)] == _der(z1b)
+    assert state.credentials["ka-cert:" + str(TEST_SUPPLIER_EUI)] == _der(z1b_ka)
+
+    # the user receives the device's signed CS02b response: accepted, both anchors replaced
+    resp = flow.w.user.responses_to(rid)
+    assert [r.response_code for r in resp] == ["I0"]
+    answer = gbcs.decode(base64.b64decode(resp[0].root.findtext(f".//{SR}GBCSPayload") or ""))
+    assert answer.use_case == "CS02b" and answer.cra_flag == gbcs.CraFlag.RESPONSE
+    assert (answer.originator, answer.target) == (b.eui, TEST_SUPPLIER_EUI)
+    assert gbcs.verify_signature(answer, flow.w.assembly.keys.pki.public_key_for(b.eui, "ds"))
+    assert isinstance(answer.payload, gbcs.UpdateSecurityCredentialsResponse)
+    assert answer.payload.execution_outcome is not None
+    seq, mode, outs = B.read_cs02b_outcome(answer.payload.execution_outcome)
+    assert (seq, mode) == (update.seq_number, 2)
+    ski = z1b.cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value.digest
+    assert [(o.cell.usage, o.status) for o in outs] == [("ds", 0), ("ka", 0)]
+    assert outs[0].replacing_subject == TEST_SUPPLIER_EUI.to_bytes()
+    assert outs[0].replacing_key_id == ski
+
+    # requirement 8: the credential really changed
+    old_cert = state.credentials.get("device-cert")
+    rid_old = _signed_6_15_2(flow, b.eui, z1.key)
+    assert flow.w.user.responses_to(rid_old) == [], "signed with the replaced Z1 key: discarded"
+    assert state.credentials.get("device-cert") == old_cert
+    rid_new = _signed_6_15_2(flow, b.eui, z1b.key)
+    new = flow.w.user.responses_to(rid_new)
+    assert [r.response_code for r in new] == ["I0"]
+    ok = gbcs.decode(base64.b64decode(new[0].root.findtext(f".//{SR}GBCSPayload") or ""))
+    assert ok.payload == gbcs.ResponseCode(0)
+    assert state.credentials["device-cert"] == _new_cert(flow, b.eui)
+
+
+def test_6_15_1_tampered_or_foreign_signed_precommand_refused(
+    flow: Flow, reference_dir: Path
+) -> None:
+    _h, b = flow.homes[1]
+    z1 = remote_party_key(TEST_SUPPLIER_EUI, "ds", prefer="Z1-")
+    z1b = remote_party_key(TEST_SUPPLIER_EUI, "ds", prefer="Z1b-")
+    assert z1.key is not None
+    rid, pre = _transform(flow, "6.15.1", _krp_body(_der(z1b), None, _z1_ca(reference_dir)), b.eui)
+    msg = gbcs.decode(pre)
+    assert isinstance(msg.payload, gbcs.UpdateSecurityCredentialsCommand)
+    update = B.CredentialsUpdate.from_payload(msg.payload)
+    # a different replacing certificate (the network operator's), signed by the right key
+    other = _der(remote_party_key(EUI64.parse("90-B3-D5-1F-30-02-00-00"), "ds"))
+    rep = B.TrustAnchorReplacement(other, update.replacements[0].cell)
+    forged = gbcs.encode(
+        msg.replace(
+            payload=update.__class__(**{**_fields(update), "replacements": (rep,)}).to_payload()
+        )
+    )
+    before = flow.smwan_rows()
+
+    def send(payload: bytes) -> str:
+        return flow.reply(flow.with_rid(rid, "6.15.1", 5, _signed_body(payload)))[0]
+
+    assert send(B.sign_precommand(forged, z1.key)) == "E30"
+    net_op = remote_party_key(EUI64.parse("90-B3-D5-1F-30-02-00-00"), "ds").key
+    assert net_op is not None
+    assert send(B.sign_precommand(pre, net_op)) == "E31"
+    assert flow.smwan_rows() == before, "a refused signed pre-command sends nothing"
+    assert (
+        credential_key("ds", False, TEST_SUPPLIER_EUI) not in flow.device_state(b.eui).credentials
+    )
+
+
+def _fields(u: B.CredentialsUpdate) -> dict[str, object]:
+    return {f: getattr(u, f) for f in u.__dataclass_fields__}
+
+
+def test_6_15_1_transform_refusals(flow: Flow, reference_dir: Path) -> None:
+    _h, b = flow.homes[0]
+    z1b = _der(remote_party_key(TEST_SUPPLIER_EUI, "ds", prefer="Z1b-"))
+    ca = _z1_ca(reference_dir)
+    # another party's certificate: a supplier replaces only its own credentials
+    net_op = _der(remote_party_key(EUI64.parse("90-B3-D5-1F-30-02-00-00"), "ds"))
+    assert flow.reply(flow.request("6.15.1", 4, _krp_body(net_op, None, ca), b.eui))[0] == "E3"
+    # the network operator's role named by a supplier
+    body = _krp_body(z1b, None, ca, role="NetworkOperator")
+    assert flow.reply(flow.request("6.15.1", 4, body, b.eui))[0] == "E3"
+    # not a certificate
+    assert flow.reply(flow.request("6.15.1", 4, _krp_body(b"junk", None, ca), b.eui))[0] == "E19"
+    assert flow.reply(flow.request("6.15.1", 4, _krp_body(z1b, None, b"junk"), b.eui))[0] == "E19"
+    # CS02g (load controller) is not supported
+    body = _krp_body(z1b, None, ca, role="LoadController")
+    assert flow.reply(flow.request("6.15.1", 4, body, b.eui))[0] == "E21"
+
+
+def _hexfile(reference_dir: Path, name: str) -> bytes:
+    return bytes.fromhex("".join((reference_dir / RTDS / name).read_text().split()))
+
+
+@pytest.mark.parametrize("case", ["IMMEDIATE", "FUTURE_DATED", "CANCELLATION"])
+def test_cs02b_builder_reproduces_the_rtds_precommand(reference_dir: Path, case: str) -> None:
+    """The template's inputs (role, floor seq numbers, CPV flag, execution date-time, RequestID
+    counter, device) with the RTDS 4.5.0 certificates (the 4.9.1 templates carry re-issued ones
+    of the same profile) give the RTDS pre-command byte for byte."""
+    from althan.dsp.srv_critical import CANCELLATION_DUIS, CANCELLATION_GBCS
+
+    t = etree.parse(str(reference_dir / TEMPLATE.format(case)))
+    body = t.find(f".//{SR}UpdateSecurityCredentialsKRP")
+    assert body is not None
+    rid = t.findtext(f".//{SR}RequestID") or ""
+    originator, target, counter = rid.split(":")
+    rtds = _hexfile(
+        reference_dir, f"CS02bSupplierBySupplier_6.15.1_{case}_SUCCESS_PRECOMMAND_GBCS.HEX"
+    )
+    msg = gbcs.decode(rtds)
+    assert isinstance(msg.payload, gbcs.UpdateSecurityCredentialsCommand)
+    ds, ka, top_up = (
+        r.certificate for r in B.CredentialsUpdate.from_payload(msg.payload).replacements
+    )
+    when_text = body.findtext(f"{SR}ExecutionDateTime")
+    when = datetime.fromisoformat(when_text.replace("Z", "+00:00")) if when_text else None
+    if when == CANCELLATION_DUIS:
+        when = CANCELLATION_GBCS
+    # the template's certificates have the same shape as the RTDS ones
+    group = body.find(f".//{SR}SupplierOrNetworkOperatorCertificates")
+    assert group is not None and [e.tag.rsplit("}", 1)[1] for e in group] == [
+        "DigitalSigningCertificate",
+        "KeyAgreementCertificate",
+        "KeyAgreementTopUpCertificate",
+    ]
+    update = B.cs02b_update_credentials(
+        role=B.REMOTE_PARTY_ROLES[body.findtext(f"{SR}RemotePartyRole") or ""],
+        seq_number=int(counter),
+        certification_path=msg.payload.certificates,
+        ds_certificate=ds,
+        ka_certificate=ka,
+        ka_top_up_certificate=top_up,
+        floor_seq_number=int(body.findtext(f"{SR}RemotePartyFloorSeqNumber") or ""),
+        top_up_floor_seq_number=int(
+            body.findtext(f"{SR}RemotePartyPrepaymentTopUpFloorSeqNumber") or ""
+        ),
+        apply_time_based_cpv=body.findtext(f"{SR}ApplyTimeBasedCPVChecks") == "true",
+        execution_time=when,
+    )
+    ours = B.build_precommand(
+        originator=EUI64.parse(originator),
+        target=EUI64.parse(target),
+        counter=int(counter),
+        message_code=update.message_code,
+        payload=update.to_payload(),
+    )
+    assert ours == rtds
+
+
+def test_cs02b_outcome_matches_the_rtds_response(reference_dir: Path) -> None:
+    """Our execution outcome for the RTDS immediate update and its outcomes decodes to the
+    same values as the RTDS device response (which uses non-minimal DER lengths)."""
+    pre = gbcs.decode(
+        _hexfile(
+            reference_dir, "CS02bSupplierBySupplier_6.15.1_IMMEDIATE_SUCCESS_PRECOMMAND_GBCS.HEX"
+        )
+    )
+    resp = gbcs.decode(
+        _hexfile(
+            reference_dir, "CS02bSupplierBySupplier_6.15.1_IMMEDIATE_SUCCESS_RESPONSE_GBCS.HEX"
+        )
+    )
+    assert isinstance(pre.payload, gbcs.UpdateSecurityCredentialsCommand)
+    assert isinstance(resp.payload, gbcs.UpdateSecurityCredentialsResponse)
+    assert resp.payload.execution_outcome is not None
+    update = B.CredentialsUpdate.from_payload(pre.payload)
+    rtds = B.read_cs02b_outcome(resp.payload.execution_outcome)
+    ours = B.cs02b_execution_outcome(update, rtds[2])
+    assert B.read_cs02b_outcome(ours) == rtds
+    assert len(ours) == len(resp.payload.execution_outcome) - 2  # two 0x82 00 xx lengths
+
+
+@pytest.mark.parametrize(
+    "mutate",
+    [
+        lambda c: c[:-1],  # truncated
+        lambda c: c.replace(bytes.fromhex("830203E8"), bytes.fromhex("840203E8")),  # no seq
+        lambda c: c.replace(bytes.fromhex("03020780"), bytes.fromhex("03020740")),  # key usage
+        lambda c: c.replace(bytes.fromhex("810101"), bytes.fromhex("810102")),  # CPV flag
+    ],
+)
+def test_malformed_cs02b_control_is_a_typed_error(reference_dir: Path, mutate: object) -> None:
+    pre = gbcs.decode(
+        _hexfile(
+            reference_dir, "CS02bSupplierBySupplier_6.15.1_IMMEDIATE_SUCCESS_PRECOMMAND_GBCS.HEX"
+        )
+    )
+    assert isinstance(pre.payload, gbcs.UpdateSecurityCredentialsCommand)
+    bad = mutate(pre.payload.control)  # type: ignore[operator]
+    assert bad != pre.payload.control
+    with pytest.raises(gbcs.GbcsError):
+        B.CredentialsUpdate.from_payload(
+            gbcs.UpdateSecurityCredentialsCommand(
+                bad, pre.payload.replacements, pre.payload.certificates
+            )
+        )
