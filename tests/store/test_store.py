@@ -95,3 +95,32 @@ def test_fleet_is_what_the_store_holds(tmp_path: Path) -> None:
             )
         }
     assert stored == {b.eui: b.variant.value for _h, b in generate_fleet(3, 9).bridges()}
+
+
+def test_replayed_request_refused_on_both_engines(url: str, tmp_path: Path) -> None:
+    """The counter claim (one conditional UPDATE) behaves the same on SQLite and PostgreSQL."""
+    from althan.dsp.bootstrap import InventoryDevice, seed_inventory
+    from althan.model import TEST_SUPPLIER_EUI
+    from althan.runtime.assemble import build_dsp, register_test_users
+    from althan.supplier.client import DuisClient
+
+    a = build_dsp(tmp_path / "d", db_url=url)
+    register_test_users(a, T0)
+    dev = EUI64.parse("00-DB-12-34-56-78-90-A4")
+    with a.dsp.engine.begin() as c:
+        seed_inventory(
+            c,
+            [
+                InventoryDevice(
+                    dev, "PPMID", "121D", "00840001", "1", "North", dev, TEST_SUPPLIER_EUI
+                )
+            ],
+            T0,
+        )
+    cert, key = a.zaz1[TEST_SUPPLIER_EUI]
+    client = DuisClient(TEST_SUPPLIER_EUI, key, cert)
+    first, second = client.read_inventory(dev), client.read_inventory(dev)
+    assert a.dsp.handle_duis("D", first.xml, T0).response_code == "I0"
+    assert a.dsp.handle_duis("D", first.xml, T0).response_code == "E12"
+    assert a.dsp.handle_duis("D", second.xml, T0).response_code == "I0"
+    assert a.dsp.handle_duis("D", first.xml, T0).response_code == "E12"

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, Engine, bindparam, func, insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from althan.model import EUI64
 from althan.smwan import SmwanMessage
@@ -37,7 +38,18 @@ _PUT = insert(outbox).values(
     not_before=bindparam("now"),
     attempts=0,
 )
-_SEEN = insert(inbox).values(msg_id=bindparam("msg_id"), received_at=bindparam("now"))
+_SEEN_PG = (
+    pg_insert(inbox)
+    .values(msg_id=bindparam("msg_id"), received_at=bindparam("now"))
+    .on_conflict_do_nothing()
+    .returning(inbox.c.msg_id)
+)
+_SEEN_SQLITE = (
+    sqlite_insert(inbox)
+    .values(msg_id=bindparam("msg_id"), received_at=bindparam("now"))
+    .on_conflict_do_nothing()
+    .returning(inbox.c.msg_id)
+)
 _DUE = (
     select(outbox.c.id, outbox.c.kind, outbox.c.destination, outbox.c.payload, outbox.c.attempts)
     .where(outbox.c.sent_at.is_(None), outbox.c.not_before <= bindparam("now"))
@@ -92,12 +104,8 @@ class Outbox:
 
     def first_sight(self, conn: Connection, msg_id: str, now: datetime) -> bool:
         """Record an inbound message ID; False if it was seen before."""
-        try:
-            with conn.begin_nested():
-                conn.execute(_SEEN, {"msg_id": msg_id, "now": now})
-        except IntegrityError:
-            return False
-        return True
+        stmt = _SEEN_PG if conn.dialect.name == "postgresql" else _SEEN_SQLITE
+        return conn.execute(stmt, {"msg_id": msg_id, "now": now}).first() is not None
 
     # -- dispatching
     def claim(self, now: datetime, limit: int = 500, kind: str | None = None) -> list[OutboxItem]:
