@@ -22,15 +22,14 @@ ECS17B = "signing-tool/ECS17b_4.1.1_SINGLE_SUCCESS_REQUEST_DUIS"
 CASES = [
     # placeholder signature whose certificate serial no one trusts
     (f"{WRAP}-unknown-serial.XML", False, 200, "E2"),
-    # schema-invalid (sr:ReqxuestID), validly signed: the signature check comes first and
-    # cannot tie the signer to a RequestID originator -> E4 ("RequestID malformed")
-    (f"{WRAP}-invalid.XML", True, 200, "E4"),
+    # schema-invalid (sr:ReqxuestID), validly signed: the schema is checked first -> E19
+    (f"{WRAP}-invalid.XML", True, 200, "E19"),
     # RequestID originator F0-B3-… is not the signer (the test supplier)
     (f"{WRAP}-unknown-originator.XML", True, 200, "E4"),
     # RequestID originator 80-B3-… is not the signer
     (f"{ECS17B}-nonexist-businessid.XML", True, 200, "E4"),
-    # malformed RequestID ("::")
-    (f"{ECS17B}-invalid.XML", True, 200, "E4"),
+    # malformed RequestID ("::"): the schema's RequestID pattern refuses it -> E19
+    (f"{ECS17B}-invalid.XML", True, 200, "E19"),
     # no signature at all
     (f"{ECS17B}.XML", False, 200, "E1"),
     # DOCTYPE with an external entity: refused before parsing, not well-formed for us

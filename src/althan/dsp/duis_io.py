@@ -109,6 +109,14 @@ class DuisIO:
         except XmlError as exc:
             raise DuisRejected("E19", str(exc), malformed=True) from exc
         rid, sr, srv = _header_guess(root)
+        # schema first, as the DCC Boxed tool does: a schema-invalid request is E19 however
+        # it is signed
+        try:
+            self.schemas.validate(root)
+        except SchemaInvalid as exc:
+            raise DuisRejected(
+                "E19", str(exc), request_id=rid, service_reference=sr, service_reference_variant=srv
+            ) from exc
         try:
             verified = verify(root, self.trust, dcc_eui=self.dcc_eui)
         except SignatureMissing as exc:
@@ -123,12 +131,6 @@ class DuisIO:
         except (SignatureError, XmlError) as exc:
             raise DuisRejected(
                 "E1", str(exc), request_id=rid, service_reference=sr, service_reference_variant=srv
-            ) from exc
-        try:
-            self.schemas.validate(verified.root)
-        except SchemaInvalid as exc:
-            raise DuisRejected(
-                "E19", str(exc), request_id=rid, service_reference=sr, service_reference_variant=srv
             ) from exc
         try:
             env = envelope.parse_request(verified.root)
