@@ -79,12 +79,16 @@ def seed(a: Assembly, n: int, image: bytes) -> list[EUI64]:
     rows = []
     for i in range(n):
         region = regions[i % len(regions)]
-        rows.append(
-            InventoryDevice(chfs[i], "CHF", "ABCD", "0001", "00000001", region, None, None)
-        )
+        rows.append(InventoryDevice(chfs[i], "CHF", "ABCD", "0001", "00000001", region, None, None))
         rows.append(
             InventoryDevice(
-                bridges[i], "PPMID", f"{MFR:04X}", model, f"{OLD:08X}", region, chfs[i],
+                bridges[i],
+                "PPMID",
+                f"{MFR:04X}",
+                model,
+                f"{OLD:08X}",
+                region,
+                chfs[i],
                 TEST_SUPPLIER_EUI,
             )
         )
@@ -180,8 +184,10 @@ def run(label: str, db_url: str | None, args: argparse.Namespace) -> None:
             f"  handle_duis: best {min(times):.3f} s, median {statistics.median(times):.3f} s "
             f"over {len(times)} runs ({', '.join(f'{t:.3f}' for t in times)})"
         )
-        print(f"  peak traced allocation during one run: {peak / 1e6:.0f} MB; "
-              f"process peak RSS {rss:.0f} MB")
+        print(
+            f"  peak traced allocation during one run: {peak / 1e6:.0f} MB; "
+            f"process peak RSS {rss:.0f} MB"
+        )
         if args.profile:
             prof = cProfile.Profile()
             total = once(lambda f: prof.runcall(f))

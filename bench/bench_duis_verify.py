@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 from althan.duis.envelope import parse_request
-from althan.duis.schema import DuisSchema
+from althan.duis.schema import DuisSchema, find_tool_jar
 from althan.duis.xmldsig import TrustStore, sign, verify
 from althan.duis.xmlsafe import parse_xml
 from althan.smki.zaz1 import load_zaz1
@@ -37,7 +37,7 @@ def _per_call_us(fn: object, n: int) -> float:
 
 def main(n: int) -> None:
     template = REFERENCE / "duis" / "templates" / "8.2_READ_INVENTORY_REQUEST_DUIS.XML"
-    keys = load_zaz1()
+    keys = load_zaz1(find_tool_jar())
     cert, key = keys["90-B3-D5-1F-30-01-00-00"]
     trust = TrustStore(keys.certificates())
     schema = DuisSchema.load()

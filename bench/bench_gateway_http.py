@@ -139,7 +139,13 @@ def prepare(data_dir: Path, db_url: str | None, slots: int) -> list[Any]:
             [
                 InventoryDevice(EUI64(CHF), "CHF", "ABCD", "0001", "00000001", "North", None, None),
                 InventoryDevice(
-                    EUI64(BRIDGE), "PPMID", "1234", "01010001", "00010000", "North", EUI64(CHF),
+                    EUI64(BRIDGE),
+                    "PPMID",
+                    "1234",
+                    "01010001",
+                    "00010000",
+                    "North",
+                    EUI64(CHF),
                     clients[0].user,
                 ),
             ],
@@ -292,8 +298,12 @@ def summarise_pyspy(path: Path, top: int = 20) -> str:
         if not stack:
             continue
         k = int(n)
-        frames = [f.split(" (")[0] + " (" + f.split(" (")[1].split(":")[0].split("/")[-1] + ")"
-                  if " (" in f else f for f in stack.split(";")]
+        frames = [
+            f.split(" (")[0] + " (" + f.split(" (")[1].split(":")[0].split("/")[-1] + ")"
+            if " (" in f
+            else f
+            for f in stack.split(";")
+        ]
         frames = [f for f in frames if not f.startswith(("process ", "thread "))]
         if not frames:
             continue
@@ -306,8 +316,20 @@ def summarise_pyspy(path: Path, top: int = 20) -> str:
     lines = [f"  {total} samples; by own time:"]
     lines += [f"    {100 * k / total:5.1f}%  {f}" for f, k in own.most_common(top)]
     lines.append("  by inclusive time (althan, sqlalchemy, starlette, lxml, cryptography):")
-    keep = ("althan", "sqlalchemy", "starlette", "lxml", "cryptography", "xmldsig", "schema",
-            "handle", "execute", "anyio", "uvicorn", "h11")
+    keep = (
+        "althan",
+        "sqlalchemy",
+        "starlette",
+        "lxml",
+        "cryptography",
+        "xmldsig",
+        "schema",
+        "handle",
+        "execute",
+        "anyio",
+        "uvicorn",
+        "h11",
+    )
     inc = [(f, k) for f, k in incl.most_common() if any(w in f for w in keep)]
     lines += [f"    {100 * k / total:5.1f}%  {f}" for f, k in inc[: top + 10]]
     return "\n".join(lines)
@@ -325,15 +347,42 @@ def run_one(args: argparse.Namespace, db: str, workers: int, mix: str) -> dict[s
         reqs_path.write_bytes(pickle.dumps(per_slot))
         port = free_port()
         url = f"http://127.0.0.1:{port}"
-        env = dict(os.environ, **{ENV_DATA: str(data_dir), ENV_DB: db_url or "",
-                                  ENV_DISPATCH: "0" if args.no_dispatcher else "1"})
+        env = dict(
+            os.environ,
+            **{
+                ENV_DATA: str(data_dir),
+                ENV_DB: db_url or "",
+                ENV_DISPATCH: "0" if args.no_dispatcher else "1",
+            },
+        )
         if args.server == "althan":
-            cmd = [str(Path(py).with_name("althan")), "serve", "--port", str(port),
-                   "--data-dir", str(data_dir)] + (["--db-url", db_url] if db_url else [])
+            cmd = [
+                str(Path(py).with_name("althan")),
+                "serve",
+                "--port",
+                str(port),
+                "--data-dir",
+                str(data_dir),
+            ] + (["--db-url", db_url] if db_url else [])
         else:
-            cmd = [py, "-m", "uvicorn", "--factory", "bench_gateway_http:make_app",
-                   "--app-dir", str(HERE), "--host", "127.0.0.1", "--port", str(port),
-                   "--workers", str(workers), "--no-access-log", "--log-level", "warning"]
+            cmd = [
+                py,
+                "-m",
+                "uvicorn",
+                "--factory",
+                "bench_gateway_http:make_app",
+                "--app-dir",
+                str(HERE),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--workers",
+                str(workers),
+                "--no-access-log",
+                "--log-level",
+                "warning",
+            ]
             if args.fast_http:  # uvloop + httptools from a directory outside the venv
                 cmd += ["--loop", "uvloop", "--http", "httptools"]
                 env["PYTHONPATH"] = os.pathsep.join([args.fast_http, env.get("PYTHONPATH", "")])
@@ -351,10 +400,23 @@ def run_one(args: argparse.Namespace, db: str, workers: int, mix: str) -> dict[s
             if args.profile:
                 spy_out = Path(tmp) / "pyspy.txt"
                 spy = subprocess.Popen(
-                    [str(Path(py).with_name("py-spy")), "record", "--format", "raw", "--rate",
-                     "200", "--subprocesses", "--gil", "--nonblocking", "-o", str(spy_out), "--pid",
-                     str(server.pid)],
-                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                    [
+                        str(Path(py).with_name("py-spy")),
+                        "record",
+                        "--format",
+                        "raw",
+                        "--rate",
+                        "200",
+                        "--subprocesses",
+                        "--gil",
+                        "--nonblocking",
+                        "-o",
+                        str(spy_out),
+                        "--pid",
+                        str(server.pid),
+                    ],
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.PIPE,
                 )
             out, _ = load.communicate()
             cpu1 = _cpu(pids)
@@ -431,25 +493,36 @@ def main(argv: list[str]) -> int:
     p.add_argument("--no-dispatcher", action="store_true")
     p.add_argument("--server", choices=("factory", "althan"), default="factory")
     p.add_argument("--profile", action="store_true", help="py-spy the server (needs ptrace)")
-    p.add_argument("--fast-http", metavar="DIR",
-                   help="run uvicorn with uvloop + httptools importable from DIR "
-                   "(pip install --target DIR uvloop httptools)")
+    p.add_argument(
+        "--fast-http",
+        metavar="DIR",
+        help="run uvicorn with uvloop + httptools importable from DIR "
+        "(pip install --target DIR uvloop httptools)",
+    )
     p.add_argument("--pg-url", default=PG_DEFAULT)
     p.add_argument("--json", action="store_true", help="also print each result as JSON")
-    p.add_argument("--direct", action="store_true",
-                   help="also time Dsp.handle_duis in-process (no HTTP), one thread")
+    p.add_argument(
+        "--direct",
+        action="store_true",
+        help="also time Dsp.handle_duis in-process (no HTTP), one thread",
+    )
     args = p.parse_args(argv)
     ok = True
     if args.direct:
         for db in args.db:
             for mix in args.mix:
                 cpu, wall = run_direct(args, db, mix)
-                print(f"{db:8} {mix:8} in-process: {cpu:.2f} ms CPU, {wall:.2f} ms wall "
-                      f"per request (= {1e3 / cpu:,.0f} requests/s per core)", flush=True)
-    print(f"{args.requests:,} presigned requests, concurrency {args.concurrency}, "
-          f"server={args.server}{' (uvloop+httptools)' if args.fast_http else ''}, "
-          f"dispatcher={'off' if args.no_dispatcher else 'on'}, "
-          f"{os.cpu_count()} CPUs")
+                print(
+                    f"{db:8} {mix:8} in-process: {cpu:.2f} ms CPU, {wall:.2f} ms wall "
+                    f"per request (= {1e3 / cpu:,.0f} requests/s per core)",
+                    flush=True,
+                )
+    print(
+        f"{args.requests:,} presigned requests, concurrency {args.concurrency}, "
+        f"server={args.server}{' (uvloop+httptools)' if args.fast_http else ''}, "
+        f"dispatcher={'off' if args.no_dispatcher else 'on'}, "
+        f"{os.cpu_count()} CPUs"
+    )
     for db in args.db:
         for mix in args.mix:
             for w in args.workers if args.server == "factory" else [1]:
@@ -467,8 +540,16 @@ def main(argv: list[str]) -> int:
                 if "profile" in r:
                     print(r["profile"])
                 if args.json:
-                    print(json.dumps({"db": db, "mix": mix, "workers": w,
-                                      **{k: v for k, v in r.items() if k != "profile"}}))
+                    print(
+                        json.dumps(
+                            {
+                                "db": db,
+                                "mix": mix,
+                                "workers": w,
+                                **{k: v for k, v in r.items() if k != "profile"},
+                            }
+                        )
+                    )
     return 0 if ok else 1
 
 

@@ -17,8 +17,17 @@ def main() -> int:
         [py, str(HERE / "bench_strategies.py"), "1000"],
         # DESIGN §6 gateway target, SQLite only (full: --requests 20000 --db sqlite postgres
         # --mix 8.2 8.2+12.2; PostgreSQL needs a server, see docs/benchmarks.md)
-        [py, str(HERE / "bench_gateway_http.py"), "--requests", "2000", "--duration", "15",
-         "--workers", "1", "2"],
+        [
+            py,
+            str(HERE / "bench_gateway_http.py"),
+            "--requests",
+            "2000",
+            "--duration",
+            "15",
+            "--workers",
+            "1",
+            "2",
+        ],
         # DESIGN §6 11.4 target at full size on SQLite (add --db both --profile for the rest)
         [py, str(HERE / "bench_11_4.py"), "--devices", "50000", "--reps", "2"],
     ]
@@ -29,10 +38,14 @@ def main() -> int:
         t0 = time.perf_counter()
         out = subprocess.run(
             [py, "-m", "althan.cli", "demo", "--json", "--homes", str(homes)],
-            check=True, capture_output=True, text=True,
+            check=True,
+            capture_output=True,
+            text=True,
         )
-        print(f"demo {homes} homes: {time.perf_counter() - t0:.1f} s wall;",
-              out.stdout.strip().splitlines()[-1])
+        print(
+            f"demo {homes} homes: {time.perf_counter() - t0:.1f} s wall;",
+            out.stdout.strip().splitlines()[-1],
+        )
     return 0
 
 

@@ -19,6 +19,7 @@ from lxml import etree
 from test_critical_flow import SR, Flow, _cs02d_body, _e, _new_cert, _signed_body
 
 from althan import gbcs
+from althan.duis.peers import keystore_json
 from althan.gbcs import builders as B
 from althan.han.gbcs_io import credential_key
 from althan.model import EUI64, TEST_SUPPLIER_EUI
@@ -89,9 +90,9 @@ def test_6_15_1_replaces_the_supplier_credentials_and_only_the_new_key_is_obeyed
     flow: Flow, reference_dir: Path
 ) -> None:
     _h, b = flow.homes[0]
-    z1 = remote_party_key(TEST_SUPPLIER_EUI, "ds", prefer="Z1-")
-    z1b = remote_party_key(TEST_SUPPLIER_EUI, "ds", prefer="Z1b-")
-    z1b_ka = remote_party_key(TEST_SUPPLIER_EUI, "ka", prefer="Z1b-")
+    z1 = remote_party_key(keystore_json(), TEST_SUPPLIER_EUI, "ds", prefer="Z1-")
+    z1b = remote_party_key(keystore_json(), TEST_SUPPLIER_EUI, "ds", prefer="Z1b-")
+    z1b_ka = remote_party_key(keystore_json(), TEST_SUPPLIER_EUI, "ka", prefer="Z1b-")
     assert (z1.name, z1b.name, z1b_ka.name) == (
         "Z1-supplier-ds",
         "Z1b-supplier-ds",
@@ -163,15 +164,15 @@ def test_6_15_1_tampered_or_foreign_signed_precommand_refused(
     flow: Flow, reference_dir: Path
 ) -> None:
     _h, b = flow.homes[1]
-    z1 = remote_party_key(TEST_SUPPLIER_EUI, "ds", prefer="Z1-")
-    z1b = remote_party_key(TEST_SUPPLIER_EUI, "ds", prefer="Z1b-")
+    z1 = remote_party_key(keystore_json(), TEST_SUPPLIER_EUI, "ds", prefer="Z1-")
+    z1b = remote_party_key(keystore_json(), TEST_SUPPLIER_EUI, "ds", prefer="Z1b-")
     assert z1.key is not None
     rid, pre = _transform(flow, "6.15.1", _krp_body(_der(z1b), None, _z1_ca(reference_dir)), b.eui)
     msg = gbcs.decode(pre)
     assert isinstance(msg.payload, gbcs.UpdateSecurityCredentialsCommand)
     update = B.CredentialsUpdate.from_payload(msg.payload)
     # a different replacing certificate (the network operator's), signed by the right key
-    other = _der(remote_party_key(EUI64.parse("90-B3-D5-1F-30-02-00-00"), "ds"))
+    other = _der(remote_party_key(keystore_json(), EUI64.parse("90-B3-D5-1F-30-02-00-00"), "ds"))
     rep = B.TrustAnchorReplacement(other, update.replacements[0].cell)
     forged = gbcs.encode(
         msg.replace(
@@ -184,7 +185,7 @@ def test_6_15_1_tampered_or_foreign_signed_precommand_refused(
         return flow.reply(flow.with_rid(rid, "6.15.1", 5, _signed_body(payload)))[0]
 
     assert send(B.sign_precommand(forged, z1.key)) == "E30"
-    net_op = remote_party_key(EUI64.parse("90-B3-D5-1F-30-02-00-00"), "ds").key
+    net_op = remote_party_key(keystore_json(), EUI64.parse("90-B3-D5-1F-30-02-00-00"), "ds").key
     assert net_op is not None
     assert send(B.sign_precommand(pre, net_op)) == "E31"
     assert flow.smwan_rows() == before, "a refused signed pre-command sends nothing"
@@ -199,10 +200,10 @@ def _fields(u: B.CredentialsUpdate) -> dict[str, object]:
 
 def test_6_15_1_transform_refusals(flow: Flow, reference_dir: Path) -> None:
     _h, b = flow.homes[0]
-    z1b = _der(remote_party_key(TEST_SUPPLIER_EUI, "ds", prefer="Z1b-"))
+    z1b = _der(remote_party_key(keystore_json(), TEST_SUPPLIER_EUI, "ds", prefer="Z1b-"))
     ca = _z1_ca(reference_dir)
     # another party's certificate: a supplier replaces only its own credentials
-    net_op = _der(remote_party_key(EUI64.parse("90-B3-D5-1F-30-02-00-00"), "ds"))
+    net_op = _der(remote_party_key(keystore_json(), EUI64.parse("90-B3-D5-1F-30-02-00-00"), "ds"))
     assert flow.reply(flow.request("6.15.1", 4, _krp_body(net_op, None, ca), b.eui))[0] == "E3"
     # the network operator's role named by a supplier
     body = _krp_body(z1b, None, ca, role="NetworkOperator")

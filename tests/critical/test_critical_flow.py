@@ -16,6 +16,7 @@ from lxml import etree
 from sqlalchemy import func, select
 
 from althan import gbcs
+from althan.duis.peers import keystore_json
 from althan.duis.xmldsig import sign, verify
 from althan.gbcs import builders as B
 from althan.gbcs.usecases import UpdateDeviceCertificateCommand
@@ -58,7 +59,7 @@ class Flow:
         for h, b in self.homes:
             w.send(w.supplier.whitelist(h.chf, b.eui, install_code(b.eui)))
         w.run()
-        self.ds = remote_party_key(TEST_SUPPLIER_EUI, "ds").key
+        self.ds = remote_party_key(keystore_json(), TEST_SUPPLIER_EUI, "ds").key
         assert self.ds is not None
 
     def request(self, srv: str, cv: int, body: etree._Element, target: EUI64) -> SignedRequest:
@@ -204,7 +205,7 @@ def test_tampered_or_foreign_signed_precommands_are_refused_and_nothing_sent(flo
     good[-3] ^= 0x40
     assert send(bytes(good)) == "E31"
     # signed by another key (the network operator's DS key): E31
-    other = remote_party_key(EUI64.parse("90-B3-D5-1F-30-02-00-00"), "ds").key
+    other = remote_party_key(keystore_json(), EUI64.parse("90-B3-D5-1F-30-02-00-00"), "ds").key
     assert other is not None
     assert send(B.sign_precommand(pre, other)) == "E31"
     # the unsigned pre-command sent back as is: E31 (no signature)
@@ -227,7 +228,7 @@ def test_tampered_or_foreign_signed_precommands_are_refused_and_nothing_sent(flo
     local = base64.b64decode(root.findtext(f".//{SR}LocalCommand/{SR}GBCSPayload") or "")
     cmd = gbcs.decode(local)
     assert local[0] == 0xDD and cmd.mac is not None and cmd.signature is not None
-    acb_ka = remote_party_key(ACCESS_CONTROL_BROKER_EUI, "ka").key
+    acb_ka = remote_party_key(keystore_json(), ACCESS_CONTROL_BROKER_EUI, "ka").key
     assert acb_ka is not None
     dev_ka = flow.w.assembly.keys.pki.public_key_for(b.eui, "ka")
     assert gbcs.verify_mac(cmd, private_key=acb_ka, public_key=dev_ka)

@@ -14,6 +14,7 @@ import typer
 from typer.testing import CliRunner
 
 from althan.cli.serve import serve, users_app
+from althan.duis.schema import find_tool_jar
 from althan.duis.xmldsig import verify
 from althan.model import TEST_SUPPLIER_EUI
 from althan.runtime.assemble import build_dsp
@@ -28,7 +29,7 @@ app.command("serve")(serve)
 def test_users_add_and_list(tmp_path: Path) -> None:
     from cryptography.hazmat.primitives import serialization
 
-    cert, _key = load_zaz1()[TEST_SUPPLIER_EUI]
+    cert, _key = load_zaz1(find_tool_jar())[TEST_SUPPLIER_EUI]
     pem = tmp_path / "sup.pem"
     pem.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     data = tmp_path / "data"
@@ -91,7 +92,7 @@ def test_serve_answers_signed_duis_over_real_http(tmp_path: Path) -> None:
         env=env,
     )
     try:
-        cert, key = load_zaz1()[TEST_SUPPLIER_EUI]
+        cert, key = load_zaz1(find_tool_jar())[TEST_SUPPLIER_EUI]
         req = DuisClient(TEST_SUPPLIER_EUI, key, cert).read_inventory(TEST_SUPPLIER_EUI)
         deadline = time.monotonic() + 20
         while True:

@@ -15,10 +15,10 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from althan.duis.envelope import EnvelopeError, RequestId
-from althan.duis.schema import DuisSchema, SchemaError
+from althan.duis.schema import DuisSchema, SchemaError, find_tool_jar
 from althan.duis.xmldsig import SignatureError, TrustStore, sign, verify
 from althan.duis.xmlsafe import XmlError, parse_xml
-from althan.smki.zaz1 import Zaz1Error, cert_eui, load_zaz1
+from althan.smki.zaz1 import Zaz1Error, Zaz1Keys, cert_eui, load_zaz1
 
 app = typer.Typer(help="Sign, verify, validate and send DUIS XML.", no_args_is_help=True)
 
@@ -68,9 +68,17 @@ def _load_key_cert(
     return key, cert
 
 
+def _zaz1(zaz1_dir: Path | None) -> Zaz1Keys:
+    """The ZAZ1 keys of `zaz1_dir`, or of the DCC Boxed jar installed by npm."""
+    try:
+        return load_zaz1(zaz1_dir or find_tool_jar())
+    except SchemaError as exc:  # the jar is not installed
+        raise Zaz1Error(str(exc)) from None
+
+
 def _trust_store(zaz1_dir: Path | None, extra_certs: list[Path]) -> TrustStore:
     try:
-        keys = load_zaz1(zaz1_dir)
+        keys = _zaz1(zaz1_dir)
     except Zaz1Error as exc:
         _fail(str(exc))
     store = TrustStore(keys.certificates())
@@ -100,7 +108,7 @@ def _sign_bytes(
             if rid_el is None or not rid_el.text:
                 _fail("no RequestID: cannot choose a ZAZ1 key (give --key and --cert)")
             originator = RequestId.parse(rid_el.text).originator
-            cert, key = load_zaz1(zaz1_dir)[originator]
+            cert, key = _zaz1(zaz1_dir)[originator]
         return sign(data, key, cert, max_bytes=_MAX)
     except (XmlError, EnvelopeError, SignatureError, Zaz1Error) as exc:
         _fail(str(exc))

@@ -31,7 +31,6 @@ if TYPE_CHECKING:
     from althan.dsp.service import Ctx, Dsp, Handled, Handler
 
 
-
 def _store_image(dsp: Dsp, conn: Connection, data: bytes, img: OtaImage, ctx: Ctx) -> str:
     sha = dsp.images.put(data)
     if (

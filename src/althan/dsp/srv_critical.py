@@ -69,10 +69,11 @@ UserDsKeys = Callable[[EUI64], Sequence[ec.EllipticCurvePublicKey]]
 def smki_user_ds_keys(eui: EUI64) -> list[ec.EllipticCurvePublicKey]:
     """The GBCS DS public keys of a DCC user's organisation certificates in the SMKI repository
     (here the DCC Boxed ZAZ1 keystore): a signed pre-command must verify with one of them."""
+    from althan.duis.peers import keystore_json
     from althan.smki.boxed_keystore import load_boxed_keystore
 
     out: list[ec.EllipticCurvePublicKey] = []
-    for k in load_boxed_keystore():
+    for k in load_boxed_keystore(keystore_json()):
         pub = k.cert.public_key()
         if k.eui == eui and k.usage == "ds" and isinstance(pub, ec.EllipticCurvePublicKey):
             out.append(pub)

@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import copy
 import functools
-import os
 import re
 import threading
 import zipfile
@@ -42,6 +41,8 @@ from typing import Any, cast
 from urllib.parse import unquote
 
 from lxml import etree
+
+from althan.duis.peers import PeerMissing, peer_file
 
 __all__ = [
     "ALT_HAN_VARIANTS",
@@ -62,7 +63,6 @@ ALT_HAN_VARIANTS: tuple[str, ...] = ("B1", "B2", "B3", "B4")
 MP170_RESPONSE_CODES: tuple[str, ...] = ("E120204", "E080724", "E080823")
 _OVERLAY_TYPES: tuple[str, ...] = ("DevicePrenotification", "UpdateDeviceDetails", "Device")
 
-_JAR_RELATIVE = Path("@smartdcc") / "duis-sign-wrap" / "dist" / "tool.jar"
 _MAIN_RE = re.compile(r"^DUIS Schema V(\d+(?:\.\d+)*)\.xsd$")
 _URL_PREFIX = "althan-duis-schema:///"
 
@@ -86,22 +86,10 @@ class SchemaInvalid(SchemaError):
 def find_tool_jar(start: Path | None = None) -> Path:
     """Locate the DCC Boxed tool.jar: env `ALTHAN_NODE_MODULES`, else `node_modules` found by
     walking up from `start` (default: the working directory) and from this source file."""
-    env = os.environ.get("ALTHAN_NODE_MODULES")
-    if env:
-        jar = Path(env) / _JAR_RELATIVE
-        if jar.is_file():
-            return jar
-        raise SchemaLoadError(f"ALTHAN_NODE_MODULES={env!r} has no {_JAR_RELATIVE}")
-    starts = [start or Path.cwd(), Path(__file__).resolve().parent]
-    for s in starts:
-        for d in (s, *s.parents):
-            jar = d / "node_modules" / _JAR_RELATIVE
-            if jar.is_file():
-                return jar
-    raise SchemaLoadError(
-        f"cannot find node_modules/{_JAR_RELATIVE} above {starts[0]} (run `npm ci`, "
-        "or set ALTHAN_NODE_MODULES)"
-    )
+    try:
+        return peer_file("duis-sign-wrap", "dist", "tool.jar", start=start).resolve()
+    except PeerMissing as exc:
+        raise SchemaLoadError(f"{exc} (or set ALTHAN_NODE_MODULES)") from None
 
 
 def _read_source(source: Path) -> dict[str, bytes]:

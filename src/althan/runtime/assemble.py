@@ -13,7 +13,7 @@ from pathlib import Path
 from althan.dsp.bootstrap import register_user
 from althan.dsp.duis_io import DuisIO
 from althan.dsp.service import Dsp
-from althan.duis.schema import SchemaSet
+from althan.duis.schema import SchemaSet, find_tool_jar
 from althan.duis.xmldsig import TrustStore
 from althan.gbcs import Keystore
 from althan.model import ALTHANCO_DEFAULT_EUI, DCC_EUI, EUI64, TEST_SUPPLIER_EUI, UserRole
@@ -48,7 +48,7 @@ def build_dsp(
     ``<eui>-ds.pem`` / ``<eui>-ka.pem``, such as the DCC's RTDS keystore)."""
     data_dir.mkdir(parents=True, exist_ok=True)
     engine = open_engine(db_url or sqlite_url(data_dir))
-    zaz1 = load_zaz1()
+    zaz1 = load_zaz1(find_tool_jar())
     dsp_cert, dsp_key = zaz1[DCC_EUI]
     trust = TrustStore(zaz1.certificates())
     keys = FleetKeys(DevicePki.generate(seed))

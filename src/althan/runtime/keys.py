@@ -10,6 +10,7 @@ from __future__ import annotations
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from althan.dsp.gbcs_out import DspGbcsKeys
+from althan.duis.peers import keystore_json
 from althan.gbcs import Keystore
 from althan.model import ACCESS_CONTROL_BROKER_EUI, EUI64
 from althan.smki.boxed_keystore import remote_party_key
@@ -21,7 +22,7 @@ class FleetKeys:
 
     def __init__(self, pki: DevicePki) -> None:
         self.pki = pki
-        acb = remote_party_key(ACCESS_CONTROL_BROKER_EUI, "ka")
+        acb = remote_party_key(keystore_json(), ACCESS_CONTROL_BROKER_EUI, "ka")
         assert acb.key is not None
         self.acb_ka = acb.key
 
@@ -40,7 +41,7 @@ class FleetKeys:
     def remote_party_ds_public(self, eui: EUI64) -> ec.EllipticCurvePublicKey | None:
         """The DS key a device holds for remote party `eui` at commissioning: its ZAZ1 one."""
         try:
-            pub = remote_party_key(eui, "ds").cert.public_key()
+            pub = remote_party_key(keystore_json(), eui, "ds").cert.public_key()
         except LookupError:
             return None
         return pub if isinstance(pub, ec.EllipticCurvePublicKey) else None

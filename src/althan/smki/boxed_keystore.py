@@ -32,15 +32,10 @@ class RemotePartyKey:
     key: ec.EllipticCurvePrivateKey | None
 
 
-def _find() -> Path:
-    from althan.duis.peers import peer_file
-
-    return peer_file("dccboxed-keystore", "keystore.json")
-
-
 @cache
-def load_boxed_keystore(path: Path | None = None) -> tuple[RemotePartyKey, ...]:
-    data = json.loads((path or _find()).read_text())
+def load_boxed_keystore(path: Path) -> tuple[RemotePartyKey, ...]:
+    """The keystore.json of the npm peer (callers find it: `duis.peers.peer_file`)."""
+    data = json.loads(path.read_text())
     out: list[RemotePartyKey] = []
     for eui_hex, entry in sorted(data.items()):
         eui = EUI64.parse(eui_hex)
@@ -59,9 +54,9 @@ def load_boxed_keystore(path: Path | None = None) -> tuple[RemotePartyKey, ...]:
     return tuple(out)
 
 
-def remote_party_key(eui: EUI64, usage: str, prefer: str = "Z1-") -> RemotePartyKey:
+def remote_party_key(path: Path, eui: EUI64, usage: str, prefer: str = "Z1-") -> RemotePartyKey:
     """The (preferably ZAZ1 'Z1-') credential of `eui` for `usage` with a private key."""
-    cands = [k for k in load_boxed_keystore() if k.eui == eui and k.usage == usage and k.key]
+    cands = [k for k in load_boxed_keystore(path) if k.eui == eui and k.usage == usage and k.key]
     if not cands:
         raise KeystoreError(f"no {usage} key for {eui} in the DCC Boxed keystore")
     cands.sort(key=lambda k: (not k.name.startswith(prefer), k.name))

@@ -13,7 +13,6 @@ Test keys protect nothing real.
 
 from __future__ import annotations
 
-import os
 import zipfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -31,7 +30,6 @@ __all__ = [
     "Zaz1Error",
     "Zaz1Keys",
     "cert_eui",
-    "find_tool_jar",
     "load_zaz1",
 ]
 
@@ -49,7 +47,6 @@ LIBRARY_ORDER: tuple[str, ...] = (
 """The DCC Boxed tool's certificate library, in its lookup order (first match wins)."""
 
 _X500_UNIQUE_ID = x509.ObjectIdentifier("2.5.4.45")
-_JAR_RELATIVE = Path("@smartdcc") / "duis-sign-wrap" / "dist" / "tool.jar"
 
 
 class Zaz1Error(Exception):
@@ -134,23 +131,6 @@ class Zaz1Keys:
             yield c.eui, c.cert
 
 
-def find_tool_jar(start: Path | None = None) -> Path:
-    """Locate node_modules/@smartdcc/duis-sign-wrap/dist/tool.jar (env `ALTHAN_NODE_MODULES`,
-    else walking up from `start` / the working directory and from this file)."""
-    env = os.environ.get("ALTHAN_NODE_MODULES")
-    if env:
-        jar = Path(env) / _JAR_RELATIVE
-        if jar.is_file():
-            return jar
-        raise Zaz1Error(f"ALTHAN_NODE_MODULES={env!r} has no {_JAR_RELATIVE}")
-    for s in (start or Path.cwd(), Path(__file__).resolve().parent):
-        for d in (s, *s.parents):
-            jar = d / "node_modules" / _JAR_RELATIVE
-            if jar.is_file():
-                return jar
-    raise Zaz1Error(f"cannot find node_modules/{_JAR_RELATIVE} (run `npm ci`)")
-
-
 def _read_files(source: Path) -> dict[str, bytes]:
     files: dict[str, bytes] = {}
     try:
@@ -194,9 +174,12 @@ def _load_key(name: str, files: Mapping[str, bytes]) -> ec.EllipticCurvePrivateK
     return key
 
 
-def load_zaz1(source: Path | None = None) -> Zaz1Keys:
-    """Read the ZAZ1 credentials from the tool jar (default) or a directory / jar path."""
-    src = find_tool_jar() if source is None else Path(source)
+def load_zaz1(source: Path) -> Zaz1Keys:
+    """Read the ZAZ1 credentials from the DCC Boxed tool jar or a directory of them.
+
+    (`althan.duis.schema.find_tool_jar()` finds the jar of the npm peer; smki does not look
+    for it itself, so that it depends on nothing but `model`.)"""
+    src = Path(source)
     files = _read_files(src)
     names = [n[: -len(".pem")] for n in files if n.endswith(".pem") and not n.endswith(".key.pem")]
     ordered = [n for n in LIBRARY_ORDER if n in names]
