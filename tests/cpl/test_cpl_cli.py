@@ -96,6 +96,11 @@ def test_round_trip_add_list_withdraw(tmp_path: Path) -> None:
         k: v for k, v in added.items() if k != "status"
     }
     assert "Withdrawn" in cli("list", "--data-dir", str(data_dir)).stdout
+    # a withdrawn entry stays withdrawn: withdrawing again is refused and changes nothing
+    again = cli("withdraw", str(added["id"]), "--data-dir", str(data_dir))
+    assert again.exit_code == 1 and "only an Active entry" in again.output
+    [row] = listed(data_dir)
+    assert row["status"] == "Withdrawn"
 
 
 def test_hardware_range_defaults_to_the_header(tmp_path: Path) -> None:

@@ -132,6 +132,13 @@ def set_status(
     u = conn.execute(select(users).where(users.c.eui == by)).first()
     if u is None or not u.is_althanco:
         raise NotAuthorised(f"{by} may not change CPL entries")
+    if r.status != CplStatus.ACTIVE.value:
+        raise CplError(
+            f"CPL entry {entry_id} is {r.status}: only an Active entry can change status "
+            "(assure the image again as a new entry)"
+        )
+    if status is CplStatus.ACTIVE:
+        raise CplError(f"CPL entry {entry_id} is already Active")
     conn.execute(update(cpl_entries).where(cpl_entries.c.id == entry_id).values(status=status))
     conn.execute(
         insert(cpl_history).values(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import functools
+import hashlib
 from collections import defaultdict
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
 
 
 def _store_image(dsp: Dsp, conn: Connection, data: bytes, img: OtaImage, ctx: Ctx) -> str:
+    """Keep the image (once, by SHA-256) when it goes to at least one device."""
     sha = dsp.images.put(data)
     if (
         conn.execute(
@@ -112,7 +114,7 @@ def srv_11_4(dsp: Dsp, ctx: Ctx) -> Handled:
         return Handled(C.E110403)
 
     conn = ctx.conn
-    sha = _store_image(dsp, conn, data, img, ctx)
+    sha = hashlib.sha256(data).hexdigest()
     entries = cpl.active_for_image(conn, sha)
     cols = (
         raw(devices.c.eui).label("eui"),
@@ -159,6 +161,7 @@ def srv_11_4(dsp: Dsp, ctx: Ctx) -> Handled:
             go.append(r)
 
     if go:
+        _store_image(dsp, conn, data, img, ctx)
         rid = ctx.req.request_id_text
         bulk_insert(
             conn,
