@@ -62,7 +62,6 @@ N39: Final = DccAlert("N39", "PPMIDAlert", "PPMID (incl. Alt HAN bridge) firmwar
 N42: Final = DccAlert(
     "N42", "FirmwareVersionMismatch", "device's firmware version differs from the SMI"
 )
-N48: Final = DccAlert("N48", "QuarantinedRequest", "11.4 volume over the anomaly threshold")
 N55: Final = DccAlert("N55", "CSPFirmwareDeliveryStatus", "CSP delivered (or failed) to a CH")
 N56: Final = DccAlert(
     "N56", "CommsHubAlert", "CH firmware transfer to a device: 0x8F8A done / 0x8F89 failed"
@@ -73,4 +72,4 @@ RESPONSE_CODES: Final = (
     E080201, E080405, E080406, E080724, E080823, E081101, E110401, E110403, W110401,
     E120201, E120204,
 )  # fmt: skip
-DCC_ALERTS: Final = (N39, N42, N48, N55, N56)
+DCC_ALERTS: Final = (N39, N42, N55, N56)

@@ -71,8 +71,6 @@ class DspSettings:
     dcc_eui: EUI64 = DCC_EUI
     max_11_4_devices: int = 50_000
     max_image_bytes: int = 10_240_000
-    anomaly_11_4_devices_per_day: int = 5_000_000
-    """Anomaly detection: a user's 11.4 device count over 24 h above this is quarantined."""
     outbox_backoff: Sequence[float] = field(default_factory=lambda: (1, 2, 5, 15, 60, 300))
 
 
