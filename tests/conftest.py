@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pytest
@@ -74,3 +76,34 @@ def pg_url() -> object:
     with admin.connect() as c:
         c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     admin.dispose()
+
+
+BoxedRunner = Callable[[str, Sequence[Path]], list[tuple[int, bytes]]]
+"""run(mode, files) -> [(exit code, stdout bytes)]; mode "sign", "sign-fresh" or "validate"."""
+BOXED_JAVA = Path(__file__).with_name("BoxedTool.java")
+
+
+@pytest.fixture(scope="session")
+def boxed(tool_jar: Path, tmp_path_factory: pytest.TempPathFactory) -> BoxedRunner:
+    """The DCC Boxed reference tool (Sign / Validate) over many files in ONE JVM."""
+    java = shutil.which("java")
+    assert java is not None
+
+    def run(mode: str, files: Sequence[Path]) -> list[tuple[int, bytes]]:
+        out = tmp_path_factory.mktemp(f"boxed-{mode}")
+        proc = subprocess.run(
+            [java, "-cp", str(tool_jar), str(BOXED_JAVA), mode, str(out), *map(str, files)],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        codes = {}
+        for line in proc.stdout.splitlines():
+            rc, idx = line.split()
+            codes[int(idx)] = int(rc)
+        assert len(codes) == len(files), proc.stdout
+        return [(codes[i], (out / f"{i}.out").read_bytes()) for i in range(len(files))]
+
+    return run

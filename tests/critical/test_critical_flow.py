@@ -21,8 +21,8 @@ from althan.duis.xmldsig import sign, verify
 from althan.gbcs import builders as B
 from althan.gbcs.usecases import UpdateDeviceCertificateCommand
 from althan.han.topology import generate_fleet
-from althan.model import ACCESS_CONTROL_BROKER_EUI, EUI64, TEST_SUPPLIER_EUI, FirmwareVersion
-from althan.runtime.demo import DemoWorld, install_code
+from althan.model import ACCESS_CONTROL_BROKER_EUI, EUI64, TEST_SUPPLIER_EUI
+from althan.runtime.demo import DemoWorld
 from althan.smki.boxed_keystore import remote_party_key
 from althan.store.tables import devices, outbox
 from althan.supplier.client import SignedRequest
@@ -45,20 +45,7 @@ class Flow:
         fleet = generate_fleet(2, 7)
         self.w = w = DemoWorld(fleet, data_dir, seed=7)
         self.homes = list(fleet.bridges())
-        for _h, b in self.homes:
-            w.send(
-                w.supplier.prenotify(
-                    b.eui,
-                    manufacturer=f"{b.manufacturer_code:04X}",
-                    model=f"{b.image_type:04X}{b.hardware_version:04X}",
-                    firmware=FirmwareVersion(b.firmware_version),
-                    variant=b.variant,
-                )
-            )
-        w.run()
-        for h, b in self.homes:
-            w.send(w.supplier.whitelist(h.chf, b.eui, install_code(b.eui)))
-        w.run()
+        w.install(self.homes)
         self.ds = remote_party_key(keystore_json(), TEST_SUPPLIER_EUI, "ds").key
         assert self.ds is not None
 

@@ -3,9 +3,6 @@ batch runner for the DCC Boxed reference tool (one JVM for many files)."""
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pytest
@@ -13,10 +10,6 @@ import pytest
 from althan.duis.schema import DuisSchema
 from althan.duis.xmldsig import TrustStore
 from althan.smki.zaz1 import Zaz1Keys, load_zaz1
-
-BATCH_JAVA = Path(__file__).with_name("BoxedBatch.java")
-
-BoxedRunner = Callable[[str, Sequence[Path]], list[tuple[int, bytes]]]
 
 
 @pytest.fixture(scope="session")
@@ -59,29 +52,3 @@ def schema51(tool_jar: Path) -> DuisSchema:
 @pytest.fixture(scope="session")
 def schema54(reference_dir: Path) -> DuisSchema:
     return DuisSchema.load(reference_dir / "duis" / "schema" / "5.4")
-
-
-@pytest.fixture(scope="session")
-def boxed(tool_jar: Path, tmp_path_factory: pytest.TempPathFactory) -> BoxedRunner:
-    """run(mode, files) -> [(exit code, stdout bytes)] with mode "sign" or "validate"."""
-    java = shutil.which("java")
-    assert java is not None
-
-    def run(mode: str, files: Sequence[Path]) -> list[tuple[int, bytes]]:
-        out = tmp_path_factory.mktemp(f"boxed-{mode}")
-        proc = subprocess.run(
-            [java, "-cp", str(tool_jar), str(BATCH_JAVA), mode, str(out), *map(str, files)],
-            capture_output=True,
-            text=True,
-            timeout=300,
-            check=False,
-        )
-        assert proc.returncode == 0, proc.stderr[-2000:]
-        codes = {}
-        for line in proc.stdout.splitlines():
-            rc, idx = line.split()
-            codes[int(idx)] = int(rc)
-        assert len(codes) == len(files), proc.stdout
-        return [(codes[i], (out / f"{i}.out").read_bytes()) for i in range(len(files))]
-
-    return run
