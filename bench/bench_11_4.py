@@ -29,13 +29,12 @@ import sys
 import tempfile
 import time
 import tracemalloc
-import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import create_engine, delete, func, insert, select, text
+from pgtemp import postgres_db
+from sqlalchemy import delete, func, insert, select, text
 
 from althan.dsp import cpl
 from althan.dsp.bootstrap import InventoryDevice, seed_inventory
@@ -51,23 +50,6 @@ PG_DEFAULT = "postgresql://postgres@127.0.0.1:5432/postgres"
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 CHF_BASE = 0x00DB_AB00_0000_0000
 PPMID_BASE = 0x00DB_CD00_0000_0000
-
-
-@contextmanager
-def postgres_db(admin_url: str) -> Iterator[str]:
-    """A database created for this run and dropped after it; yields its URL."""
-    name = f"althan_bench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(
-        admin_url.replace("postgresql://", "postgresql+psycopg://", 1), isolation_level="AUTOCOMMIT"
-    )
-    with admin.connect() as c:
-        c.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield admin_url.rsplit("/", 1)[0] + "/" + name
-    finally:
-        with admin.connect() as c:
-            c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def seed(a: Assembly, n: int, image: bytes) -> list[EUI64]:

@@ -40,12 +40,13 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+
+from pgtemp import postgres_db
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -75,24 +76,6 @@ def make_app() -> Any:
 
 
 # ----------------------------------------------------------------------------- setup
-
-
-@contextmanager
-def postgres_db(admin_url: str) -> Iterator[str]:
-    from sqlalchemy import create_engine, text
-
-    name = f"althan_bench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(
-        admin_url.replace("postgresql://", "postgresql+psycopg://", 1), isolation_level="AUTOCOMMIT"
-    )
-    with admin.connect() as c:
-        c.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield admin_url.rsplit("/", 1)[0] + "/" + name
-    finally:
-        with admin.connect() as c:
-            c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def _self_signed(eui: Any) -> tuple[Any, Any]:

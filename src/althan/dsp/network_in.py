@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -10,6 +11,7 @@ from sqlalchemy import Connection, select, update
 from althan.dsp import bodies, gbcs_in
 from althan.dsp import catalogue as C
 from althan.dsp.smi import get_device
+from althan.duis.envelope import RequestId
 from althan.duis.srv import srv_matrix
 from althan.model import EUI64, DeviceStatus
 from althan.smwan import (
@@ -41,8 +43,8 @@ def _delivery(conn: Connection, device: EUI64, request_id: str | None = None) ->
     return conn.execute(q.order_by(firmware_deliveries.c.id.desc())).first()
 
 
-def _requester(conn: Connection, request_id: str) -> EUI64:
-    return EUI64.parse(request_id.split(":", 1)[0])
+def _requester(request_id: str) -> EUI64:
+    return RequestId.parse(request_id).originator
 
 
 def handle(dsp: Dsp, conn: Connection, msg: SmwanMessage, now: datetime) -> None:
@@ -66,7 +68,7 @@ def handle(dsp: Dsp, conn: Connection, msg: SmwanMessage, now: datetime) -> None
             )
             dsp.send_alert(
                 conn,
-                _requester(conn, d.request_id),
+                _requester(d.request_id),
                 C.N55,
                 body,
                 now,
@@ -120,7 +122,7 @@ def _alert(dsp: Dsp, conn: Connection, msg: GbcsAlert, now: datetime) -> None:
             d.firmware_version,
             "FileTransferSuccess" if ok else "FileTransferFailure",
         )
-        dsp.send_alert(conn, _requester(conn, d.request_id), C.N56, body, now, msg.device)
+        dsp.send_alert(conn, _requester(d.request_id), C.N56, body, now, msg.device)
     elif decoded.kind == "CS09":
         row = get_device(conn, decoded.device)
         if row is None or decoded.device != msg.device:
@@ -220,7 +222,7 @@ def _response(dsp: Dsp, conn: Connection, msg: GbcsResponse, now: datetime) -> N
                 .values(firmware_version=result.firmware_version, updated_at=now)
             )
             dsp.send_alert(conn, cmd.user_eui, C.N42, body, now, cmd.device)
-    payload = bodies.el("GBCSPayload", __import__("base64").b64encode(msg.payload).decode())
+    payload = bodies.el("GBCSPayload", base64.b64encode(msg.payload).decode())
     target = cmd.chf if cmd.srv == "8.11" else cmd.device
     dsp.send_device_response(conn, cmd.user_eui, cmd.request_id, target, srv, payload, now, "I0")
 

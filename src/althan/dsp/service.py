@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from lxml import etree
 from sqlalchemy import Connection, Engine, bindparam, insert, select, text
@@ -281,6 +281,3 @@ class Dsp:
             payload=payload,
         )
         self.outbox.put_duis(conn, user, xml, now)
-
-    def later(self, now: datetime, seconds: float) -> datetime:
-        return now + timedelta(seconds=seconds)

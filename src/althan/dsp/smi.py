@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from lxml import etree
@@ -49,7 +48,3 @@ def is_althan(row: Any) -> bool:
 def may_act(row: Any, user: EUI64) -> bool:
     """The responsible supplier may act on its devices."""
     return row is not None and row.supplier == user
-
-
-def touch(now: datetime) -> dict[str, datetime]:
-    return {"updated_at": now}

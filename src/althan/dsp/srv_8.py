@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
-from uuid import uuid5
+from uuid import UUID, uuid5
 
 from sqlalchemy import insert, update
 
@@ -18,7 +18,7 @@ from althan.store.tables import device_commands, devices
 if TYPE_CHECKING:
     from althan.dsp.service import Ctx, Dsp, Handled, Handler
 
-_NS = __import__("uuid").UUID("5b1f2a9e-9d0e-4a55-9a52-6b1d7c1f0a11")
+_NS = UUID("5b1f2a9e-9d0e-4a55-9a52-6b1d7c1f0a11")
 
 WHITELIST_OK = {
     DeviceStatus.PENDING.value,

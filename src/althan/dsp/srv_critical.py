@@ -24,6 +24,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import uuid
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -60,7 +61,7 @@ SIGNED_PRE_COMMAND_CVS = frozenset({5, 6, 7})
 MESSAGE_CODE_CS02D = 0x000B
 
 SR_NS = "http://www.dccinterface.co.uk/ServiceUserGateway"
-_NS = __import__("uuid").UUID("0c6b7a0e-3f1d-4b8e-9a54-2b77e1c0d6a5")
+_NS = uuid.UUID("0c6b7a0e-3f1d-4b8e-9a54-2b77e1c0d6a5")
 _PRE = "pre:"
 
 UserDsKeys = Callable[[EUI64], Sequence[ec.EllipticCurvePublicKey]]

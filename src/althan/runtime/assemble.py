@@ -24,6 +24,12 @@ from althan.store import ImageStore, open_engine, sqlite_url
 
 NETWORK_OPERATOR_EUI = EUI64.parse("90-B3-D5-1F-30-02-00-00")
 OTHER_USER_EUI = EUI64.parse("00-DB-12-34-56-78-00-04")
+ZAZ1_TEST_USERS: tuple[tuple[EUI64, str, tuple[UserRole, ...]], ...] = (
+    (TEST_SUPPLIER_EUI, "ZAZ1 test supplier", (UserRole.IS, UserRole.GS)),
+    (NETWORK_OPERATOR_EUI, "ZAZ1 network operator", (UserRole.ED,)),
+    (OTHER_USER_EUI, "ZAZ1 other user", (UserRole.OU,)),
+)
+"""The test users DCC Boxed knows (ZAZ1 XML-signing keys in the reference tool's jar)."""
 
 
 @dataclass
@@ -63,31 +69,6 @@ def build_dsp(
 def register_test_users(a: Assembly, now: datetime, endpoint: str | None = None) -> None:
     """The ZAZ1 test users DCC Boxed knows, and AltHANCo; idempotent."""
     with a.dsp.engine.begin() as conn:
-        register_user(
-            conn,
-            TEST_SUPPLIER_EUI,
-            "ZAZ1 test supplier",
-            [UserRole.IS, UserRole.GS],
-            now,
-            cert=a.zaz1[TEST_SUPPLIER_EUI][0],
-            endpoint=endpoint,
-        )
-        register_user(
-            conn,
-            NETWORK_OPERATOR_EUI,
-            "ZAZ1 network operator",
-            [UserRole.ED],
-            now,
-            cert=a.zaz1[NETWORK_OPERATOR_EUI][0],
-            endpoint=endpoint,
-        )
-        register_user(
-            conn,
-            OTHER_USER_EUI,
-            "ZAZ1 other user",
-            [UserRole.OU],
-            now,
-            cert=a.zaz1[OTHER_USER_EUI][0],
-            endpoint=endpoint,
-        )
+        for eui, name, roles in ZAZ1_TEST_USERS:
+            register_user(conn, eui, name, roles, now, cert=a.zaz1[eui][0], endpoint=endpoint)
         register_user(conn, ALTHANCO_DEFAULT_EUI, "AltHANCo", [UserRole.OU], now, althanco=True)
