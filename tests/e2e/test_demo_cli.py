@@ -1,4 +1,9 @@
-"""`althan demo` through its command line: the whole flow, deterministic by seed."""
+"""`althan demo` through its command line: the whole flow, deterministic by seed.
+
+`demo_300_seed7.json` is the JSON `althan demo --json --homes 300 --seed 7` printed before the
+redesign (issue 10), `wall_seconds` left out: same seed, same run, whatever the code's shape.
+One 300-home run serves every assertion; other seeds use 20 homes.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,8 @@ from typer.testing import CliRunner
 
 from althan.cli import app
 
+GOLDEN = Path(__file__).with_name("demo_300_seed7.json")
+
 
 def _run(tmp: Path, *args: str) -> dict[str, object]:
     r = CliRunner().invoke(app, ["demo", "--json", "--data-dir", str(tmp), *args])
@@ -18,9 +25,8 @@ def _run(tmp: Path, *args: str) -> dict[str, object]:
     return out
 
 
-def test_demo_300_homes_every_bridge_updated_and_deterministic(tmp_path: Path) -> None:
+def test_demo_300_homes_every_bridge_updated_and_same_json_as_recorded(tmp_path: Path) -> None:
     a = _run(tmp_path / "a", "--homes", "300", "--seed", "7")
-    b = _run(tmp_path / "b", "--homes", "300", "--seed", "7")
     assert a["homes"] == 300
     assert a["commissioned"] == a["devices"]
     assert a["updated"] == a["commissioned"]
@@ -31,9 +37,10 @@ def test_demo_300_homes_every_bridge_updated_and_deterministic(tmp_path: Path) -
     assert set(by_variant) == {"B1", "B2", "B3", "B4"}
     assert by_variant["B1"] == 300  # every Alt HAN home has a B1 by its Comms Hub
     assert sum(by_variant.values()) == a["devices"]
-    a.pop("wall_seconds")
-    b.pop("wall_seconds")
-    assert a == b
+    wall = a.pop("wall_seconds")
+    assert isinstance(wall, float) and wall > 0
+    assert a == json.loads(GOLDEN.read_text())
+    assert store_fingerprint(tmp_path / "a") == json.loads(STORE_GOLDEN.read_text())
     # the report and the CSV land in the data dir
     html = (tmp_path / "a" / "rollout-report.html").read_text()
     assert "<svg" in html and "Deployed firmware by variant and region" in html
@@ -42,8 +49,40 @@ def test_demo_300_homes_every_bridge_updated_and_deterministic(tmp_path: Path) -
     assert sum(int(r.rsplit(",", 1)[1]) for r in rows[1:]) == a["devices"]
 
 
-def test_demo_other_seed_differs(tmp_path: Path) -> None:
+def test_same_seed_same_json_other_seed_differs(tmp_path: Path) -> None:
     a = _run(tmp_path / "a", "--homes", "20", "--seed", "1")
+    a2 = _run(tmp_path / "a2", "--homes", "20", "--seed", "1")
     b = _run(tmp_path / "b", "--homes", "20", "--seed", "2")
     assert a["failed"] == b["failed"] == 0
+    a.pop("wall_seconds")
+    a2.pop("wall_seconds")
+    assert a == a2
     assert (a["devices"], a["virtual_seconds"]) != (b["devices"], b["virtual_seconds"])
+
+
+STORE_GOLDEN = Path(__file__).with_name("demo_300_seed7.store.json")
+
+
+def store_fingerprint(data_dir: Path) -> dict[str, object]:
+    """SHA-256 of what the DSP's store holds after the demo, in content order: every alert
+    (code, device, user, time), every SMI record and every firmware delivery's outcome."""
+    import hashlib
+    import sqlite3
+
+    queries = {
+        "alerts": "SELECT code, device, user_eui, created_at FROM alerts"
+        " ORDER BY created_at, code, device",
+        "devices": "SELECT eui, device_type, status, firmware_version, variant, chf, region,"
+        " supplier, commissioned_at FROM devices ORDER BY eui",
+        "deliveries": "SELECT request_id, device, chf, status, firmware_version, updated_at"
+        " FROM firmware_deliveries ORDER BY request_id, device",
+    }
+    out: dict[str, object] = {}
+    with sqlite3.connect(data_dir / "althan.db") as db:
+        for name, q in queries.items():
+            rows = db.execute(q).fetchall()
+            out[name] = {
+                "rows": len(rows),
+                "sha256": hashlib.sha256(repr(rows).encode()).hexdigest(),
+            }
+    return out
