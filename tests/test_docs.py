@@ -14,7 +14,7 @@ def test_every_response_code_and_dcc_alert_is_documented() -> None:
     for code in C.RESPONSE_CODES:
         assert f"| `{code.code}` |" in text, f"{code.code} missing from docs/duis.md"
     for alert in C.DCC_ALERTS:
-        assert f"| `{alert.code}` | `{alert.body}` |" in text, f"{alert.code} missing"
+        assert f"| `{alert.code}` | `{alert.element}` |" in text, f"{alert.code} missing"
 
 
 def test_readme_names_the_two_commands() -> None:

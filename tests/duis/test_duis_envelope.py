@@ -15,8 +15,8 @@ from althan.duis.envelope import (
     RequestId,
     ResponseId,
     parse_request,
-    sr_element,
 )
+from althan.duis.namespaces import sr_element
 from althan.duis.schema import DuisSchema
 from althan.duis.xmlsafe import parse_xml
 from althan.model import ACCESS_CONTROL_BROKER_EUI, EUI64
@@ -186,7 +186,8 @@ def test_inventory_response_with_variant(schema51: DuisSchema, schema54: DuisSch
     rid = RequestId(USER, ACCESS_CONTROL_BROKER_EUI, 5)
     device = sr_element(
         "Device",
-        children=[
+        None,
+        *[
             sr_element("DeviceID", str(DEVICE)),
             sr_element("DeviceType", "PPMID"),
             sr_element("DeviceStatus", "Commissioned"),
@@ -202,7 +203,7 @@ def test_inventory_response_with_variant(schema51: DuisSchema, schema54: DuisSch
         WHEN,
         service_reference="8.2",
         service_reference_variant="8.2",
-        body_children=[sr_element("DSPInventory", children=[device])],
+        body_children=[sr_element("DSPInventory", None, *[device])],
     )
     assert doc.find(".//{*}ResponseID") is None  # non-device response
     for s in (schema51, schema54):
@@ -215,7 +216,8 @@ def test_alerts(schema51: DuisSchema, schema54: DuisSchema) -> None:
         WHEN,
         sr_element(
             "PPMIDAlert",
-            children=[sr_element("DeviceID", str(DEVICE)), sr_element("DeviceAlertCode", "8F8B")],
+            None,
+            *[sr_element("DeviceID", str(DEVICE)), sr_element("DeviceAlertCode", "8F8B")],
         ),
         recipient=USER,
         counter=42,

@@ -10,7 +10,8 @@ import pytest
 from lxml import etree
 
 from althan.duis import envelope as env
-from althan.duis.envelope import RequestId, parse_request, sr_element
+from althan.duis.envelope import RequestId, parse_request
+from althan.duis.namespaces import sr_element
 from althan.duis.schema import DuisSchema
 from althan.duis.xmldsig import SignatureInvalid, TrustStore, sign, verify
 from althan.duis.xmlsafe import parse_xml
@@ -51,12 +52,14 @@ def _builder_docs() -> dict[str, etree._Element]:
     rid = RequestId.parse(f"90-B3-D5-1F-30-01-00-00:{DEVICE}:1000")
     alert = sr_element(
         "PPMIDAlert",
-        children=[
+        None,
+        *[
             sr_element("DeviceID", str(DEVICE)),
             sr_element("DeviceAlertCode", "8F8B"),
             sr_element(
                 "PPMIDFirmwareUpgradeAlert",
-                children=[
+                None,
+                *[
                     sr_element("FirmwareVersion", "0002012F"),
                     sr_element("ActivateImageResultCode", "ActivationSuccess"),
                 ],

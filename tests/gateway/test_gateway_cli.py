@@ -13,7 +13,8 @@ import httpx
 import typer
 from typer.testing import CliRunner
 
-from althan.cli.serve import serve, users_app
+from althan.cli.serve import serve
+from althan.cli.users import app as users_app
 from althan.duis.schema import find_tool_jar
 from althan.duis.xmldsig import verify
 from althan.model import TEST_SUPPLIER_EUI

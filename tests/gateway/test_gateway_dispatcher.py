@@ -17,7 +17,7 @@ from gateway_support import ESME, PPMID, FakeClock, seed_meter, send
 from sqlalchemy import select, update
 
 from althan.duis.xmldsig import verify
-from althan.model import EUI64, TEST_SUPPLIER_EUI
+from althan.model import EUI64, TEST_SUPPLIER_EUI, Region
 from althan.runtime.assemble import Assembly, build_dsp
 from althan.runtime.service import OutboxDispatcher, create_app
 from althan.store.tables import outbox, users
@@ -158,12 +158,10 @@ def test_smwan_rows_stay_in_the_outbox_without_a_network(
     assert d.run_once(clock.advance(1)).claimed == 0
     assert assembly.dsp.outbox.pending() == len(kinds)
 
-    delivered: list[str] = []
-    sink = OutboxDispatcher(
-        assembly.dsp, smwan_sink=lambda it: delivered.append(it.destination) is None
-    )
+    delivered: list[Region] = []
+    sink = OutboxDispatcher(assembly.dsp, smwan_sink=lambda it: delivered.append(it.region) is None)
     assert sink.run_once(clock.advance(1)).sent == len(kinds)
-    assert delivered and all(x.startswith("csp:") for x in delivered)
+    assert delivered == [Region.CENTRAL]  # the ESME's Comms Hub is in Central
 
 
 def test_app_runs_the_dispatcher_in_the_background(

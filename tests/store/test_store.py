@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import insert, select
 
+from althan.dsp import inbox
 from althan.dsp.outbox import Outbox
 from althan.han.topology import generate_fleet
 from althan.model import EUI64
@@ -59,8 +60,8 @@ def test_outbox_claims_due_rows_once_and_inbox_dedupes(url: str) -> None:
     with e.begin() as c:
         for i in range(3):
             ob.put_duis(c, EUI64(i + 1), f"<x>{i}</x>".encode(), T0)
-        assert ob.first_sight(c, "m1", T0) is True
-        assert ob.first_sight(c, "m1", T0) is False
+        assert inbox.first_sight(c, "m1", T0) is True
+        assert inbox.first_sight(c, "m1", T0) is False
     items = ob.claim(T0)
     assert [i.payload for i in items] == [b"<x>0</x>", b"<x>1</x>", b"<x>2</x>"]
     ob.retry_later(items[0], T0, backoff=(10,))

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import typer
 
-from althan.cli import cpl, duis, firmware, gbcs
+from althan.cli import cpl, duis, firmware, gbcs, users
 from althan.cli.demo import demo
 from althan.cli.report import report
-from althan.cli.serve import serve, users_app
+from althan.cli.serve import serve
 from althan.cli.simulate import simulate
 
 app = typer.Typer(
@@ -23,7 +23,7 @@ app.command("demo")(demo)
 app.command("serve")(serve)
 app.command("simulate")(simulate)
 app.command("report")(report)
-app.add_typer(users_app, name="users", help="DCC users known to the DSP.")
+app.add_typer(users.app, name="users", help="DCC users known to the DSP.")
 
 
 def main() -> None:

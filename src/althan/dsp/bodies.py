@@ -1,145 +1,210 @@
-"""DUIS body elements the DSP builds (response payloads and DCC alert bodies)."""
+"""DUIS body elements the DSP builds: response payloads, and the bodies of its DCC alerts.
+
+Each DCC alert body is a frozen value with `element()`; `althan.dsp.catalogue` binds each body
+type to its alert code, so an alert is sent by its body and cannot carry the wrong code.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, ClassVar, Protocol
 
 from lxml import etree
 
+from althan.duis.envelope import format_datetime
+from althan.duis.namespaces import sr_element as el
 from althan.model import EUI64
 
-SR = "http://www.dccinterface.co.uk/ServiceUserGateway"
-
-
-def el(name: str, text: str | None = None, *children: etree._Element) -> etree._Element:
-    e = etree.Element(f"{{{SR}}}{name}", nsmap={"sr": SR})
-    if text is not None:
-        e.text = text
-    for c in children:
-        e.append(c)
-    return e
-
-
-def iso(t: datetime) -> str:
-    return t.strftime("%Y-%m-%dT%H:%M:%S.") + f"{t.microsecond // 1000:03d}Z"
+__all__ = [
+    "WARNING_LISTS",
+    "AlertBody",
+    "CommsHubFirmwareTransfer",
+    "CspDeliveryStatus",
+    "FirmwareVersionMismatch",
+    "PpmidFirmwareAlert",
+    "el",
+    "id_list",
+    "inventory_device",
+    "update_ppmid_firmware_warning",
+]
 
 
 def id_list(devs: Iterable[EUI64]) -> str:
     return ",".join(str(d) for d in devs)
 
 
+WARNING_LISTS = (
+    "InvalidDeviceIDList",
+    "NotCommissionedDeviceIDList",
+    "NotApplicableFirmwareDeviceIDList",
+    "OtherRequestInProgressList",
+    "InvalidGBCSVersionList",
+)
+"""The five lists of sr:DSPUpdatePPMIDFirmwareWarning, in schema order."""
+
+
 def update_ppmid_firmware_warning(lists: Mapping[str, Sequence[EUI64]]) -> etree._Element:
     """sr:DSPUpdatePPMIDFirmwareWarning: the five lists in schema order, empty ones left out."""
-    order = (
-        "InvalidDeviceIDList",
-        "NotCommissionedDeviceIDList",
-        "NotApplicableFirmwareDeviceIDList",
-        "OtherRequestInProgressList",
-        "InvalidGBCSVersionList",
-    )
     w = el("DSPUpdatePPMIDFirmwareWarning")
-    for name in order:
+    for name in WARNING_LISTS:
         devs = lists.get(name, ())
         if devs:
             w.append(el(name, id_list(devs)))
     return w
 
 
-def inventory_device(row: dict[str, object]) -> etree._Element:
+_INVENTORY_FIELDS = (
+    ("smets_version", "SMETSCHTSVersion"),
+    ("firmware_version", "DeviceFirmwareVersion"),
+    ("fw_status", "DeviceFirmwareVersionStatus"),
+)
+_INVENTORY_TAIL = (
+    ("esme_variant", "ESMEVariant"),
+    ("variant", "AltHANDeviceVariant"),
+    ("region", "CSPRegion"),
+    ("gbcs_version", "DeviceGBCSVersion"),
+)
+
+
+def inventory_device(row: Mapping[str, Any]) -> etree._Element:
     """One sr:Device of an 8.2 DSPInventory; the MP170 AltHANDeviceVariant after ESMEVariant."""
     d = el("Device")
-    d.append(el("DeviceID", str(row["eui"])))
-    d.append(el("DeviceType", str(row["device_type"])))
-    d.append(el("DeviceStatus", str(row["status"])))
-    d.append(el("DeviceManufacturer", str(row["manufacturer"])))
-    d.append(el("DeviceModel", str(row["model"])))
-    if row.get("smets_version"):
-        d.append(el("SMETSCHTSVersion", str(row["smets_version"])))
-    if row.get("firmware_version"):
-        d.append(el("DeviceFirmwareVersion", str(row["firmware_version"])))
-    if row.get("fw_status"):
-        d.append(el("DeviceFirmwareVersionStatus", str(row["fw_status"])))
+    for key, name in (
+        ("eui", "DeviceID"),
+        ("device_type", "DeviceType"),
+        ("status", "DeviceStatus"),
+        ("manufacturer", "DeviceManufacturer"),
+        ("model", "DeviceModel"),
+    ):
+        d.append(el(name, str(row[key])))
+    for key, name in _INVENTORY_FIELDS:
+        if row.get(key):
+            d.append(el(name, str(row[key])))
     commissioned = row.get("commissioned_at")
     if isinstance(commissioned, datetime):
         d.append(el("DateCommissioned", commissioned.strftime("%Y-%m-%dZ")))
-    if row.get("esme_variant"):
-        d.append(el("ESMEVariant", str(row["esme_variant"])))
-    if row.get("variant"):
-        d.append(el("AltHANDeviceVariant", str(row["variant"])))
-    if row.get("region"):
-        d.append(el("CSPRegion", str(row["region"])))
-    if row.get("gbcs_version"):
-        d.append(el("DeviceGBCSVersion", str(row["gbcs_version"])))
+    for key, name in _INVENTORY_TAIL:
+        if row.get(key):
+            d.append(el(name, str(row[key])))
     return d
 
 
-def ppmid_alert(
-    device: EUI64, alert_code: int, when: datetime, version: str, success: bool
-) -> etree._Element:
-    return el(
-        "PPMIDAlert",
-        None,
-        el("DeviceID", str(device)),
-        el("DeviceAlertCode", f"{alert_code:04X}"),
-        el("Timestamp", iso(when)),
-        el(
-            "PPMIDFirmwareUpgradeAlert",
+# ------------------------------------------------------------------ DCC alert bodies
+
+
+class AlertBody(Protocol):
+    """The one element inside sr:DCCAlert."""
+
+    ELEMENT: ClassVar[str]
+
+    def element(self) -> etree._Element: ...
+
+
+@dataclass(frozen=True, slots=True)
+class PpmidFirmwareAlert:
+    """sr:PPMIDAlert with sr:PPMIDFirmwareUpgradeAlert: the device's GBCS 0x8F8B (CS09)."""
+
+    ELEMENT: ClassVar[str] = "PPMIDAlert"
+    device: EUI64
+    alert_code: int
+    when: datetime
+    version: str
+    success: bool
+
+    def element(self) -> etree._Element:
+        return el(
+            self.ELEMENT,
             None,
-            el("FirmwareVersion", version),
-            el("ActivateImageResultCode", "ActivationSuccess" if success else "ActivationFailure"),
-        ),
-    )
+            el("DeviceID", str(self.device)),
+            el("DeviceAlertCode", f"{self.alert_code:04X}"),
+            el("Timestamp", format_datetime(self.when)),
+            el(
+                "PPMIDFirmwareUpgradeAlert",
+                None,
+                el("FirmwareVersion", self.version),
+                el(
+                    "ActivateImageResultCode",
+                    "ActivationSuccess" if self.success else "ActivationFailure",
+                ),
+            ),
+        )
 
 
-def csp_delivery_status(
-    request_id: str, chf: EUI64, device: EUI64, version: str, when: datetime, ok: bool
-) -> etree._Element:
-    return el(
-        "CSPFirmwareDeliveryStatus",
-        None,
-        el("UpdateFirmwareRequestID", request_id),
-        el("CommsHubDeviceID", str(chf)),
-        el("TargetDeviceID", str(device)),
-        el("FirmwareVersion", version),
-        el("TimeStamp", iso(when)),
-        el("CommsHubTransferStatus", "Success" if ok else "Failure"),
-    )
+@dataclass(frozen=True, slots=True)
+class CspDeliveryStatus:
+    """sr:CSPFirmwareDeliveryStatus: the CSP delivered (or failed to deliver) an image to a CH."""
+
+    ELEMENT: ClassVar[str] = "CSPFirmwareDeliveryStatus"
+    request_id: str
+    chf: EUI64
+    device: EUI64
+    version: str
+    when: datetime
+    ok: bool
+
+    def element(self) -> etree._Element:
+        return el(
+            self.ELEMENT,
+            None,
+            el("UpdateFirmwareRequestID", self.request_id),
+            el("CommsHubDeviceID", str(self.chf)),
+            el("TargetDeviceID", str(self.device)),
+            el("FirmwareVersion", self.version),
+            el("TimeStamp", format_datetime(self.when)),
+            el("CommsHubTransferStatus", "Success" if self.ok else "Failure"),
+        )
 
 
-def comms_hub_alert(
-    chf: EUI64,
-    alert_code: int,
-    when: datetime,
-    request_id: str | None,
-    device: EUI64,
-    version: str,
-    transfer_code: str,
-) -> etree._Element:
-    fta = el("FirmwareTransferAlert")
-    if request_id:
-        fta.append(el("UpdateFirmwareRequestID", request_id))
-    fta.append(el("OtherDeviceID", str(device)))
-    fta.append(el("FirmwareVersion", version))
-    fta.append(el("TransferResponseCode", transfer_code))
-    return el(
-        "CommsHubAlert",
-        None,
-        el("CommsHubDeviceID", str(chf)),
-        el("AlertCode", f"{alert_code:04X}"),
-        el("TimeStamp", iso(when)),
-        fta,
-    )
+@dataclass(frozen=True, slots=True)
+class CommsHubFirmwareTransfer:
+    """sr:CommsHubAlert with sr:FirmwareTransferAlert: the CH's GBCS CCS08 (0x8F8A / 0x8F89)."""
+
+    ELEMENT: ClassVar[str] = "CommsHubAlert"
+    chf: EUI64
+    alert_code: int
+    when: datetime
+    request_id: str | None
+    device: EUI64
+    version: str
+    ok: bool
+
+    def element(self) -> etree._Element:
+        fta = el("FirmwareTransferAlert")
+        if self.request_id:
+            fta.append(el("UpdateFirmwareRequestID", self.request_id))
+        fta.append(el("OtherDeviceID", str(self.device)))
+        fta.append(el("FirmwareVersion", self.version))
+        fta.append(
+            el("TransferResponseCode", "FileTransferSuccess" if self.ok else "FileTransferFailure")
+        )
+        return el(
+            self.ELEMENT,
+            None,
+            el("CommsHubDeviceID", str(self.chf)),
+            el("AlertCode", f"{self.alert_code:04X}"),
+            el("TimeStamp", format_datetime(self.when)),
+            fta,
+        )
 
 
-def firmware_version_mismatch(
-    device: EUI64, device_type: str, smi_version: str, device_version: str
-) -> etree._Element:
-    return el(
-        "FirmwareVersionMismatch",
-        None,
-        el("DeviceID", str(device)),
-        el("DeviceType", device_type),
-        el("FirmwareVersionSMI", smi_version),
-        el("FirmwareVersionDevice", device_version),
-    )
+@dataclass(frozen=True, slots=True)
+class FirmwareVersionMismatch:
+    """sr:FirmwareVersionMismatch: an 11.2 read back a version the SMI did not hold."""
+
+    ELEMENT: ClassVar[str] = "FirmwareVersionMismatch"
+    device: EUI64
+    device_type: str
+    smi_version: str
+    device_version: str
+
+    def element(self) -> etree._Element:
+        return el(
+            self.ELEMENT,
+            None,
+            el("DeviceID", str(self.device)),
+            el("DeviceType", self.device_type),
+            el("FirmwareVersionSMI", self.smi_version),
+            el("FirmwareVersionDevice", self.device_version),
+        )

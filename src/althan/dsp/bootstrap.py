@@ -1,4 +1,4 @@
-"""What the DCC knows before any user speaks: registered users, Comms Hubs and meters.
+"""What the DCC knows before any user speaks: Comms Hubs and meters (users: `althan.dsp.users`).
 
 The CHF and meter records come from the DCC's own processes (CH pre-notification by the CSPs,
 SMETS2 installs), not from the Alt HAN flow; seeding them is set-based.
@@ -6,16 +6,14 @@ SMETS2 installs), not from the Alt HAN flow; seeding them is set-based.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from cryptography import x509
-from cryptography.hazmat.primitives import serialization
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, insert
 
-from althan.model import EUI64, DeviceStatus, UserRole
-from althan.store.tables import devices, users
+from althan.model import EUI64, DeviceStatus
+from althan.store.tables import devices
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,33 +27,6 @@ class InventoryDevice:
     chf: EUI64 | None
     supplier: EUI64 | None
     status: str = DeviceStatus.COMMISSIONED.value
-
-
-def register_user(
-    conn: Connection,
-    eui: EUI64,
-    name: str,
-    roles: Iterable[UserRole],
-    now: datetime,
-    *,
-    cert: x509.Certificate | None = None,
-    endpoint: str | None = None,
-    althanco: bool = False,
-) -> None:
-    """Add (or update) a DCC user; idempotent."""
-    values = {
-        "name": name,
-        "roles": ",".join(sorted(r.value for r in roles)),
-        "cert_pem": cert.public_bytes(serialization.Encoding.PEM).decode() if cert else None,
-        "cert_issuer": cert.issuer.rfc4514_string() if cert else None,
-        "cert_serial": str(cert.serial_number) if cert else None,
-        "endpoint": endpoint,
-        "is_althanco": 1 if althanco else 0,
-    }
-    if conn.execute(select(users.c.eui).where(users.c.eui == eui)).first() is None:
-        conn.execute(insert(users).values(eui=eui, created_at=now, last_counter=None, **values))
-    else:
-        conn.execute(update(users).where(users.c.eui == eui).values(**values))
 
 
 def seed_inventory(conn: Connection, rows: Sequence[InventoryDevice], now: datetime) -> int:

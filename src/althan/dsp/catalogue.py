@@ -1,5 +1,8 @@
 """Every DUIS response code and DCC alert code this implementation emits, in one place.
 
+Each DCC alert code is bound to the type of the body it carries (`althan.dsp.bodies`): an
+alert is sent by its body, and `alert_for(body)` names its code.
+
 The DUIS alert catalogue beyond N39 is not public; the N-codes other than N39 below are our
 choices (docs/duis.md lists them). The response codes are DUIS's own enumeration; which one we
 answer when is our reading of DUIS, documented in docs/duis.md.
@@ -9,6 +12,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Final
+
+from althan.dsp.bodies import (
+    AlertBody,
+    CommsHubFirmwareTransfer,
+    CspDeliveryStatus,
+    FirmwareVersionMismatch,
+    PpmidFirmwareAlert,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,32 +55,48 @@ E080724: Final = Code("E080724", "8.7.2: target is an Alt HAN P2P device (SECMP0
 E080823: Final = Code("E080823", "8.8.2: target is an Alt HAN P2P device (SECMP0170)")
 E081101: Final = Code("E081101", "8.11: the CHF device log is full (six Type 1 devices)")
 E110401: Final = Code("E110401", "11.4: the firmware image is not a ZigBee OTA upgrade file")
+E110402: Final = Code("E110402", "11.4: the firmware image is larger than 10,240,000 bytes")
 E110403: Final = Code("E110403", "11.4: more than 50,000 device IDs")
 W110401: Final = Code("W110401", "11.4: accepted; some devices listed in the warning lists")
 E120201: Final = Code("E120201", "12.2: device already known to the SMI")
 E120204: Final = Code("E120204", "12.2: AltHANDeviceVariant given for a device that is not a PPMID")
 
 
-# --- DCC alerts (sr:DCCAlertCode) -> the DCCAlert body element they carry --------------------
+# --- DCC alerts (sr:DCCAlertCode) -> the DCCAlert body they carry -----------------------------
 @dataclass(frozen=True, slots=True)
 class DccAlert:
     code: str
-    body: str
+    body: type[AlertBody]
     meaning: str
 
+    @property
+    def element(self) -> str:
+        """The name of the sr:DCCAlert child element this code carries."""
+        return self.body.ELEMENT
 
-N39: Final = DccAlert("N39", "PPMIDAlert", "PPMID (incl. Alt HAN bridge) firmware activation")
+
+N39: Final = DccAlert("N39", PpmidFirmwareAlert, "PPMID (incl. Alt HAN bridge) firmware activation")
 N42: Final = DccAlert(
-    "N42", "FirmwareVersionMismatch", "device's firmware version differs from the SMI"
+    "N42", FirmwareVersionMismatch, "device's firmware version differs from the SMI"
 )
-N55: Final = DccAlert("N55", "CSPFirmwareDeliveryStatus", "CSP delivered (or failed) to a CH")
+N55: Final = DccAlert("N55", CspDeliveryStatus, "CSP delivered (or failed) to a CH")
 N56: Final = DccAlert(
-    "N56", "CommsHubAlert", "CH firmware transfer to a device: 0x8F8A done / 0x8F89 failed"
+    "N56",
+    CommsHubFirmwareTransfer,
+    "CH firmware transfer to a device: 0x8F8A done / 0x8F89 failed",
 )
 
 RESPONSE_CODES: Final = (
     I0, I99, E1, E2, E3, E4, E5, E11, E12, E13, E17, E19, E20, E21, E30, E31, E100,
-    E080201, E080405, E080406, E080724, E080823, E081101, E110401, E110403, W110401,
+    E080201, E080405, E080406, E080724, E080823, E081101, E110401, E110402, E110403, W110401,
     E120201, E120204,
 )  # fmt: skip
 DCC_ALERTS: Final = (N39, N42, N55, N56)
+
+RESPONSE_BY_CODE: Final = {c.code: c for c in RESPONSE_CODES}
+_ALERT_BY_BODY: Final = {a.body: a for a in DCC_ALERTS}
+
+
+def alert_for(body: AlertBody) -> DccAlert:
+    """The DCC alert code that carries `body` (KeyError: a body no code is bound to)."""
+    return _ALERT_BY_BODY[type(body)]

@@ -9,7 +9,10 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
 from lxml import etree
 
+from althan.dsp import catalogue as C
 from althan.duis import envelope
+from althan.duis.envelope import RequestId
+from althan.duis.namespaces import SR
 from althan.duis.schema import SchemaInvalid, SchemaSet
 from althan.duis.xmldsig import (
     OriginatorMismatch,
@@ -23,23 +26,21 @@ from althan.duis.xmldsig import (
 from althan.duis.xmlsafe import XmlError, XmlTooLarge, parse_xml
 from althan.model import DCC_EUI, EUI64
 
-SR = "http://www.dccinterface.co.uk/ServiceUserGateway"
-
 
 class DuisRejected(Exception):
     """Refused before the request reached the rules (the store is not touched)."""
 
     def __init__(
         self,
-        code: str,
+        code: C.Code,
         detail: str,
         *,
-        request_id: str | None = None,
+        request_id: RequestId | None = None,
         service_reference: str = "0.0",
         service_reference_variant: str = "0.0",
         malformed: bool = False,
     ) -> None:
-        super().__init__(f"{code}: {detail}")
+        super().__init__(f"{code.code}: {detail}")
         self.code = code
         self.detail = detail
         self.request_id = request_id
@@ -48,14 +49,25 @@ class DuisRejected(Exception):
         self.malformed = malformed
 
 
+SCHEMA_RULE_CODES: dict[tuple[str, str], C.Code] = {
+    ("UpdatePPMIDFirmware/FirmwareImage", "maxLength"): C.E110402,
+}
+"""Schema restrictions that are also an SRV's own rule, answered with the SRV's code (a
+supplier learns which rule it broke) instead of E19: (element path ending, facet) -> code."""
+
+
+def _schema_code(exc: SchemaInvalid) -> C.Code:
+    for (tail, facet), code in SCHEMA_RULE_CODES.items():
+        if exc.facet == facet and exc.path.endswith(tail):
+            return code
+    return C.E19
+
+
 @dataclass(frozen=True, slots=True)
 class Request:
     """An authenticated, schema-valid DUIS request."""
 
-    request_id_text: str
-    originator: EUI64
-    target: EUI64
-    counter: int
+    request_id: RequestId
     signer: EUI64 | None
     command_variant: int
     service_reference: str
@@ -63,23 +75,41 @@ class Request:
     schema_version: str
     body: etree._Element
 
+    @property
+    def originator(self) -> EUI64:
+        return self.request_id.originator
 
-def _header_guess(root: etree._Element) -> tuple[str | None, str, str]:
+    @property
+    def target(self) -> EUI64:
+        return self.request_id.target
+
+    @property
+    def counter(self) -> int:
+        return self.request_id.counter
+
+
+def _header_guess(root: etree._Element) -> tuple[RequestId | None, str, str]:
     """RequestID and service reference of a request we are refusing, if it has them."""
 
     def t(name: str) -> str | None:
-        e = root.find(f"{{{SR}}}Header/{{{SR}}}{name}")
+        e = root.find(f"{SR}Header/{SR}{name}")
         return e.text.strip() if e is not None and e.text else None
 
     sr = t("ServiceReference")
     srv = t("ServiceReferenceVariant")
-    ok = all(x is not None and envelope._SRV_RE.fullmatch(x) for x in (sr, srv))
-    rid = t("RequestID")
-    try:
-        if rid is not None:
-            envelope.RequestId.parse(rid)
-    except ValueError:
-        rid = None
+    ok = (
+        sr is not None
+        and srv is not None
+        and envelope.is_srv_number(sr)
+        and envelope.is_srv_number(srv)
+    )
+    rid_text = t("RequestID")
+    rid: RequestId | None = None
+    if rid_text is not None:
+        try:
+            rid = RequestId.parse(rid_text)
+        except ValueError:
+            rid = None
     return rid, (sr if ok and sr else "0.0"), (srv if ok and srv else "0.0")
 
 
@@ -105,44 +135,36 @@ class DuisIO:
         try:
             root = parse_xml(data, max_bytes=self.max_bytes)
         except XmlTooLarge as exc:
-            raise DuisRejected("E100", str(exc), malformed=True) from exc
+            raise DuisRejected(C.E100, str(exc), malformed=True) from exc
         except XmlError as exc:
-            raise DuisRejected("E19", str(exc), malformed=True) from exc
+            raise DuisRejected(C.E19, str(exc), malformed=True) from exc
         rid, sr, srv = _header_guess(root)
+
+        def refused(code: C.Code, exc: Exception) -> DuisRejected:
+            return DuisRejected(
+                code, str(exc), request_id=rid, service_reference=sr, service_reference_variant=srv
+            )
+
         # schema first, as the DCC Boxed tool does: a schema-invalid request is E19 however
         # it is signed
         try:
             self.schemas.validate(root)
         except SchemaInvalid as exc:
-            raise DuisRejected(
-                "E19", str(exc), request_id=rid, service_reference=sr, service_reference_variant=srv
-            ) from exc
+            raise refused(_schema_code(exc), exc) from exc
         try:
             verified = verify(root, self.trust, dcc_eui=self.dcc_eui)
-        except SignatureMissing as exc:
-            raise DuisRejected(
-                "E1", str(exc), request_id=rid, service_reference=sr, service_reference_variant=srv
-            ) from exc
-        except (UnknownCertificate, OriginatorMismatch) as exc:
-            code = "E2" if isinstance(exc, UnknownCertificate) else "E4"
-            raise DuisRejected(
-                code, str(exc), request_id=rid, service_reference=sr, service_reference_variant=srv
-            ) from exc
-        except (SignatureError, XmlError) as exc:
-            raise DuisRejected(
-                "E1", str(exc), request_id=rid, service_reference=sr, service_reference_variant=srv
-            ) from exc
+        except UnknownCertificate as exc:
+            raise refused(C.E2, exc) from exc
+        except OriginatorMismatch as exc:
+            raise refused(C.E4, exc) from exc
+        except (SignatureMissing, SignatureError, XmlError) as exc:
+            raise refused(C.E1, exc) from exc
         try:
             env = envelope.parse_request(verified.root)
         except ValueError as exc:
-            raise DuisRejected(
-                "E4", str(exc), request_id=rid, service_reference=sr, service_reference_variant=srv
-            ) from exc
+            raise refused(C.E4, exc) from exc
         return Request(
-            request_id_text=str(env.request_id),
-            originator=env.request_id.originator,
-            target=env.request_id.target,
-            counter=env.request_id.counter,
+            request_id=env.request_id,
             signer=verified.signer_eui,
             command_variant=env.command_variant,
             service_reference=env.service_reference,
@@ -154,8 +176,8 @@ class DuisIO:
     def response(
         self,
         *,
-        request_id: str | None,
-        response_id: str | None,
+        request_id: RequestId | None,
+        response_id: RequestId | None,
         code: str,
         when: datetime,
         service_reference: str,
@@ -164,8 +186,8 @@ class DuisIO:
         schema_version: str = "5.1",
     ) -> bytes:
         doc = envelope.build_response(
-            request_id=envelope.RequestId.parse(request_id) if request_id else None,
-            response_id=envelope.RequestId.parse(response_id) if response_id else None,
+            request_id=request_id,
+            response_id=response_id,
             response_code=code,
             when=when,
             service_reference=service_reference,

@@ -12,22 +12,41 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, Engine, bindparam, func, insert, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from althan.model import EUI64
+from althan.model import EUI64, Region
 from althan.smwan import SmwanMessage
 from althan.smwan.codec import encode
-from althan.store.tables import inbox, outbox
+from althan.store.tables import outbox
+
+SMWAN = "smwan"
+DUIS = "duis"
 
 
 @dataclass(frozen=True, slots=True)
 class OutboxItem:
+    """One message to send: an SM WAN message for a CSP region, or signed DUIS for a user.
+
+    The row's destination is data (a region name, a user EUI), never a transport address:
+    the runtime maps a region to its CSP and a user to the endpoint it registered.
+    """
+
     id: int
-    kind: str  # "smwan" | "duis"
-    destination: str  # "csp:<Region>" | user EUI
+    kind: str  # SMWAN | DUIS
+    destination: str  # Region value | hyphenated user EUI
     payload: bytes
     attempts: int
+
+    @property
+    def region(self) -> Region:
+        if self.kind != SMWAN:
+            raise ValueError(f"outbox {self.id} is for a user, not a CSP region")
+        return Region(self.destination)
+
+    @property
+    def user(self) -> EUI64:
+        if self.kind != DUIS:
+            raise ValueError(f"outbox {self.id} is for a CSP region, not a user")
+        return EUI64.parse(self.destination)
 
 
 _PUT = insert(outbox).values(
@@ -37,18 +56,6 @@ _PUT = insert(outbox).values(
     created_at=bindparam("now"),
     not_before=bindparam("now"),
     attempts=0,
-)
-_SEEN_PG = (
-    pg_insert(inbox)
-    .values(msg_id=bindparam("msg_id"), received_at=bindparam("now"))
-    .on_conflict_do_nothing()
-    .returning(inbox.c.msg_id)
-)
-_SEEN_SQLITE = (
-    sqlite_insert(inbox)
-    .values(msg_id=bindparam("msg_id"), received_at=bindparam("now"))
-    .on_conflict_do_nothing()
-    .returning(inbox.c.msg_id)
 )
 _DUE = (
     select(outbox.c.id, outbox.c.kind, outbox.c.destination, outbox.c.payload, outbox.c.attempts)
@@ -68,44 +75,27 @@ class Outbox:
         self.engine = engine
 
     # -- writing (inside a handler's transaction)
-    def put_smwan(self, conn: Connection, region: str, msg: SmwanMessage, now: datetime) -> None:
-        conn.execute(
-            insert(outbox).values(
-                kind="smwan",
-                destination=f"csp:{region}",
-                payload=encode(msg, image_ref=True),
-                created_at=now,
-                not_before=now,
-                attempts=0,
-            )
-        )
-
-    def put_smwan_many(
-        self, conn: Connection, rows: Sequence[tuple[str, SmwanMessage]], now: datetime
+    def put_smwan(
+        self, conn: Connection, rows: Sequence[tuple[Region, SmwanMessage]], now: datetime
     ) -> None:
+        """SM WAN messages for CSP regions (a FirmwareDistribution without its image bytes:
+        the image is stored once, by SHA-256, and put back when the row is sent)."""
         if rows:
             conn.execute(
-                insert(outbox),
+                _PUT,
                 [
                     {
-                        "kind": "smwan",
-                        "destination": f"csp:{region}",
+                        "kind": SMWAN,
+                        "destination": region.value,
                         "payload": encode(m, image_ref=True),
-                        "created_at": now,
-                        "not_before": now,
-                        "attempts": 0,
+                        "now": now,
                     }
                     for region, m in rows
                 ],
             )
 
     def put_duis(self, conn: Connection, user: EUI64, xml: bytes, now: datetime) -> None:
-        conn.execute(_PUT, {"kind": "duis", "destination": str(user), "payload": xml, "now": now})
-
-    def first_sight(self, conn: Connection, msg_id: str, now: datetime) -> bool:
-        """Record an inbound message ID; False if it was seen before."""
-        stmt = _SEEN_PG if conn.dialect.name == "postgresql" else _SEEN_SQLITE
-        return conn.execute(stmt, {"msg_id": msg_id, "now": now}).first() is not None
+        conn.execute(_PUT, {"kind": DUIS, "destination": str(user), "payload": xml, "now": now})
 
     # -- dispatching
     def claim(self, now: datetime, limit: int = 500, kind: str | None = None) -> list[OutboxItem]:

@@ -1,50 +1,117 @@
-"""The Smart Metering Inventory: device records and the CHF device logs."""
+"""The Smart Metering Inventory: device records and the CHF device logs.
+
+Every statement the DSP runs on `devices` and `chf_device_log` is here.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
-from lxml import etree
-from sqlalchemy import Connection, bindparam, func, select
+from sqlalchemy import Connection, bindparam, func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from althan.dsp.bodies import SR
-from althan.model import EUI64, DeviceType
+from althan.model import EUI64, TYPE1_DEVICE_TYPES, DeviceStatus, DeviceType, Region
 from althan.store.tables import chf_device_log, devices
 
-
-def text(parent: etree._Element, name: str) -> str | None:
-    """Text of the first ``sr:<name>`` child, or None."""
-    e = parent.find(f"{{{SR}}}{name}")
-    return None if e is None or e.text is None else e.text.strip()
-
-
-def child(parent: etree._Element, name: str) -> etree._Element | None:
-    return parent.find(f"{{{SR}}}{name}")
-
-
 _DEVICE = select(devices).where(devices.c.eui == bindparam("eui", type_=devices.c.eui.type))
+_TYPE1 = tuple(t.value for t in TYPE1_DEVICE_TYPES)
 
 
 def get_device(conn: Connection, eui: EUI64) -> Any:
+    """The SMI row of `eui`, or None."""
     return conn.execute(_DEVICE, {"eui": eui}).first()
 
 
-def type1_count(conn: Connection, chf: EUI64) -> int:
-    q = (
-        select(func.count())
-        .select_from(chf_device_log.join(devices, devices.c.eui == chf_device_log.c.device))
-        .where(
-            chf_device_log.c.chf == chf,
-            devices.c.device_type.in_([DeviceType.PPMID.value, DeviceType.HCALCS.value]),
-        )
-    )
-    return int(conn.execute(q).scalar_one())
-
-
 def is_althan(row: Any) -> bool:
+    """An Alt HAN P2P device: a PPMID carrying an AltHANDeviceVariant (SECMP0170 Option 1)."""
     return row is not None and row.device_type == DeviceType.PPMID.value and bool(row.variant)
 
 
 def may_act(row: Any, user: EUI64) -> bool:
     """The responsible supplier may act on its devices."""
     return row is not None and row.supplier == user
+
+
+REACHABLE = frozenset({DeviceStatus.COMMISSIONED.value})
+"""The statuses in which the DSP sends a device commands (with a CHF to reach it by)."""
+
+
+def is_commissioned(row: Any) -> bool:
+    """Commissioned, and behind a known CHF: a device the DSP can reach."""
+    return row.status in REACHABLE and row.chf is not None
+
+
+# ------------------------------------------------------------------ changes to device records
+
+_PRENOTIFY = {
+    "postgresql": pg_insert(devices).on_conflict_do_nothing().returning(devices.c.eui),
+    "sqlite": sqlite_insert(devices).on_conflict_do_nothing().returning(devices.c.eui),
+}
+
+
+def prenotify(conn: Connection, values: Mapping[str, Any]) -> bool:
+    """Insert a pre-notified device; False when the EUI is already in the SMI (also when
+    another transaction inserts it at the same moment: the loser waits, then sees it)."""
+    stmt = _PRENOTIFY[conn.dialect.name].values(**values)
+    return conn.execute(stmt).first() is not None
+
+
+def update_device(conn: Connection, eui: EUI64, values: Mapping[str, Any], now: datetime) -> None:
+    conn.execute(update(devices).where(devices.c.eui == eui).values(**values, updated_at=now))
+
+
+def set_firmware_version(conn: Connection, eui: EUI64, version: str, now: datetime) -> None:
+    update_device(conn, eui, {"firmware_version": version}, now)
+
+
+def commission(conn: Connection, eui: EUI64, now: datetime) -> None:
+    update_device(
+        conn, eui, {"status": DeviceStatus.COMMISSIONED.value, "commissioned_at": now}, now
+    )
+
+
+# ------------------------------------------------------------------ CHF device logs
+
+
+def type1_count(conn: Connection, chf: EUI64) -> int:
+    q = (
+        select(func.count())
+        .select_from(chf_device_log.join(devices, devices.c.eui == chf_device_log.c.device))
+        .where(chf_device_log.c.chf == chf, devices.c.device_type.in_(_TYPE1))
+    )
+    return int(conn.execute(q).scalar_one())
+
+
+def in_device_log(conn: Connection, chf: EUI64, device: EUI64) -> bool:
+    q = select(chf_device_log.c.device).where(
+        chf_device_log.c.chf == chf, chf_device_log.c.device == device
+    )
+    return conn.execute(q).first() is not None
+
+
+def add_to_device_log(conn: Connection, chf: EUI64, device: EUI64, now: datetime) -> None:
+    """The CHF accepted `device` in its log (CCS01): the device is behind that CHF, in its
+    region, and a Pending device becomes Whitelisted."""
+    if not in_device_log(conn, chf, device):
+        conn.execute(chf_device_log.insert().values(chf=chf, device=device, added_at=now))
+    hub = get_device(conn, chf)
+    dev = get_device(conn, device)
+    values: dict[str, object] = {"chf": chf, "region": hub.region}
+    if dev.status == DeviceStatus.PENDING.value:
+        values["status"] = DeviceStatus.WHITELISTED.value
+    update_device(conn, device, values, now)
+
+
+def remove_from_device_log(conn: Connection, chf: EUI64, device: EUI64) -> None:
+    conn.execute(
+        chf_device_log.delete().where(
+            chf_device_log.c.chf == chf, chf_device_log.c.device == device
+        )
+    )
+
+
+def region_of(row: Any) -> Region:
+    return Region(row.region)

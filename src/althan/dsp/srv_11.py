@@ -1,68 +1,75 @@
 """SRV 11.x for PPMIDs and Alt HAN bridges: 11.4 Update PPMID Firmware, 11.2 Read Firmware Version.
 
 11.4 is set-based: one query for the SMI rows of all (up to 50,000) devices, one for the
-in-progress deliveries, one bulk insert of delivery records, one SM WAN distribution per CSP
-region carrying the image (stored once, by SHA-256) and its CH target list.
+deliveries in progress, one bulk insert of deliveries, one SM WAN distribution per CSP region
+carrying the image (stored once, by SHA-256) and its CH target list.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-import functools
 import hashlib
 from collections import defaultdict
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Sequence
+from typing import Any
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import select
 
 from althan.dsp import catalogue as C
-from althan.dsp import cpl, gbcs_out
-from althan.dsp.bodies import update_ppmid_firmware_warning
-from althan.dsp.smi import get_device, may_act, text
-from althan.dsp.srv_8 import send_command
-from althan.model import EUI64, DeviceStatus, DeviceType
+from althan.dsp import cpl, firmware, gbcs_out, smi
+from althan.dsp.bodies import FirmwareVersionMismatch, update_ppmid_firmware_warning
+from althan.dsp.context import Ctx, Handled, Reject, ResponseCtx, Route
+from althan.dsp.srv_8 import actionable, known
+from althan.duis.namespaces import sr_text as text
+from althan.model import TYPE1_DEVICE_TYPES, DeviceStatus, Region
 from althan.smwan import FirmwareDistribution, FirmwareTarget
-from althan.store.bulk import bulk_insert, raw, select_where_in
-from althan.store.tables import devices, firmware_deliveries, firmware_images
+from althan.store.bulk import raw, select_where_in
+from althan.store.tables import devices, eui_from_db, eui_to_db, signed64
 from althan.zigbee.ota import OtaError, OtaImage, parse_ota
 
-if TYPE_CHECKING:
-    from althan.dsp.service import Ctx, Dsp, Handled, Handler
+_TYPES = frozenset(t.value for t in TYPE1_DEVICE_TYPES)
+_COMMISSIONED = DeviceStatus.COMMISSIONED.value
+_MIN_GBCS_VERSION = "2.0"
+_SMI_COLUMNS = (
+    raw(devices.c.eui).label("eui"),
+    devices.c.device_type,
+    devices.c.status,
+    devices.c.manufacturer,
+    devices.c.model,
+    raw(devices.c.chf).label("chf"),
+    devices.c.region,
+    raw(devices.c.supplier).label("supplier"),
+    devices.c.gbcs_version,
+)
 
 
-def _store_image(dsp: Dsp, conn: Connection, data: bytes, img: OtaImage, ctx: Ctx) -> str:
-    """Keep the image (once, by SHA-256) when it goes to at least one device."""
-    sha = dsp.images.put(data)
-    if (
-        conn.execute(
-            select(firmware_images.c.sha256).where(firmware_images.c.sha256 == sha)
-        ).first()
-        is None
-    ):
-        conn.execute(
-            insert(firmware_images).values(
-                sha256=sha,
-                size=len(data),
-                manufacturer_code=img.header.manufacturer_code,
-                image_type=img.header.image_type,
-                file_version=img.header.file_version,
-                form=img.form,
-                image_hash=img.image_hash,
-                first_seen=ctx.now,
-            )
-        )
-    return sha
+def _image(ctx: Ctx) -> tuple[bytes, OtaImage, str]:
+    """The request's image, its parsed form and version (E110401). Its size is bounded by the
+    schema (FirmwareImage maxLength 10,240,000: E110402, `duis_io.SCHEMA_RULE_CODES`)."""
+    b = ctx.req.body
+    try:
+        data = base64.b64decode(text(b, "FirmwareImage") or "", validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise Reject(C.E110401, "FirmwareImage is not base64") from exc
+    try:
+        img = parse_ota(data)
+    except OtaError as exc:
+        raise Reject(C.E110401, f"not a ZigBee OTA upgrade file: {exc}") from exc
+    version = (text(b, "FirmwareVersion") or "").upper()
+    if version != f"{img.header.file_version:08X}":
+        raise Reject(C.E110401, f"FirmwareVersion {version} is not the image's version")
+    return data, img, version
 
 
-def _applicable(
+def applicable(
     manufacturer: str, model: str, img: OtaImage, entries: Sequence[cpl.CplEntry]
 ) -> bool:
-    """Requirement 12: an Active CPL entry for exactly this image, for this model and hardware."""
+    """Requirement 12: an Active CPL entry for exactly this image, for this model and hardware,
+    within the image header's own hardware range."""
     model_id, hw = cpl.split_model(model)
     h = img.header
-    if manufacturer.upper() != f"{h.manufacturer_code:04X}" or model_id != (f"{h.image_type:04X}"):
+    if manufacturer.upper() != f"{h.manufacturer_code:04X}" or model_id != f"{h.image_type:04X}":
         return False
     if hw is None:
         return False
@@ -78,71 +85,20 @@ def _applicable(
     )
 
 
-def _stored(v: int) -> int:
-    return v - (1 << 64) if v >= 1 << 63 else v
+def classify(
+    requested: Sequence[int],
+    rows: dict[int, Any],
+    busy: set[int],
+    user: int,
+    fits: Callable[[str, str], bool],
+) -> tuple[dict[str, list[int]], list[Any]]:
+    """The five warning lists of DSPUpdatePPMIDFirmwareWarning, and the rows that proceed.
 
-
-def _eui(stored: int) -> EUI64:
-    return EUI64(stored + (1 << 64) if stored < 0 else stored)
-
-
-_TYPES = (DeviceType.PPMID.value, DeviceType.HCALCS.value)
-_COMMISSIONED = DeviceStatus.COMMISSIONED.value
-
-
-def srv_11_4(dsp: Dsp, ctx: Ctx) -> Handled:
-    from althan.dsp.service import Handled
-
-    b = ctx.req.body
-    try:
-        data = base64.b64decode(text(b, "FirmwareImage") or "", validate=True)
-    except (binascii.Error, ValueError):
-        return Handled(C.E110401)
-    try:
-        img = parse_ota(data)
-    except OtaError:
-        return Handled(C.E110401)
-    version = (text(b, "FirmwareVersion") or "").upper()
-    if version != f"{img.header.file_version:08X}":
-        return Handled(C.E110401)
-    ids_text = text(b, "DeviceIDList") or ""
-    # the schema's pattern guarantees hyphenated hex EUIs; stored form is signed 64-bit
-    requested = list(
-        dict.fromkeys(_stored(int(x.replace("-", ""), 16)) for x in ids_text.split(",") if x)
-    )
-    if len(requested) > dsp.settings.max_11_4_devices:
-        return Handled(C.E110403)
-
-    conn = ctx.conn
-    sha = hashlib.sha256(data).hexdigest()
-    entries = cpl.active_for_image(conn, sha)
-    cols = (
-        raw(devices.c.eui).label("eui"),
-        devices.c.device_type,
-        devices.c.status,
-        devices.c.manufacturer,
-        devices.c.model,
-        raw(devices.c.chf).label("chf"),
-        devices.c.region,
-        raw(devices.c.supplier).label("supplier"),
-        devices.c.gbcs_version,
-    )
-    rows = {r.eui: r for r in select_where_in(conn, select(*cols), devices.c.eui, requested)}
-    busy = {
-        r.device
-        for r in select_where_in(
-            conn,
-            select(raw(firmware_deliveries.c.device).label("device")).where(
-                firmware_deliveries.c.active == 1
-            ),
-            firmware_deliveries.c.device,
-            requested,
-        )
-    }
-    user = _stored(ctx.user.value)
-    applicable = functools.lru_cache(maxsize=None)(
-        lambda manufacturer, model: _applicable(manufacturer, model, img, entries)
-    )
+    Per device, in this order: unknown, not a Type 1 device or not the user's → Invalid; not
+    Commissioned behind a CHF → NotCommissioned; no Active CPL entry for the image, model and
+    hardware → NotApplicableFirmware; a delivery in progress → OtherRequestInProgress; GBCS
+    older than 2.0 → InvalidGBCSVersion.
+    """
     lists: dict[str, list[int]] = defaultdict(list)
     go: list[Any] = []
     for dev in requested:
@@ -151,78 +107,118 @@ def srv_11_4(dsp: Dsp, ctx: Ctx) -> Handled:
             lists["InvalidDeviceIDList"].append(dev)
         elif r.status != _COMMISSIONED or r.chf is None:
             lists["NotCommissionedDeviceIDList"].append(dev)
-        elif not applicable(r.manufacturer, r.model):
+        elif not fits(r.manufacturer, r.model):
             lists["NotApplicableFirmwareDeviceIDList"].append(dev)
         elif dev in busy:
             lists["OtherRequestInProgressList"].append(dev)
-        elif r.gbcs_version is not None and r.gbcs_version < "2.0":
+        elif r.gbcs_version is not None and r.gbcs_version < _MIN_GBCS_VERSION:
             lists["InvalidGBCSVersionList"].append(dev)
         else:
             go.append(r)
+    return lists, go
 
+
+def srv_11_4(ctx: Ctx) -> Handled:
+    """11.4 Update PPMID Firmware: check every device, hand the image to their CSPs."""
+    data, img, version = _image(ctx)
+    ids_text = text(ctx.req.body, "DeviceIDList") or ""
+    # the schema's pattern guarantees hyphenated hex EUIs; the stored form is signed 64-bit
+    requested = list(
+        dict.fromkeys(signed64(int(x.replace("-", ""), 16)) for x in ids_text.split(",") if x)
+    )
+    limit = ctx.services.settings.max_11_4_devices
+    if len(requested) > limit:
+        raise Reject(C.E110403, f"{len(requested):,} devices named; at most {limit:,}")
+
+    conn = ctx.conn
+    sha = hashlib.sha256(data).hexdigest()
+    entries = cpl.active_for_image(conn, sha)
+    rows = {
+        r.eui: r for r in select_where_in(conn, select(*_SMI_COLUMNS), devices.c.eui, requested)
+    }
+    memo: dict[tuple[str, str], bool] = {}
+
+    def fits(manufacturer: str, model: str) -> bool:
+        key = (manufacturer, model)
+        if key not in memo:
+            memo[key] = applicable(manufacturer, model, img, entries)
+        return memo[key]
+
+    lists, go = classify(
+        requested, rows, firmware.in_progress(conn, requested), eui_to_db(ctx.user), fits
+    )
     if go:
-        _store_image(dsp, conn, data, img, ctx)
-        rid = ctx.req.request_id_text
-        bulk_insert(
-            conn,
-            firmware_deliveries,
-            (
-                "request_id",
-                "device",
-                "chf",
-                "region",
-                "image_sha256",
-                "firmware_version",
-                "status",
-                "active",
-                "updated_at",
-            ),
-            ((rid, r.eui, r.chf, r.region, sha, version, "Distributed", 1, ctx.now) for r in go),
+        firmware.keep_image(conn, ctx.services.images, data, img, ctx.now)
+        rid = ctx.req.request_id
+        firmware.start(
+            conn, rid, (firmware.Target(r.eui, r.chf, r.region) for r in go), sha, version, ctx.now
         )
         by_region: dict[str, list[FirmwareTarget]] = defaultdict(list)
         for r in go:
-            by_region[r.region].append(FirmwareTarget(_eui(r.chf), _eui(r.eui)))
-        dsp.outbox.put_smwan_many(
-            conn,
+            by_region[r.region].append(FirmwareTarget(eui_from_db(r.chf), eui_from_db(r.eui)))
+        ctx.effects.smwan(
             [
                 (
-                    region,
+                    Region(region),
                     FirmwareDistribution(
                         msg_id=f"fd:{rid}:{region}",
-                        distribution_id=rid,
+                        distribution_id=str(rid),
                         image_sha256=sha,
                         image=data,
                         targets=tuple(targets),
                     ),
                 )
                 for region, targets in sorted(by_region.items())
-            ],
-            ctx.now,
+            ]
         )
-    warnings = {k: [_eui(d) for d in v] for k, v in lists.items()}
-    if warnings:
+    if lists:
+        warnings = {k: [eui_from_db(d) for d in v] for k, v in lists.items()}
         return Handled(C.W110401, update_ppmid_firmware_warning(warnings), len(go))
     return Handled(C.I0, None, len(go))
 
 
-def srv_11_2(dsp: Dsp, ctx: Ctx) -> Handled:
-    """Read the firmware version of a PPMID / Alt HAN bridge: GBCS CS08 via the ACB."""
-    from althan.dsp.service import Handled
-
-    row = get_device(ctx.conn, ctx.req.target)
-    if row is None:
-        return Handled(C.E5)
-    if row.device_type not in (DeviceType.PPMID.value, DeviceType.HCALCS.value):
-        return Handled(C.E21)
-    if not may_act(row, ctx.user):
-        return Handled(C.E17)
-    if row.status != DeviceStatus.COMMISSIONED.value or row.chf is None:
-        return Handled(C.E20)
+def srv_11_2(ctx: Ctx) -> Handled:
+    """11.2 Read Firmware Version of a PPMID / Alt HAN bridge: GBCS CS08 via the ACB."""
+    row = known(ctx, ctx.req.target)
+    if row.device_type not in _TYPES:
+        raise Reject(C.E21, f"11.2 for a {row.device_type} is not supported by althan")
+    actionable(ctx, row)
     payload = gbcs_out.cs08_command(
-        dsp.gbcs_keys, device=ctx.req.target, user=ctx.user, counter=ctx.req.counter, when=ctx.now
+        ctx.services.gbcs_keys,
+        device=ctx.req.target,
+        user=ctx.user,
+        counter=ctx.req.counter,
+        when=ctx.now,
     )
-    send_command(dsp, ctx, ctx.req.target, row.chf, row.region, payload)
+    ctx.effects.command(
+        ctx.req.request_id,
+        ctx.srv,
+        device=ctx.req.target,
+        chf=row.chf,
+        region=smi.region_of(row),
+        payload=payload,
+    )
     return Handled(C.I99, device_count=1)
 
 
-HANDLERS: dict[str, Handler] = {"11.4": srv_11_4, "11.2": srv_11_2}
+def version_read(r: ResponseCtx) -> None:
+    """The device's CS08 response: when the SMI held another version, it takes the device's
+    and the user gets N42 (FirmwareVersionMismatch)."""
+    if not r.ok or r.result is None or not r.result.firmware_version:
+        return
+    device = r.command.device
+    row = smi.get_device(r.conn, device)
+    found = r.result.firmware_version
+    if row is None or row.firmware_version == found:
+        return
+    body = FirmwareVersionMismatch(
+        device, row.device_type, row.firmware_version or "00000000", found
+    )
+    smi.set_firmware_version(r.conn, device, found, r.now)
+    r.effects.alert(r.command.user, body, device=device)
+
+
+ROUTES = (
+    Route("11.4", srv_11_4),
+    Route("11.2", srv_11_2, on_response=version_read),
+)

@@ -2,23 +2,15 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-from uuid import UUID, uuid5
-
-from sqlalchemy import insert, update
+from typing import Any
 
 from althan.dsp import catalogue as C
-from althan.dsp import gbcs_out
+from althan.dsp import gbcs_out, smi
 from althan.dsp.bodies import el, inventory_device
-from althan.dsp.smi import child, get_device, is_althan, may_act, text, type1_count
-from althan.model import EUI64, DeviceStatus, DeviceType
-from althan.smwan import GbcsCommand
-from althan.store.tables import device_commands, devices
-
-if TYPE_CHECKING:
-    from althan.dsp.service import Ctx, Dsp, Handled, Handler
-
-_NS = UUID("5b1f2a9e-9d0e-4a55-9a52-6b1d7c1f0a11")
+from althan.dsp.context import Ctx, Handled, Reject, ResponseCtx, Route
+from althan.duis.namespaces import sr_child as child
+from althan.duis.namespaces import sr_text as text
+from althan.model import EUI64, MAX_TYPE1_DEVICES, DeviceStatus, DeviceType
 
 WHITELIST_OK = {
     DeviceStatus.PENDING.value,
@@ -28,144 +20,136 @@ WHITELIST_OK = {
 }
 
 
-def command_id(request_id: str, device: EUI64) -> str:
-    """A stable SM WAN message ID for the command a request sends to a device."""
-    return f"cmd-{uuid5(_NS, f'{request_id}/{device}')}"
-
-
-def send_command(
-    dsp: Dsp, ctx: Ctx, device: EUI64, chf: EUI64, region: str, payload: bytes, detail: str = ""
-) -> None:
-    msg_id = command_id(ctx.req.request_id_text, device)
-    ctx.conn.execute(
-        insert(device_commands).values(
-            msg_id=msg_id,
-            request_id=ctx.req.request_id_text,
-            user_eui=ctx.user,
-            srv=ctx.srv.variant,
-            device=device,
-            chf=chf,
-            detail=detail,
-            created_at=ctx.now,
-        )
-    )
-    dsp.outbox.put_smwan(ctx.conn, region, GbcsCommand(msg_id, chf, device, payload), ctx.now)
-
-
-def srv_8_2(dsp: Dsp, ctx: Ctx) -> Handled:
-    from althan.dsp.service import Handled
-
-    dev_id = text(ctx.req.body, "DeviceID")
-    row = get_device(ctx.conn, EUI64.parse(dev_id)) if dev_id else None
+def known(ctx: Ctx, eui: EUI64) -> Any:
+    """The SMI row of the device a request names (E5 when the SMI does not know it)."""
+    row = smi.get_device(ctx.conn, eui)
     if row is None:
-        return Handled(C.E080201)
-    inv = el("DSPInventory", None, inventory_device(row._asdict()))
-    return Handled(C.I0, inv, 1)
+        raise Reject(C.E5, f"{eui} is not in the SMI")
+    return row
 
 
-def srv_8_4(dsp: Dsp, ctx: Ctx) -> Handled:
-    from althan.dsp.service import Handled
+def actionable(ctx: Ctx, row: Any, statuses: frozenset[str] = smi.REACHABLE) -> None:
+    """A device the request may act on: the user's (E17), in one of `statuses` behind a CHF
+    (E20)."""
+    if not smi.may_act(row, ctx.user):
+        raise Reject(C.E17, f"{ctx.user} is not responsible for {row.eui}")
+    if row.status not in statuses or row.chf is None:
+        raise Reject(C.E20, f"{row.eui} is {row.status}")
 
+
+def srv_8_2(ctx: Ctx) -> Handled:
+    """8.2 Read Inventory."""
+    dev_id = text(ctx.req.body, "DeviceID")
+    row = smi.get_device(ctx.conn, EUI64.parse(dev_id)) if dev_id else None
+    if row is None:
+        raise Reject(C.E080201, f"no device {dev_id}")
+    return Handled(C.I0, el("DSPInventory", None, inventory_device(row._asdict())), 1)
+
+
+_DETAILS = (
+    ("manufacturer", "DeviceManufacturer"),
+    ("model", "DeviceModel"),
+    ("smets_version", "SMETSCHTSVersion"),
+    ("esme_variant", "ESMEVariant"),
+    ("variant", "AltHANDeviceVariant"),
+)
+
+
+def srv_8_4(ctx: Ctx) -> Handled:
+    """8.4 Update Inventory: device details (incl. the Alt HAN variant) or deletion."""
     b = ctx.req.body
     eui = EUI64.parse(text(b, "DeviceID") or "")
-    row = get_device(ctx.conn, eui)
+    row = smi.get_device(ctx.conn, eui)
     if row is None:
-        return Handled(C.E080405)
-    if not may_act(row, ctx.user):
-        return Handled(C.E17)
+        raise Reject(C.E080405, f"no device {eui}")
+    if not smi.may_act(row, ctx.user):
+        raise Reject(C.E17, f"{ctx.user} is not responsible for {eui}")
     values: dict[str, object] = {}
     details = child(b, "UpdateDeviceDetails")
     if details is not None:
         variant = text(details, "AltHANDeviceVariant")
         if variant and row.device_type != DeviceType.PPMID.value:
-            return Handled(C.E080406)
-        for col, name in (
-            ("manufacturer", "DeviceManufacturer"),
-            ("model", "DeviceModel"),
-            ("smets_version", "SMETSCHTSVersion"),
-            ("esme_variant", "ESMEVariant"),
-        ):
-            v = text(details, name)
-            if v:
-                values[col] = v
-        if variant:
-            values["variant"] = variant
+            raise Reject(C.E080406, f"{eui} is a {row.device_type}, not a PPMID")
+        values = {col: v for col, name in _DETAILS if (v := text(details, name))}
     elif child(b, "DeleteDevice") is not None:
         if row.status != DeviceStatus.PENDING.value:
-            return Handled(C.E20)
+            raise Reject(C.E20, f"only a Pending device can be deleted; {eui} is {row.status}")
         values["status"] = DeviceStatus.WITHDRAWN.value
     if values:
-        values["updated_at"] = ctx.now
-        ctx.conn.execute(update(devices).where(devices.c.eui == eui).values(**values))
+        smi.update_device(ctx.conn, eui, values, ctx.now)
     return Handled(C.I0, device_count=1)
 
 
-def _join_unjoin(dsp: Dsp, ctx: Ctx, refuse: C.Code, body_name: str, unjoin: bool) -> Handled:
-    from althan.dsp.service import Handled
-
-    target = get_device(ctx.conn, ctx.req.target)
-    if target is None:
-        return Handled(C.E5)
+def _join_unjoin(ctx: Ctx, refuse: C.Code, unjoin: bool) -> Handled:
+    target = ctx.req.target
+    row = known(ctx, target)
     other_id = text(ctx.req.body, "OtherDeviceID")
-    other = get_device(ctx.conn, EUI64.parse(other_id)) if other_id else None
-    if is_althan(target) or is_althan(other):
-        return Handled(refuse)
-    if not may_act(target, ctx.user):
-        return Handled(C.E17)
-    if target.status != DeviceStatus.COMMISSIONED.value or target.chf is None:
-        return Handled(C.E20)
-    other_eui = EUI64.parse(other_id) if other_id else ctx.req.target
+    other_eui = EUI64.parse(other_id) if other_id else target
+    other = smi.get_device(ctx.conn, other_eui) if other_id else None
+    if smi.is_althan(row) or smi.is_althan(other):
+        raise Reject(refuse, "an Alt HAN P2P device cannot be joined or unjoined (SECMP0170)")
+    actionable(ctx, row)
     payload = gbcs_out.join_command(
-        dsp.gbcs_keys,
-        target=ctx.req.target,
+        ctx.services.gbcs_keys,
+        target=target,
         other=other_eui,
         user=ctx.user,
         counter=ctx.req.counter,
         when=ctx.now,
         unjoin=unjoin,
     )
-    send_command(dsp, ctx, ctx.req.target, target.chf, target.region, payload, str(other_eui))
+    ctx.effects.command(
+        ctx.req.request_id,
+        ctx.srv,
+        device=target,
+        chf=row.chf,
+        region=smi.region_of(row),
+        payload=payload,
+        detail=str(other_eui),
+    )
     return Handled(C.I99, device_count=1)
 
 
-def srv_8_7_2(dsp: Dsp, ctx: Ctx) -> Handled:
-    return _join_unjoin(dsp, ctx, C.E080724, "JoinServiceNonCritical", unjoin=False)
+def srv_8_7_2(ctx: Ctx) -> Handled:
+    """8.7.2 Join Service (non-critical); refused for an Alt HAN P2P device."""
+    return _join_unjoin(ctx, C.E080724, unjoin=False)
 
 
-def srv_8_8_2(dsp: Dsp, ctx: Ctx) -> Handled:
-    return _join_unjoin(dsp, ctx, C.E080823, "UnjoinServiceNonCritical", unjoin=True)
+def srv_8_8_2(ctx: Ctx) -> Handled:
+    """8.8.2 Unjoin Service (non-critical); refused for an Alt HAN P2P device."""
+    return _join_unjoin(ctx, C.E080823, unjoin=True)
 
 
-def srv_8_11(dsp: Dsp, ctx: Ctx) -> Handled:
-    """Update HAN Device Log: whitelist a device on the CHF (GBCS CCS01), or remove it (CCS02)."""
-    from althan.dsp.service import Handled
-
-    chf = get_device(ctx.conn, ctx.req.target)
+def srv_8_11(ctx: Ctx) -> Handled:
+    """8.11 Update HAN Device Log: whitelist a device on the CHF (GBCS CCS01), or remove it
+    (CCS02)."""
+    chf = smi.get_device(ctx.conn, ctx.req.target)
     if chf is None or chf.device_type != DeviceType.CHF.value:
-        return Handled(C.E5)
+        raise Reject(C.E5, f"{ctx.req.target} is not a CHF in the SMI")
     if chf.status != DeviceStatus.COMMISSIONED.value:
-        return Handled(C.E20)
+        raise Reject(C.E20, f"CHF {ctx.req.target} is {chf.status}")
     b = ctx.req.body
     dev_eui = EUI64.parse(text(b, "DeviceID") or "")
-    dev = get_device(ctx.conn, dev_eui)
+    dev = smi.get_device(ctx.conn, dev_eui)
     if dev is None:
-        return Handled(C.E5)
-    if not may_act(dev, ctx.user):
-        return Handled(C.E17)
+        raise Reject(C.E5, f"{dev_eui} is not in the SMI")
+    if not smi.may_act(dev, ctx.user):
+        raise Reject(C.E17, f"{ctx.user} is not responsible for {dev_eui}")
+    keys = ctx.services.gbcs_keys
     add = (text(b, "RequestType") or "Add") == "Add"
     if add:
         if dev.status not in WHITELIST_OK:
-            return Handled(C.E20)
+            raise Reject(C.E20, f"{dev_eui} is {dev.status}")
         if (
             DeviceType(dev.device_type).is_type1
             and dev.chf != ctx.req.target
-            and (type1_count(ctx.conn, ctx.req.target) >= 6)
+            and smi.type1_count(ctx.conn, ctx.req.target) >= MAX_TYPE1_DEVICES
         ):
-            return Handled(C.E081101)
+            raise Reject(C.E081101, f"CHF {ctx.req.target} holds {MAX_TYPE1_DEVICES} Type 1")
         wl = child(b, "AddDeviceToCHFWhitelist")
         install_code = bytes.fromhex(text(wl, "InstallCode") or "") if wl is not None else b""
         payload = gbcs_out.ccs01_command(
-            dsp.gbcs_keys,
+            keys,
             chf=ctx.req.target,
             device=dev_eui,
             install_code=install_code,
@@ -175,21 +159,40 @@ def srv_8_11(dsp: Dsp, ctx: Ctx) -> Handled:
         )
     else:
         payload = gbcs_out.ccs02_command(
-            dsp.gbcs_keys,
+            keys,
             chf=ctx.req.target,
             device=dev_eui,
             user=ctx.user,
             counter=ctx.req.counter,
             when=ctx.now,
         )
-    send_command(dsp, ctx, dev_eui, ctx.req.target, chf.region, payload, "add" if add else "remove")
+    ctx.effects.command(
+        ctx.req.request_id,
+        ctx.srv,
+        device=dev_eui,
+        chf=ctx.req.target,
+        region=smi.region_of(chf),
+        payload=payload,
+        detail="add" if add else "remove",
+    )
     return Handled(C.I99, device_count=1)
 
 
-HANDLERS: dict[str, Handler] = {
-    "8.2": srv_8_2,
-    "8.4": srv_8_4,
-    "8.7.2": srv_8_7_2,
-    "8.8.2": srv_8_8_2,
-    "8.11": srv_8_11,
-}
+def device_log_changed(r: ResponseCtx) -> None:
+    """The CHF's response to CCS01 / CCS02: the SMI's copy of its device log follows it."""
+    if not r.ok:
+        return
+    cmd = r.command
+    if cmd.detail == "add":
+        smi.add_to_device_log(r.conn, cmd.chf, cmd.device, r.now)
+    else:
+        smi.remove_from_device_log(r.conn, cmd.chf, cmd.device)
+
+
+ROUTES = (
+    Route("8.2", srv_8_2),
+    Route("8.4", srv_8_4),
+    Route("8.7.2", srv_8_7_2),
+    Route("8.8.2", srv_8_8_2),
+    Route("8.11", srv_8_11, on_response=device_log_changed),
+)

@@ -25,99 +25,76 @@ import base64
 import binascii
 import hashlib
 import uuid
-from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from uuid import uuid5
 
-from cryptography.hazmat.primitives.asymmetric import ec
-from sqlalchemy import insert, select, update
+from cryptography import x509
+from lxml import etree
 
 from althan import gbcs
 from althan.dsp import catalogue as C
+from althan.dsp import commands, smi
 from althan.dsp.bodies import el
-from althan.dsp.smi import get_device, may_act, text
-from althan.dsp.srv_8 import send_command
+from althan.dsp.context import Ctx, Handled, Reject, ResponseCtx, Route
+from althan.dsp.srv_8 import actionable, known
+from althan.duis.envelope import RequestId
+from althan.duis.namespaces import SR
+from althan.duis.namespaces import sr_text as text
+from althan.duis.srv import SIGNED_PRE_COMMAND_CVS
 from althan.model import EUI64, DeviceStatus, DeviceType, UserRole
-from althan.store.tables import device_commands
-
-if TYPE_CHECKING:
-    from althan.dsp.service import Ctx, Dsp, Handled, Handler
 
 __all__ = [
     "GBCS_VERSION",
-    "HANDLERS",
-    "SIGNED_PRE_COMMAND_CVS",
-    "UserDsKeys",
+    "ROUTES",
     "precommand_id",
     "signed_precommand",
-    "smki_user_ds_keys",
     "transform",
 ]
 
 GBCS_VERSION = "4.0"
 """The GBCS version named in sr:PreCommand/GBCSVersion."""
-SIGNED_PRE_COMMAND_CVS = frozenset({5, 6, 7})
 MESSAGE_CODE_CS02D = 0x000B
 
-SR_NS = "http://www.dccinterface.co.uk/ServiceUserGateway"
 _NS = uuid.UUID("0c6b7a0e-3f1d-4b8e-9a54-2b77e1c0d6a5")
 _PRE = "pre:"
 
-UserDsKeys = Callable[[EUI64], Sequence[ec.EllipticCurvePublicKey]]
 
-
-def smki_user_ds_keys(eui: EUI64) -> list[ec.EllipticCurvePublicKey]:
-    """The GBCS DS public keys of a DCC user's organisation certificates in the SMKI repository
-    (here the DCC Boxed ZAZ1 keystore): a signed pre-command must verify with one of them."""
-    from althan.duis.peers import keystore_json
-    from althan.smki.boxed_keystore import load_boxed_keystore
-
-    out: list[ec.EllipticCurvePublicKey] = []
-    for k in load_boxed_keystore(keystore_json()):
-        pub = k.cert.public_key()
-        if k.eui == eui and k.usage == "ds" and isinstance(pub, ec.EllipticCurvePublicKey):
-            out.append(pub)
-    return out
-
-
-def precommand_id(request_id: str) -> str:
+def precommand_id(request_id: RequestId) -> str:
     """The device_commands msg_id that records the pre-command issued for a RequestID."""
-    return f"pre-{uuid5(_NS, request_id)}"
+    return f"pre-{uuid5(_NS, str(request_id))}"
 
 
 # ------------------------------------------------------------------ transform (CV 4)
 
 
-def _payload_for(ctx: Ctx, row: Any) -> tuple[int, gbcs.usecases.Payload] | C.Code:
-    """(message code, GBCS payload) of the request's use case, or the refusal code."""
+def _body(ctx: Ctx, name: str) -> etree._Element:
     b = ctx.req.body
-    name = b.tag.rsplit("}", 1)[-1]
-    variant = ctx.srv.variant
-    if variant == "6.15.2":
-        if name != "UpdateSecurityCredentialsDevice":
-            return C.E19
-        cert = _b64(text(b, "DeviceCertificate"))
-        if cert is None or not _is_certificate(cert):
-            return C.E19
-        return MESSAGE_CODE_CS02D, gbcs.UpdateDeviceCertificateCommand(cert)
-    if variant == "6.15.1":
-        if name != "UpdateSecurityCredentialsKRP":
-            return C.E19
-        return _cs02b_payload(ctx, b)
-    if variant == "8.1.1":
-        if name != "CommissionDeviceSynchroniseClock":
-            return C.E19
-        if row.device_type != DeviceType.ESME.value:
-            return C.E20  # ECS70 (ESME) only; GCS28 (GSME) is not supported
-        current = _datetime(text(b, "CurrentDateTime"))
-        tolerance = int(text(b, "TolerancePeriod") or "0")
-        if current is None:
-            return C.E19
-        return gbcs.builders.MESSAGE_CODE_ECS70, gbcs.builders.ecs70_set_clock(
-            current, tolerance, _counter(ctx.req.counter)
-        )
-    return C.E21
+    if etree.QName(b).localname != name:
+        raise Reject(C.E19, f"{ctx.srv.variant} carries sr:{name}")
+    return b
+
+
+def _cs02d_payload(ctx: Ctx, row: Any) -> tuple[int, gbcs.usecases.Payload]:
+    """6.15.2 UpdateSecurityCredentialsDevice -> CS02d."""
+    cert = _b64(text(_body(ctx, "UpdateSecurityCredentialsDevice"), "DeviceCertificate"))
+    if cert is None or not _is_certificate(cert):
+        raise Reject(C.E19, "DeviceCertificate is not a certificate")
+    return MESSAGE_CODE_CS02D, gbcs.UpdateDeviceCertificateCommand(cert)
+
+
+def _ecs70_payload(ctx: Ctx, row: Any) -> tuple[int, gbcs.usecases.Payload]:
+    """8.1.1 CommissionDeviceSynchroniseClock -> ECS70 (ESME only)."""
+    b = _body(ctx, "CommissionDeviceSynchroniseClock")
+    if row.device_type != DeviceType.ESME.value:
+        raise Reject(C.E20, "8.1.1 is built for ESMEs only (ECS70; GCS28 is not)")
+    current = _datetime(text(b, "CurrentDateTime"))
+    tolerance = int(text(b, "TolerancePeriod") or "0")
+    if current is None:
+        raise Reject(C.E19, "CurrentDateTime is not a date-time")
+    return gbcs.builders.MESSAGE_CODE_ECS70, gbcs.builders.ecs70_set_clock(
+        current, tolerance, _counter(ctx.req.counter)
+    )
 
 
 _ROLE_USERS: dict[str, frozenset[UserRole]] = {
@@ -131,37 +108,39 @@ CANCELLATION_GBCS = datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)
 _X500_UNIQUE_IDENTIFIER = "2.5.4.45"
 
 
-def _cs02b_payload(ctx: Ctx, b: Any) -> tuple[int, gbcs.usecases.Payload] | C.Code:
+def _cs02b_payload(ctx: Ctx, row: Any) -> tuple[int, gbcs.usecases.Payload]:
     """6.15.1 UpdateSecurityCredentialsKRP -> CS02b (Supplier / Network Operator by itself)."""
+    b = _body(ctx, "UpdateSecurityCredentialsKRP")
     role_name = text(b, "RemotePartyRole") or ""
     if role_name == "LoadController":
-        return C.E21  # CS02g (load controller credentials): not supported
+        raise Reject(C.E21, "LoadController credentials (CS02g) are not supported by althan")
     if role_name not in _ROLE_USERS or not ctx.roles & _ROLE_USERS[role_name]:
-        return C.E3  # a user replaces only the credentials of its own role
+        raise Reject(C.E3, f"a user replaces only the credentials of its own role, not {role_name}")
     certs: dict[str, bytes] = {}
-    group = b.find(f".//{{{SR_NS}}}SupplierOrNetworkOperatorCertificates")
+    group = b.find(f".//{SR}SupplierOrNetworkOperatorCertificates")
     for tag in (
         "DigitalSigningCertificate",
         "KeyAgreementCertificate",
         "KeyAgreementTopUpCertificate",
     ):
-        if group is None or group.find(f"{{{SR_NS}}}{tag}") is None:
+        if group is None or group.find(f"{SR}{tag}") is None:
             continue
         der = _b64(text(group, tag))
-        if der is None or _subject_eui(der) is None:
-            return C.E19
-        if _subject_eui(der) != ctx.user:
-            return C.E3  # the replacing credentials must be the user's own
+        subject = _subject_eui(der) if der is not None else None
+        if der is None or subject is None:
+            raise Reject(C.E19, f"{tag} is not a ZAZ1-profile certificate")
+        if subject != ctx.user:
+            raise Reject(C.E3, f"{tag} is {subject}'s, not the requester's own")
         certs[tag] = der
     path = [
         _b64(e.text.strip() if e.text else None)
-        for e in b.iterfind(f"{{{SR_NS}}}CertificationPathCertificates/{{{SR_NS}}}Certificate")
+        for e in b.iterfind(f"{SR}CertificationPathCertificates/{SR}Certificate")
     ]
     if not certs or not path or any(c is None or not _is_certificate(c) for c in path):
-        return C.E19
+        raise Reject(C.E19, "no certificates, or a certification path that is not certificates")
     when = _datetime(text(b, "ExecutionDateTime")) if text(b, "ExecutionDateTime") else None
     if text(b, "ExecutionDateTime") and when is None:
-        return C.E19
+        raise Reject(C.E19, "ExecutionDateTime is not a date-time")
     if when is not None and when == CANCELLATION_DUIS:
         when = CANCELLATION_GBCS
     try:
@@ -179,8 +158,8 @@ def _cs02b_payload(ctx: Ctx, b: Any) -> tuple[int, gbcs.usecases.Payload] | C.Co
             apply_time_based_cpv=(text(b, "ApplyTimeBasedCPVChecks") or "true") in ("true", "1"),
             execution_time=when,
         )
-    except (ValueError, gbcs.GbcsError):
-        return C.E19
+    except (ValueError, gbcs.GbcsError) as exc:
+        raise Reject(C.E19, f"the credentials do not make a CS02b: {exc}") from exc
     return update.message_code, update.to_payload()
 
 
@@ -190,8 +169,6 @@ def _opt_int(value: str | None) -> int | None:
 
 def _subject_eui(der: bytes) -> EUI64 | None:
     """The EUI-64 in a ZAZ1-profile certificate's subject (x500UniqueIdentifier), or None."""
-    from cryptography import x509
-
     try:
         cert = x509.load_der_x509_certificate(der)
         attrs = cert.subject.get_attributes_for_oid(x509.ObjectIdentifier(_X500_UNIQUE_IDENTIFIER))
@@ -213,8 +190,6 @@ def _b64(value: str | None) -> bytes | None:
 
 
 def _is_certificate(der: bytes) -> bool:
-    from cryptography import x509
-
     try:
         x509.load_der_x509_certificate(der)
     except ValueError:
@@ -235,35 +210,29 @@ def _counter(counter: int) -> int:
     return counter & ((1 << 62) - 1)
 
 
-def _allowed_status(variant: str) -> frozenset[str]:
-    if variant == "8.1.1":
-        return frozenset(
-            {
-                DeviceStatus.WHITELISTED.value,
-                DeviceStatus.INSTALLED_NOT_COMMISSIONED.value,
-                DeviceStatus.COMMISSIONED.value,
-            }
-        )
-    return frozenset({DeviceStatus.COMMISSIONED.value})
+_WHILE_INSTALLING = frozenset(
+    {
+        DeviceStatus.WHITELISTED.value,
+        DeviceStatus.INSTALLED_NOT_COMMISSIONED.value,
+        DeviceStatus.COMMISSIONED.value,
+    }
+)
+_USE_CASES = {
+    # SRV: (the GBCS payload it becomes, the device statuses it is allowed in)
+    "6.15.2": (_cs02d_payload, smi.REACHABLE),
+    "6.15.1": (_cs02b_payload, smi.REACHABLE),
+    "8.1.1": (_ecs70_payload, _WHILE_INSTALLING),
+}
 
 
-def transform(dsp: Dsp, ctx: Ctx) -> Handled:
+def transform(ctx: Ctx) -> Handled:
     """CV 4: check, build the GBCS pre-command, record its hash, answer I0 sr:PreCommand."""
-    from althan.dsp.service import Handled
-
     if ctx.req.command_variant != 4:
-        return Handled(C.E11)
-    row = get_device(ctx.conn, ctx.req.target)
-    if row is None:
-        return Handled(C.E5)
-    if not may_act(row, ctx.user):
-        return Handled(C.E17)
-    if row.status not in _allowed_status(ctx.srv.variant) or row.chf is None:
-        return Handled(C.E20)
-    built = _payload_for(ctx, row)
-    if isinstance(built, C.Code):
-        return Handled(built)
-    code, payload = built
+        raise Reject(C.E11, f"CommandVariant {ctx.req.command_variant} is not a transform")
+    row = known(ctx, ctx.req.target)
+    payload_for, statuses = _USE_CASES[ctx.srv.variant]
+    actionable(ctx, row, statuses)
+    code, payload = payload_for(ctx, row)
     pre = gbcs.builders.build_precommand(
         originator=ctx.user,
         target=ctx.req.target,
@@ -271,17 +240,16 @@ def transform(dsp: Dsp, ctx: Ctx) -> Handled:
         message_code=code,
         payload=payload,
     )
-    ctx.conn.execute(
-        insert(device_commands).values(
-            msg_id=precommand_id(ctx.req.request_id_text),
-            request_id=ctx.req.request_id_text,
-            user_eui=ctx.user,
-            srv=ctx.srv.variant,
-            device=ctx.req.target,
-            chf=row.chf,
-            detail=_PRE + hashlib.sha256(pre).hexdigest(),
-            created_at=ctx.now,
-        )
+    commands.record(
+        ctx.conn,
+        precommand_id(ctx.req.request_id),
+        request_id=ctx.req.request_id,
+        user=ctx.user,
+        srv=ctx.srv.variant,
+        device=ctx.req.target,
+        chf=row.chf,
+        detail=_PRE + hashlib.sha256(pre).hexdigest(),
+        now=ctx.now,
     )
     body = el(
         "PreCommand",
@@ -295,63 +263,85 @@ def transform(dsp: Dsp, ctx: Ctx) -> Handled:
 # ------------------------------------------------------------------ signed pre-command (CV 5/6/7)
 
 
-def signed_precommand(dsp: Dsp, ctx: Ctx, user_keys: UserDsKeys | None = None) -> Handled:
+def signed_precommand(ctx: Ctx) -> Handled:
     """CV 5/6/7 ``sr:SignedPreCommand``: match, verify, MAC, send (or return for local)."""
-    from althan.dsp.service import Handled
-
-    b = ctx.req.body
-    if b.tag.rsplit("}", 1)[-1] != "SignedPreCommand":
-        return Handled(C.E19)
+    b = _body(ctx, "SignedPreCommand")
     raw = _b64(text(b, "GBCSPayload"))
     if raw is None:
-        return Handled(C.E30)
-    issued = ctx.conn.execute(
-        select(device_commands).where(
-            device_commands.c.msg_id == precommand_id(ctx.req.request_id_text)
-        )
-    ).first()
-    if issued is None or issued.user_eui != ctx.user or issued.srv != ctx.srv.variant:
-        return Handled(C.E30)
-    if issued.done_at is not None:
-        return Handled(C.E12)
+        raise Reject(C.E30, "GBCSPayload is not base64")
+    issued = commands.find(ctx.conn, precommand_id(ctx.req.request_id))
+    if issued is None or issued.user != ctx.user or issued.srv != ctx.srv.variant:
+        raise Reject(C.E30, f"no pre-command was issued for {ctx.req.request_id}")
+    if issued.done:
+        raise Reject(C.E12, f"the pre-command of {ctx.req.request_id} was used before")
     try:
         msg = gbcs.decode(raw)
-    except gbcs.GbcsError:
-        return Handled(C.E30)
+    except gbcs.GbcsError as exc:
+        raise Reject(C.E30, f"GBCSPayload is not GBCS: {exc}") from exc
     if msg.mac is not None or msg.security_header is not None:
-        return Handled(C.E30)
+        raise Reject(C.E30, "a signed pre-command carries no MAC")
     pre = gbcs.builders.precommand_of(msg)
     if _PRE + hashlib.sha256(pre).hexdigest() != issued.detail:
-        return Handled(C.E30)
-    keys = (user_keys or smki_user_ds_keys)(ctx.user)
+        raise Reject(C.E30, "not the pre-command the DSP issued")
+    keys = ctx.services.user_ds_keys(ctx.user)
     if msg.signature is None or not any(gbcs.verify_signature(msg, k) for k in keys):
-        return Handled(C.E31)
+        raise Reject(C.E31, f"not signed with a DS key of {ctx.user} in the SMKI repository")
+    gbcs_keys = ctx.services.gbcs_keys
     command = gbcs.builders.mac_signed_precommand(
-        msg, ka_private=dsp.gbcs_keys.acb_ka_private, ka_public=dsp.gbcs_keys.ka_of(msg.target)
+        msg, ka_private=gbcs_keys.acb_ka_private, ka_public=gbcs_keys.ka_of(msg.target)
     )
-    ctx.conn.execute(
-        update(device_commands)
-        .where(device_commands.c.msg_id == issued.msg_id)
-        .values(done_at=ctx.now)
-    )
+    commands.mark_done(ctx.conn, issued.msg_id, ctx.now)
     if ctx.req.command_variant == 6:
         local = el("LocalCommand", None, el("GBCSPayload", base64.b64encode(command).decode()))
         return Handled(C.I0, local, 1)
-    row = get_device(ctx.conn, msg.target)
+    row = smi.get_device(ctx.conn, msg.target)
     if row is None or row.chf is None:
-        return Handled(C.E20)
-    send_command(dsp, ctx, msg.target, row.chf, row.region, command, "critical")
+        raise Reject(C.E20, f"{msg.target} is not behind a CHF")
+    ctx.effects.command(
+        ctx.req.request_id,
+        ctx.srv,
+        device=msg.target,
+        chf=row.chf,
+        region=smi.region_of(row),
+        payload=command,
+        detail="critical",
+    )
     return Handled(C.I99, device_count=1)
 
 
-def _critical(dsp: Dsp, ctx: Ctx) -> Handled:
+def _critical(ctx: Ctx) -> Handled:
     if ctx.req.command_variant in SIGNED_PRE_COMMAND_CVS:
-        return signed_precommand(dsp, ctx)
-    return transform(dsp, ctx)
+        return signed_precommand(ctx)
+    return transform(ctx)
 
 
-HANDLERS: dict[str, Handler] = {
-    "6.15.1": _critical,
-    "6.15.2": _critical,
-    "8.1.1": _critical,
-}
+def _signed_by_device(r: ResponseCtx) -> bool:
+    """A response to a critical command is believed only with the device's DS signature."""
+    try:
+        m = gbcs.decode(r.payload)
+    except gbcs.GbcsError:
+        return False
+    device = r.command.device
+    key = r.services.gbcs_keys.device_ds_public(device)
+    return (
+        m.originator == device
+        and key is not None
+        and m.signature is not None
+        and gbcs.verify_signature(m, key)
+    )
+
+
+def commissioned_by_clock(r: ResponseCtx) -> None:
+    """8.1.1: the ESME's signed success to ECS70 commissions it."""
+    if not (r.ok and _signed_by_device(r)):
+        return
+    row = smi.get_device(r.conn, r.command.device)
+    if row is not None and row.status != DeviceStatus.COMMISSIONED.value:
+        smi.commission(r.conn, r.command.device, r.now)
+
+
+ROUTES = (
+    Route("6.15.1", _critical),
+    Route("6.15.2", _critical),
+    Route("8.1.1", _critical, on_response=commissioned_by_clock),
+)

@@ -28,6 +28,7 @@ from datetime import UTC, datetime
 
 from lxml import etree
 
+from althan.duis.namespaces import RA_NS, SR, SR_NS
 from althan.duis.xmlsafe import DEFAULT_MAX_BYTES, parse_xml
 from althan.model import ACCESS_CONTROL_BROKER_EUI, EUI64
 
@@ -47,13 +48,11 @@ __all__ = [
     "build_device_alert",
     "build_response",
     "format_datetime",
+    "is_srv_number",
     "parse_request",
-    "sr_element",
 ]
 
-SR_NS = "http://www.dccinterface.co.uk/ServiceUserGateway"
-RA_NS = "http://www.dccinterface.co.uk/ResponseAndAlert"
-_SR = f"{{{SR_NS}}}"
+_SR = SR
 _NSMAP = {"sr": SR_NS, "ra": RA_NS}
 DEFAULT_SCHEMA_VERSION = "5.1"
 
@@ -64,6 +63,11 @@ _SRV_RE = re.compile(r"[0-9]{1,2}(?:\.[0-9]{1,2}){1,2}")
 _VERSION_RE = re.compile(r"[0-9]+(?:\.[0-9]+)*")
 _ALERT_CODE_RE = re.compile(r"(?:N[0-9]{1,3}|AD1)")
 _HEX_RE = re.compile(r"(?:[0-9A-Fa-f]{2})+")
+
+
+def is_srv_number(text: str) -> bool:
+    """A ServiceReference / ServiceReferenceVariant such as ``11.4`` or ``8.7.2``."""
+    return _SRV_RE.fullmatch(text) is not None
 
 
 class EnvelopeError(ValueError):
@@ -236,18 +240,6 @@ def parse_request(
 
 
 # ----------------------------------------------------------------------------- builders
-
-
-def sr_element(
-    name: str, text: str | None = None, children: Iterable[etree._Element] = ()
-) -> etree._Element:
-    """An `sr:` element with optional text and children (for response bodies)."""
-    el = etree.Element(f"{_SR}{name}", nsmap={"sr": SR_NS})
-    if text is not None:
-        el.text = text
-    for c in children:
-        el.append(c)
-    return el
 
 
 def format_datetime(when: datetime) -> str:

@@ -63,6 +63,7 @@ ALT_HAN_VARIANTS: tuple[str, ...] = ("B1", "B2", "B3", "B4")
 MP170_RESPONSE_CODES: tuple[str, ...] = ("E120204", "E080724", "E080823")
 _OVERLAY_TYPES: tuple[str, ...] = ("DevicePrenotification", "UpdateDeviceDetails", "Device")
 
+_FACET_RE = re.compile(r"\[facet '([A-Za-z]+)'\]")
 _MAIN_RE = re.compile(r"^DUIS Schema V(\d+(?:\.\d+)*)\.xsd$")
 _URL_PREFIX = "althan-duis-schema:///"
 
@@ -76,11 +77,20 @@ class SchemaLoadError(SchemaError):
 
 
 class SchemaInvalid(SchemaError):
-    """A document does not conform to the (overlaid) DUIS schema."""
+    """A document does not conform to the (overlaid) DUIS schema.
 
-    def __init__(self, message: str, *, line: int | None = None) -> None:
+    `path` is where (local names from the root, e.g. ``Request/Body/UpdatePPMIDFirmware/
+    FirmwareImage``) and `facet` which restriction failed (e.g. ``maxLength``), when libxml2
+    says so.
+    """
+
+    def __init__(
+        self, message: str, *, line: int | None = None, path: str = "", facet: str = ""
+    ) -> None:
         super().__init__(message)
         self.line = line
+        self.path = path
+        self.facet = facet
 
 
 def find_tool_jar(start: Path | None = None) -> Path:
@@ -287,7 +297,11 @@ class DuisSchema:
         e = errors[0]
         line = e.line or None
         where = f"line {e.line}: " if e.line else ""
-        raise SchemaInvalid(f"{where}{e.message}", line=line)
+        path = "/".join(p.rsplit(":", 1)[-1] for p in (e.path or "").split("/") if p)
+        facet = _FACET_RE.search(e.message or "")
+        raise SchemaInvalid(
+            f"{where}{e.message}", line=line, path=path, facet=facet.group(1) if facet else ""
+        )
 
     def is_valid(self, doc: etree._Element | etree._ElementTree) -> bool:
         try:

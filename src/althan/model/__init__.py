@@ -62,8 +62,15 @@ class DeviceType(enum.StrEnum):
 
     @property
     def is_type1(self) -> bool:
-        """Type 1 HAN devices a Comms Hub can hold at most six of."""
-        return self in (DeviceType.PPMID, DeviceType.HCALCS)
+        """Type 1 HAN devices a Comms Hub can hold at most `MAX_TYPE1_DEVICES` of."""
+        return self in TYPE1_DEVICE_TYPES
+
+
+TYPE1_DEVICE_TYPES = frozenset({DeviceType.PPMID, DeviceType.HCALCS})
+"""The Type 1 HAN device types (an Alt HAN bridge is a PPMID, SECMP0170 Option 1)."""
+
+MAX_TYPE1_DEVICES = 6
+"""A Comms Hub's device log holds at most six Type 1 devices."""
 
 
 class DeviceStatus(enum.StrEnum):

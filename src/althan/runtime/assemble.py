@@ -1,5 +1,7 @@
 """Putting a DSP together from a data directory: store, images, DUIS schemas, keys, users.
 
+Everything the DSP reads from outside its store (the SRV matrix and keystore of the npm peers,
+the DUIS schemas, the ZAZ1 keys, device certificates) is loaded here, once, and handed in.
 Used by `althan demo`, `althan serve` and the CLI commands that act on a data directory.
 """
 
@@ -10,14 +12,21 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from althan.dsp.bootstrap import register_user
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from althan.dsp import users
+from althan.dsp.context import DspSettings, Services
 from althan.dsp.duis_io import DuisIO
+from althan.dsp.routes import Routes
 from althan.dsp.service import Dsp
+from althan.duis.peers import keystore_json
 from althan.duis.schema import SchemaSet, find_tool_jar
+from althan.duis.srv import SrvMatrix
 from althan.duis.xmldsig import TrustStore
 from althan.gbcs import Keystore
 from althan.model import ALTHANCO_DEFAULT_EUI, DCC_EUI, EUI64, TEST_SUPPLIER_EUI, UserRole
 from althan.runtime.keys import FleetKeys, with_keystore
+from althan.smki.boxed_keystore import ds_public_keys
 from althan.smki.device_pki import DevicePki
 from althan.smki.zaz1 import Zaz1Keys, load_zaz1
 from althan.store import ImageStore, open_engine, sqlite_url
@@ -48,6 +57,7 @@ def build_dsp(
     seed: int = 0,
     schema_dirs: Sequence[Path | None] = (None,),
     device_cert_dirs: Sequence[Path] = (),
+    settings: DspSettings | None = None,
 ) -> Assembly:
     """A DSP on `data_dir`. Device certificates (the DSP's view of the SMKI repository) come
     from the fleet's generated PKI, and first from any `device_cert_dirs` (folders of
@@ -62,13 +72,29 @@ def build_dsp(
     gbcs_keys = keys.dsp_keys()
     for d in device_cert_dirs:
         gbcs_keys = with_keystore(gbcs_keys, Keystore.load(d))
-    dsp = Dsp(engine, ImageStore(data_dir / "images"), duis, gbcs_keys=gbcs_keys)
+    user_keys = ds_public_keys(keystore_json())
+
+    def user_ds_keys(eui: EUI64) -> tuple[ec.EllipticCurvePublicKey, ...]:
+        return user_keys.get(eui, ())
+
+    services = Services(
+        images=ImageStore(data_dir / "images"),
+        duis=duis,
+        gbcs_keys=gbcs_keys,
+        srvs=SrvMatrix.load(),
+        user_ds_keys=user_ds_keys,
+        settings=settings or DspSettings(),
+    )
+    dsp = Dsp(engine, services, routes=Routes())
     return Assembly(dsp, keys, zaz1, TrustStore([(DCC_EUI, dsp_cert)]))
 
 
 def register_test_users(a: Assembly, now: datetime, endpoint: str | None = None) -> None:
-    """The ZAZ1 test users DCC Boxed knows, and AltHANCo; idempotent."""
+    """The ZAZ1 test users DCC Boxed knows, and AltHANCo; idempotent (an endpoint a user
+    registered is kept unless `endpoint` is given)."""
     with a.dsp.engine.begin() as conn:
         for eui, name, roles in ZAZ1_TEST_USERS:
-            register_user(conn, eui, name, roles, now, cert=a.zaz1[eui][0], endpoint=endpoint)
-        register_user(conn, ALTHANCO_DEFAULT_EUI, "AltHANCo", [UserRole.OU], now, althanco=True)
+            users.register_user(conn, eui, name, roles, now, cert=a.zaz1[eui][0], endpoint=endpoint)
+        users.register_user(
+            conn, ALTHANCO_DEFAULT_EUI, "AltHANCo", [UserRole.OU], now, althanco=True
+        )

@@ -23,14 +23,13 @@ from datetime import UTC, datetime
 import httpx
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
-from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
-from althan.dsp.outbox import OutboxItem
+from althan.dsp import users
+from althan.dsp.outbox import DUIS, OutboxItem
 from althan.dsp.service import Dsp
 from althan.model import EUI64
 from althan.runtime.assemble import Assembly
-from althan.store.tables import users
 
 log = logging.getLogger("althan.service")
 
@@ -81,13 +80,13 @@ class OutboxDispatcher:
 
     # -- one pass (tests drive this with their own `now`)
     def run_once(self, now: datetime) -> DispatchStats:
-        kind = None if self.smwan_sink is not None else "duis"
+        kind = None if self.smwan_sink is not None else DUIS
         items = self.dsp.outbox.claim(now, limit=self.batch, kind=kind)
         sent = retried = 0
-        endpoints = self._endpoints({i.destination for i in items if i.kind == "duis"})
+        endpoints = self._endpoints({i.user for i in items if i.kind == DUIS})
         for item in items:
-            if item.kind == "duis":
-                ok = self._post(item, endpoints.get(item.destination))
+            if item.kind == DUIS:
+                ok = self._post(item, endpoints.get(item.user))
             elif self.smwan_sink is not None:
                 ok = self._smwan(item)
             else:  # pragma: no cover - claim() filtered them out
@@ -100,15 +99,11 @@ class OutboxDispatcher:
                 retried += 1
         return DispatchStats(len(items), sent, retried)
 
-    def _endpoints(self, destinations: set[str]) -> dict[str, str | None]:
+    def _endpoints(self, destinations: set[EUI64]) -> dict[EUI64, str | None]:
         if not destinations:
             return {}
-        euis = [EUI64.parse(d) for d in destinations]
         with self.dsp.engine.connect() as conn:
-            rows = conn.execute(
-                select(users.c.eui, users.c.endpoint).where(users.c.eui.in_(euis))
-            ).all()
-        return {str(r.eui): r.endpoint for r in rows}
+            return users.endpoints(conn, destinations)
 
     def _post(self, item: OutboxItem, endpoint: str | None) -> bool:
         if not endpoint:
@@ -224,17 +219,12 @@ def trust_registered_users(assembly: Assembly) -> int:
     `build_dsp` trusts the ZAZ1 test PKI; users added with ``althan users add --cert`` carry
     their own certificates. Returns how many certificates were added.
     """
-    from cryptography import x509
-
     n = 0
     trust = assembly.dsp.duis.trust
     with assembly.dsp.engine.connect() as conn:
-        rows = conn.execute(
-            select(users.c.eui, users.c.cert_pem).where(users.c.cert_pem.is_not(None))
-        ).all()
-    for r in rows:
-        cert = x509.load_pem_x509_certificate(r.cert_pem.encode())
+        certs = users.certificates(conn)
+    for eui, cert in certs:
         if trust.by_issuer_serial(cert.issuer.rfc4514_string(), cert.serial_number) is None:
-            trust.add(r.eui, cert)
+            trust.add(eui, cert)
             n += 1
     return n

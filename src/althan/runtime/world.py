@@ -8,6 +8,7 @@ that check the DSP's signature on everything they receive.
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -15,7 +16,10 @@ from datetime import UTC, datetime
 
 from lxml import etree
 
+from althan.csp.region import csp_address
+from althan.dsp.outbox import SMWAN
 from althan.dsp.service import Dsp, DuisReply
+from althan.duis.namespaces import SR
 from althan.duis.xmldsig import TrustStore, verify
 from althan.model import EUI64
 from althan.smwan import Effect, Send
@@ -30,7 +34,13 @@ from althan.smwan.messages import (
 )
 
 EPOCH = datetime(2026, 12, 1, tzinfo=UTC)
-SR = "http://www.dccinterface.co.uk/ServiceUserGateway"
+
+
+def user_address(user: EUI64) -> str:
+    """Where a DUIS user's endpoint sits in the sim."""
+    return f"user:{user}"
+
+
 SMWAN_TYPES = (
     FirmwareDistribution,
     CSPFirmwareDeliveryStatus,
@@ -97,28 +107,18 @@ class DspNode:
     def drain(self, t: datetime) -> list[Effect]:
         """Everything due in the outbox becomes a send; rows are marked sent."""
         out: list[Effect] = []
-        images: dict[str, bytes] = {}
+        images = functools.cache(self.dsp.services.images.get)
         while True:
             items = self.dsp.outbox.claim(t, limit=5_000)
             if not items:
                 return out
             for it in items:
-                if it.kind == "smwan":
-                    msg = self._with_image(it.payload, images)
-                    out.append(Send(it.destination, msg))
+                if it.kind == SMWAN:
+                    msg = decode_smwan(it.payload, image=images)
+                    out.append(Send(csp_address(it.region), msg))
                 else:
-                    out.append(Send(f"user:{it.destination}", DuisDelivery(it.payload)))
+                    out.append(Send(user_address(it.user), DuisDelivery(it.payload)))
             self.dsp.outbox.mark_sent([i.id for i in items], t)
-
-    def _with_image(self, payload: bytes, cache: dict[str, bytes]) -> object:
-        import json
-
-        sha = json.loads(payload).get("image_sha256")
-        if sha is None:
-            return decode_smwan(payload)
-        if sha not in cache:
-            cache[sha] = self.dsp.images.get(sha)
-        return decode_smwan(payload, image=cache[sha])
 
 
 def _text(root: etree._Element, path: str) -> str | None:
@@ -147,7 +147,7 @@ class UserNode:
 
     def __init__(self, eui: EUI64, dsp_trust: TrustStore) -> None:
         self.eui = eui
-        self.address = f"user:{eui}"
+        self.address = user_address(eui)
         self.trust = dsp_trust
         self.replies: list[DuisReply] = []
         self.deliveries: list[Received] = []
@@ -165,21 +165,19 @@ class UserNode:
                 self.bad_signatures += 1
                 return []
             root = v.root
-            alert = _text(root, f"{{{SR}}}Body/{{{SR}}}DCCAlertMessage/{{{SR}}}DCCAlertCode")
+            alert = _text(root, f"{SR}Body/{SR}DCCAlertMessage/{SR}DCCAlertCode")
             dev = None
             if alert is not None:
                 self.alert_counts[alert] += 1
-                for e in root.iter(
-                    f"{{{SR}}}DeviceID", f"{{{SR}}}TargetDeviceID", f"{{{SR}}}OtherDeviceID"
-                ):
+                for e in root.iter(f"{SR}DeviceID", f"{SR}TargetDeviceID", f"{SR}OtherDeviceID"):
                     dev = e.text
                     break
             self.times.append(now)
             self.deliveries.append(
                 Received(
                     msg.xml,
-                    _text(root, f"{{{SR}}}Header/{{{SR}}}ResponseCode"),
-                    _text(root, f"{{{SR}}}Header/{{{SR}}}RequestID"),
+                    _text(root, f"{SR}Header/{SR}ResponseCode"),
+                    _text(root, f"{SR}Header/{SR}RequestID"),
                     alert,
                     dev,
                     root,

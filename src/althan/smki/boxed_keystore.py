@@ -61,3 +61,14 @@ def remote_party_key(path: Path, eui: EUI64, usage: str, prefer: str = "Z1-") ->
         raise KeystoreError(f"no {usage} key for {eui} in the DCC Boxed keystore")
     cands.sort(key=lambda k: (not k.name.startswith(prefer), k.name))
     return cands[0]
+
+
+def ds_public_keys(path: Path) -> dict[EUI64, tuple[ec.EllipticCurvePublicKey, ...]]:
+    """Every remote party's GBCS digital-signing public keys, by EUI (what the SMKI repository
+    says a user's signature on a critical command must verify with)."""
+    out: dict[EUI64, list[ec.EllipticCurvePublicKey]] = {}
+    for k in load_boxed_keystore(path):
+        pub = k.cert.public_key()
+        if k.usage == "ds" and isinstance(pub, ec.EllipticCurvePublicKey):
+            out.setdefault(k.eui, []).append(pub)
+    return {eui: tuple(keys) for eui, keys in out.items()}

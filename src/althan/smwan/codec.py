@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Callable
 from typing import Any
 
 from althan.model import EUI64
@@ -78,14 +79,21 @@ def encode(msg: SmwanMessage, *, image_ref: bool = False) -> bytes:
     return json.dumps(d, separators=(",", ":"), sort_keys=True).encode()
 
 
-def decode(data: bytes, *, image: bytes | None = None) -> SmwanMessage:
-    """Parse `data`; for an image-less FirmwareDistribution, `image` supplies the bytes."""
+ImageLookup = Callable[[str], bytes]
+"""SHA-256 -> image bytes (the DSP's image store)."""
+
+
+def decode(data: bytes, *, image: ImageLookup | None = None) -> SmwanMessage:
+    """Parse `data`; an image-less FirmwareDistribution gets its bytes from `image(sha256)`."""
     try:
         d = json.loads(data)
         t = d["type"]
         if t == "FirmwareDistribution":
-            img = base64.b64decode(d["image"]) if "image" in d else image
-            if img is None:
+            if "image" in d:
+                img = base64.b64decode(d["image"])
+            elif image is not None:
+                img = image(d["image_sha256"])
+            else:
                 raise SmwanCodecError("FirmwareDistribution without its image")
             return FirmwareDistribution(
                 msg_id=d["msg_id"],

@@ -31,8 +31,23 @@ from althan.model import EUI64
 _TOP = 1 << 63
 
 
+def signed64(value: int) -> int:
+    """An unsigned 64-bit EUI value as the signed BIGINT the store holds."""
+    return value - (1 << 64) if value >= _TOP else value
+
+
+def eui_to_db(e: EUI64) -> int:
+    """The stored integer of an EUI (for set-based statements that bypass the type)."""
+    return signed64(e.value)
+
+
+def eui_from_db(stored: int) -> EUI64:
+    """The EUI of a stored signed BIGINT."""
+    return EUI64(stored + (1 << 64) if stored < 0 else stored)
+
+
 class EUIType(TypeDecorator[EUI64]):
-    """EUI64 <-> signed BIGINT."""
+    """EUI64 <-> signed BIGINT: the one conversion, `signed64` / `eui_from_db`."""
 
     impl = BigInteger
     cache_ok = True
@@ -40,19 +55,10 @@ class EUIType(TypeDecorator[EUI64]):
     def process_bind_param(self, value: Any, dialect: Dialect) -> int | None:
         if value is None:
             return None
-        v = value.value if isinstance(value, EUI64) else int(value)
-        return v - (1 << 64) if v >= _TOP else v
+        return signed64(value.value if isinstance(value, EUI64) else int(value))
 
     def process_result_value(self, value: Any, dialect: Dialect) -> EUI64 | None:
-        if value is None:
-            return None
-        v = int(value)
-        return EUI64(v + (1 << 64) if v < 0 else v)
-
-
-def eui_to_db(e: EUI64) -> int:
-    """The stored integer of an EUI (for set-based statements that bypass the type)."""
-    return e.value - (1 << 64) if e.value >= _TOP else e.value
+        return None if value is None else eui_from_db(int(value))
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -191,6 +197,7 @@ firmware_deliveries = Table(
     Column("status", String(20), nullable=False),
     Column("active", Integer, nullable=False),  # 1 while in progress (one per device)
     Column("updated_at", UTCDateTime, nullable=False),
+    Column("reason", String(200), nullable=False, server_default=""),  # why it Failed
     UniqueConstraint("request_id", "device"),
 )
 Index("ix_fd_device_active", firmware_deliveries.c.device, firmware_deliveries.c.active)
@@ -200,7 +207,7 @@ outbox = Table(
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("kind", String(10), nullable=False),  # "smwan" | "duis"
-    Column("destination", String(100), nullable=False),  # csp:<Region> | user EUI text
+    Column("destination", String(100), nullable=False),  # Region value | user EUI text
     Column("payload", LargeBinary, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
     Column("not_before", UTCDateTime, nullable=False),

@@ -1,0 +1,250 @@
+"""Firmware deliveries: one state machine per (11.4 request, device), and what moves it.
+
+A delivery starts Distributed when an 11.4 hands the image to the CSPs; the CSP's
+`CSPFirmwareDeliveryStatus` makes it Delivered (image on the Comms Hub, N55), the hub's CCS08
+alert Transferred (image on the device, N56), the device's own signed CS09 Activated (N39).
+Any step may fail instead, with a reason. `TRANSITIONS` is the one table of what may happen in
+each state (in the style of h11's ``_state.py``): an event a state does not list raises
+`IllegalTransition`. Activated and Failed are final, so a device is "in progress" exactly while
+its delivery is in a state that is not final.
+
+The table admits the device's own word out of order: a CS09 is believed whenever it verifies
+(the CH's CCS08 or the CSP's status may be lost or late), and a CCS08 may come before the
+CSP's status. An event that arrives after its delivery moved past it (a late or repeated
+message) is refused by the table and changes nothing.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Final
+
+from sqlalchemy import BigInteger, Connection, bindparam, insert, select, update
+
+from althan.duis.envelope import RequestId
+from althan.model import EUI64, Region
+from althan.store import ImageStore
+from althan.store.bulk import bulk_insert, raw, select_where_in
+from althan.store.tables import eui_to_db, firmware_deliveries, firmware_images
+from althan.zigbee.ota import OtaImage
+
+
+class DeliveryState(enum.StrEnum):
+    DISTRIBUTED = "Distributed"
+    DELIVERED = "Delivered"
+    TRANSFERRED = "Transferred"
+    ACTIVATED = "Activated"
+    FAILED = "Failed"
+
+
+class DeliveryEvent(enum.StrEnum):
+    CH_DELIVERED = "the CSP delivered the image to the CH"
+    CH_DELIVERY_FAILED = "the CSP could not deliver the image to the CH"
+    TRANSFERRED = "the CH transferred the image to the device (CCS08 0x8F8A)"
+    TRANSFER_FAILED = "the CH's transfer to the device failed (CCS08 0x8F89)"
+    ACTIVATED = "the device activated the image (CS09 0x8F8B success)"
+    ACTIVATION_FAILED = "the device could not activate the image (CS09 failure)"
+
+
+S, E = DeliveryState, DeliveryEvent
+_DEVICE_SPEAKS: Final = {E.ACTIVATED: S.ACTIVATED, E.ACTIVATION_FAILED: S.FAILED}
+TRANSITIONS: Final[dict[DeliveryState, dict[DeliveryEvent, DeliveryState]]] = {
+    S.DISTRIBUTED: {
+        E.CH_DELIVERED: S.DELIVERED,
+        E.CH_DELIVERY_FAILED: S.FAILED,
+        E.TRANSFERRED: S.TRANSFERRED,
+        E.TRANSFER_FAILED: S.FAILED,
+        **_DEVICE_SPEAKS,
+    },
+    S.DELIVERED: {E.TRANSFERRED: S.TRANSFERRED, E.TRANSFER_FAILED: S.FAILED, **_DEVICE_SPEAKS},
+    S.TRANSFERRED: dict(_DEVICE_SPEAKS),
+    S.ACTIVATED: {},
+    S.FAILED: {},
+}
+"""state -> {event: next state}; every state is a key, and the final ones admit nothing."""
+del S, E
+
+FINAL: Final = frozenset(s for s, events in TRANSITIONS.items() if not events)
+
+
+class IllegalTransition(ValueError):
+    """`event` cannot happen to a delivery in `state`."""
+
+    def __init__(self, state: DeliveryState, event: DeliveryEvent) -> None:
+        super().__init__(f"a {state.value} delivery cannot see: {event.value}")
+        self.state = state
+        self.event = event
+
+
+def next_state(state: DeliveryState, event: DeliveryEvent) -> DeliveryState:
+    try:
+        return TRANSITIONS[state][event]
+    except KeyError:
+        raise IllegalTransition(state, event) from None
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    id: int
+    request_id: RequestId
+    device: EUI64
+    chf: EUI64
+    region: Region
+    image_sha256: str
+    firmware_version: str
+    state: DeliveryState
+    reason: str
+
+    @property
+    def requester(self) -> EUI64:
+        return self.request_id.originator
+
+
+def _delivery(r: Any) -> Delivery:
+    return Delivery(
+        r.id,
+        RequestId.parse(r.request_id),
+        r.device,
+        r.chf,
+        Region(r.region),
+        r.image_sha256,
+        r.firmware_version,
+        DeliveryState(r.status),
+        r.reason,
+    )
+
+
+# ------------------------------------------------------------------ starting (11.4)
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """A device an 11.4 sends the image to, as stored (signed 64-bit EUIs)."""
+
+    device: int
+    chf: int
+    region: str
+
+
+_COLUMNS = (
+    "request_id",
+    "device",
+    "chf",
+    "region",
+    "image_sha256",
+    "firmware_version",
+    "status",
+    "active",
+    "updated_at",
+)
+
+
+def start(
+    conn: Connection,
+    request_id: RequestId,
+    targets: Iterable[Target],
+    image_sha256: str,
+    version: str,
+    now: datetime,
+) -> None:
+    """One Distributed delivery per target, set-based."""
+    rid = str(request_id)
+    state = DeliveryState.DISTRIBUTED.value
+    bulk_insert(
+        conn,
+        firmware_deliveries,
+        _COLUMNS,
+        ((rid, t.device, t.chf, t.region, image_sha256, version, state, 1, now) for t in targets),
+    )
+
+
+def in_progress(conn: Connection, devices: Sequence[int]) -> set[int]:
+    """Which of `devices` (stored EUIs) have a delivery in progress."""
+    q = select(raw(firmware_deliveries.c.device).label("device")).where(
+        firmware_deliveries.c.active == 1
+    )
+    return {r.device for r in select_where_in(conn, q, firmware_deliveries.c.device, devices)}
+
+
+def keep_image(
+    conn: Connection, images: ImageStore, data: bytes, img: OtaImage, now: datetime
+) -> str:
+    """Store the image once (by SHA-256) with its header facts; its SHA-256."""
+    sha = images.put(data)
+    if conn.execute(
+        select(firmware_images.c.sha256).where(firmware_images.c.sha256 == sha)
+    ).first():
+        return sha
+    h = img.header
+    conn.execute(
+        insert(firmware_images).values(
+            sha256=sha,
+            size=len(data),
+            manufacturer_code=h.manufacturer_code,
+            image_type=h.image_type,
+            file_version=h.file_version,
+            form=img.form,
+            image_hash=img.image_hash,
+            first_seen=now,
+        )
+    )
+    return sha
+
+
+# ------------------------------------------------------------------ moving
+
+_ACTIVE = (
+    select(firmware_deliveries)
+    .where(
+        firmware_deliveries.c.device == bindparam("device", type_=BigInteger()),
+        firmware_deliveries.c.active == 1,
+    )
+    .order_by(firmware_deliveries.c.id.desc())
+)
+_OF_REQUEST = select(firmware_deliveries).where(
+    firmware_deliveries.c.device == bindparam("device", type_=BigInteger()),
+    firmware_deliveries.c.request_id == bindparam("request_id"),
+)
+_MOVE = (
+    update(firmware_deliveries)
+    .where(firmware_deliveries.c.id == bindparam("delivery_id"))
+    .values(
+        status=bindparam("new_status"),
+        active=bindparam("new_active"),
+        reason=bindparam("new_reason"),
+        updated_at=bindparam("now"),
+    )
+)
+
+
+def active_delivery(conn: Connection, device: EUI64) -> Delivery | None:
+    """The device's delivery in progress, if any."""
+    r = conn.execute(_ACTIVE, {"device": eui_to_db(device)}).first()
+    return None if r is None else _delivery(r)
+
+
+def delivery_of(conn: Connection, device: EUI64, request_id: str) -> Delivery | None:
+    """The delivery an 11.4 request made for a device (in any state), if any."""
+    r = conn.execute(_OF_REQUEST, {"device": eui_to_db(device), "request_id": request_id}).first()
+    return None if r is None else _delivery(r)
+
+
+def advance(
+    conn: Connection, d: Delivery, event: DeliveryEvent, now: datetime, reason: str = ""
+) -> DeliveryState:
+    """Apply `event` to the delivery (IllegalTransition when its state does not admit it)."""
+    state = next_state(d.state, event)
+    conn.execute(
+        _MOVE,
+        {
+            "delivery_id": d.id,
+            "new_status": state.value,
+            "new_active": 0 if state in FINAL else 1,
+            "new_reason": reason if state is DeliveryState.FAILED else "",
+            "now": now,
+        },
+    )
+    return state

@@ -1,0 +1,32 @@
+"""firmware deliveries carry the reason they failed; outbox destinations are data
+
+Revision ID: 0002
+Revises: 0001
+Create Date: 2026-12-01
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0002"
+down_revision = "0001"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("firmware_deliveries", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("reason", sa.String(length=200), nullable=False, server_default="")
+        )
+    # SM WAN rows named a simulator address ("csp:North"); they now name the region.
+    op.execute(
+        "UPDATE outbox SET destination = substr(destination, 5)"
+        " WHERE kind = 'smwan' AND destination LIKE 'csp:%'"
+    )
+
+
+def downgrade() -> None:
+    op.execute("UPDATE outbox SET destination = 'csp:' || destination WHERE kind = 'smwan'")
+    with op.batch_alter_table("firmware_deliveries", schema=None) as batch_op:
+        batch_op.drop_column("reason")
