@@ -15,6 +15,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from althan.duis.envelope import EnvelopeError, RequestId
+from althan.duis.namespaces import SR
 from althan.duis.schema import DuisSchema, SchemaError, find_tool_jar
 from althan.duis.xmldsig import SignatureError, TrustStore, sign, verify
 from althan.duis.xmlsafe import XmlError, parse_xml
@@ -22,7 +23,6 @@ from althan.smki.zaz1 import Zaz1Error, Zaz1Keys, cert_eui, load_zaz1
 
 app = typer.Typer(help="Sign, verify, validate and send DUIS XML.", no_args_is_help=True)
 
-_SR = "{http://www.dccinterface.co.uk/ServiceUserGateway}"
 _MAX = 16_000_000
 
 
@@ -104,7 +104,7 @@ def _sign_bytes(
             key, cert = _load_key_cert(key_path, cert_path)
         else:
             root = parse_xml(data, max_bytes=_MAX)
-            rid_el = root.find(f"{_SR}Header/{_SR}RequestID")
+            rid_el = root.find(f"{SR}Header/{SR}RequestID")
             if rid_el is None or not rid_el.text:
                 _fail("no RequestID: cannot choose a ZAZ1 key (give --key and --cert)")
             originator = RequestId.parse(rid_el.text).originator

@@ -42,6 +42,7 @@ from urllib.parse import unquote
 
 from lxml import etree
 
+from althan.duis.namespaces import SR_NS, XS_NS
 from althan.duis.peers import PeerMissing, peer_file
 
 __all__ = [
@@ -55,9 +56,7 @@ __all__ = [
     "find_tool_jar",
 ]
 
-XS = "http://www.w3.org/2001/XMLSchema"
-SR = "http://www.dccinterface.co.uk/ServiceUserGateway"
-_XS = f"{{{XS}}}"
+_XS = f"{{{XS_NS}}}"
 
 ALT_HAN_VARIANTS: tuple[str, ...] = ("B1", "B2", "B3", "B4")
 MP170_RESPONSE_CODES: tuple[str, ...] = ("E120204", "E080724", "E080823")
@@ -186,7 +185,7 @@ def _apply_overlay(root: etree._Element) -> None:
         new = etree.SubElement(seq, f"{_XS}element")
         new.set("minOccurs", "0")
         new.set("name", "AltHANDeviceVariant")
-        new.set("type", f"{_prefix_for(root, SR)}:AltHANDeviceVariant")
+        new.set("type", f"{_prefix_for(root, SR_NS)}:AltHANDeviceVariant")
         anchor.addnext(new)
 
     rc = top("simpleType", "ResponseCode")

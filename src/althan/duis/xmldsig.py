@@ -41,6 +41,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import (
 )
 from lxml import etree
 
+from althan.duis.namespaces import DSIG, DSIG_NS, SR
 from althan.duis.xmlsafe import DEFAULT_MAX_BYTES, XmlError, parse_xml
 from althan.model import ACCESS_CONTROL_BROKER_EUI, EUI64
 
@@ -66,15 +67,13 @@ __all__ = [
     "verify",
 ]
 
-DSIG_NS = "http://www.w3.org/2000/09/xmldsig#"
-SR_NS = "http://www.dccinterface.co.uk/ServiceUserGateway"
 ALG_EXC_C14N = "http://www.w3.org/2001/10/xml-exc-c14n#"
 ALG_ECDSA_SHA256 = "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256"
 ALG_ENVELOPED = "http://www.w3.org/2000/09/xmldsig#enveloped-signature"
 ALG_SHA256 = "http://www.w3.org/2001/04/xmlenc#sha256"
 
-_D = f"{{{DSIG_NS}}}"
-_SR = f"{{{SR_NS}}}"
+_D = DSIG
+_SR = SR
 _SIGNATURE = f"{_D}Signature"
 _EUI_PART = r"[0-9A-Fa-f]{2}(?:-[0-9A-Fa-f]{2}){7}"
 _ID_RE = re.compile(rf"^\s*({_EUI_PART}):({_EUI_PART}):([0-9]{{1,20}})\s*$")

@@ -19,6 +19,7 @@ from sqlalchemy import select
 
 from althan.dsp import cpl
 from althan.dsp.bootstrap import InventoryDevice, seed_inventory
+from althan.duis.namespaces import SR
 from althan.han.config import NetworkConfig
 from althan.han.topology import Bridge, Fleet, Home, generate_fleet
 from althan.model import ALTHANCO_DEFAULT_EUI, EUI64, TEST_SUPPLIER_EUI, FirmwareVersion
@@ -334,7 +335,7 @@ def _result(
     n39 = w.user.alerts("N39")
     region_of_text = {str(k): v for k, v in region_of.items()}
     t0 = w.update_started - EPOCH.timestamp()
-    sr = "{http://www.dccinterface.co.uk/ServiceUserGateway}"
+    sr = SR
     readback = [
         d
         for d in w.user.deliveries

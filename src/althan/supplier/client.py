@@ -14,21 +14,10 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
 from lxml import etree
 
+from althan.duis.namespaces import DSIG_NS, SR, SR_NS, XSI_NS
+from althan.duis.namespaces import sr_element as _e
 from althan.duis.xmldsig import sign
 from althan.model import DCC_EUI, EUI64, AltHANVariant, FirmwareVersion
-
-SR = "http://www.dccinterface.co.uk/ServiceUserGateway"
-DS = "http://www.w3.org/2000/09/xmldsig#"
-XSI = "http://www.w3.org/2001/XMLSchema-instance"
-
-
-def _e(name: str, text: str | None = None, *children: etree._Element) -> etree._Element:
-    e = etree.Element(f"{{{SR}}}{name}")
-    if text is not None:
-        e.text = text
-    for c in children:
-        e.append(c)
-    return e
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +56,7 @@ class DuisClient:
     ) -> SignedRequest:
         counter = self._next()
         rid = f"{self.user}:{target or self.dcc}:{counter}"
-        root = etree.Element(f"{{{SR}}}Request", nsmap={"sr": SR, "ds": DS, "xsi": XSI})
+        root = etree.Element(f"{SR}Request", nsmap={"sr": SR_NS, "ds": DSIG_NS, "xsi": XSI_NS})
         root.set("schemaVersion", self.schema_version)
         ref = ".".join(srv.split(".")[:2])
         root.append(
