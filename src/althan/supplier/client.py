@@ -14,6 +14,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
 from lxml import etree
 
+from althan.duis.srv import service_reference_of
 from althan.duis.xmldsig import sign
 from althan.model import DCC_EUI, EUI64, AltHANVariant, FirmwareVersion
 
@@ -69,7 +70,7 @@ class DuisClient:
         rid = f"{self.user}:{target or self.dcc}:{counter}"
         root = etree.Element(f"{{{SR}}}Request", nsmap={"sr": SR, "ds": DS, "xsi": XSI})
         root.set("schemaVersion", self.schema_version)
-        ref = ".".join(srv.split(".")[:2])
+        ref = service_reference_of(srv)
         root.append(
             _e(
                 "Header",
