@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import csv
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from fastapi.testclient import TestClient
 from lxml import etree
@@ -44,6 +47,59 @@ class Template:
     @property
     def body(self) -> bytes:
         return self.signed if self.signed is not None else self.original
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The gateway's answer to one template: HTTP status, DUIS ResponseCode, signed body."""
+
+    status: int
+    code: str
+    body: bytes
+
+
+def post_all(
+    client: TestClient, assembly: Assembly, templates: Iterable[Template]
+) -> dict[str, Answer]:
+    """POST each template (in the order given) to the service its CommandVariant picks; every
+    answer is XML, signed by the DSP, and its ResponseCode is the x-duis-response-code header."""
+    table: dict[str, Answer] = {}
+    for t in templates:
+        r = client.post(
+            f"/api/v1/service{service_of(t.body)}",
+            content=t.body,
+            headers={"content-type": "application/xml"},
+        )
+        assert r.status_code < 500, (t.name, r.status_code, r.text[:300])
+        assert r.headers["content-type"].startswith("application/xml"), t.name
+        v = verify(r.content, assembly.dsp_trust)
+        code = v.root.findtext(f"{SR}Header/{SR}ResponseCode")
+        assert code is not None, t.name
+        assert r.headers["x-duis-response-code"] == code, t.name
+        table[t.name] = Answer(r.status_code, code, r.content)
+    return table
+
+
+PINNED = Path(__file__).with_name("template_codes.csv")
+"""The pinned answer (HTTP status, ResponseCode) of each of the 297 templates of the sweep."""
+PIN_COLUMNS = ("template", "http_status", "response_code")
+
+
+def read_pinned(path: Path = PINNED) -> dict[str, tuple[int, str]]:
+    with path.open(newline="") as f:
+        rows = list(csv.reader(f))
+    assert tuple(rows[0]) == PIN_COLUMNS, rows[0]
+    table = {name: (int(status), code) for name, status, code in rows[1:]}
+    assert len(table) == len(rows) - 1, "a template is pinned twice"
+    return table
+
+
+def write_pinned(answers: Mapping[str, Answer], path: Path = PINNED) -> None:
+    with path.open("w", newline="") as f:
+        w = csv.writer(f, lineterminator="\n")
+        w.writerow(PIN_COLUMNS)
+        for name in sorted(answers):
+            w.writerow((name, answers[name].status, answers[name].code))
 
 
 def row_counts(engine: Engine) -> dict[str, int]:

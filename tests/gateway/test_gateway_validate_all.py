@@ -1,51 +1,71 @@
-"""Every answer of the 297-template sweep validates with the reference tool (one JVM batch),
-and the critical SRVs (6.15.2, 8.1.1) are processed, not refused as unsupported."""
+"""Every answer of the 297-template sweep validates with the DCC Boxed reference `Validate` tool
+(one JVM batch), and the document the tool accepts is the answer to that template: its
+RequestID, its Service Reference (Variant) and the ResponseCode that template_codes.csv pins."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
-from fastapi.testclient import TestClient
-from gateway_support import Template
-from test_gateway_templates import post_all
+from gateway_support import Answer, Template, read_pinned
+from lxml import etree
 
-from althan.runtime.assemble import Assembly
+SR = "{http://www.dccinterface.co.uk/ServiceUserGateway}"
+
+
+def _fields(xml: bytes, *paths: str) -> tuple[str, ...]:
+    root = etree.fromstring(xml, etree.XMLParser(resolve_entities=False, no_network=True))
+    return tuple((root.findtext(p) or "").strip() for p in paths)
 
 
 @pytest.mark.java
-def test_every_sweep_answer_validates_with_the_reference_tool(
-    client: TestClient,
-    assembly: Assembly,
+def test_every_sweep_answer_validates_with_the_reference_tool_and_carries_its_code(
+    sweep: Mapping[str, Answer],
     templates: list[Template],
     tmp_path: Path,
     boxed: object,
 ) -> None:
-    table = post_all(client, assembly, templates)
-    assert len(table) == 297
-    codes = {name: code for name, (_s, code, _b) in table.items()}
-    # critical SRVs go through the transform path: the templates' target 00-DB-12-34-56-78-90-A0
-    # is not in the inventory, so E5, never "not supported"
-    for name in (
-        "CS02d_6.15.2_SUCCESS_REQUEST_DUIS.XML",
-        "ECS70Commission_8.1.1_SUCCESS_REQUEST_DUIS.XML",
-        "GCS28Commission_8.1.1_SUCCESS_REQUEST_DUIS.XML",
-    ):
-        assert codes[name] not in ("E21",), (name, codes[name])
+    pinned = read_pinned()
+    names = sorted(sweep)
+    assert names == sorted(pinned) and len(names) == 297
     files: list[Path] = []
-    skipped = 0
-    for i, (name, (_s, _code, body)) in enumerate(sorted(table.items())):
-        if b"AltHANDeviceVariant" in body:  # MP170 element: unknown to the stock 5.1 schema
-            skipped += 1
-            continue
+    for i, name in enumerate(names):
+        # no answer of the sweep carries the MP170 AltHANDeviceVariant (unknown to the
+        # stock 5.1 schema the tool loads): all 297 go to it
+        assert b"AltHANDeviceVariant" not in sweep[name].body, name
         f = tmp_path / f"{i:03d}-{name}.answer.xml"
-        f.write_bytes(body)
+        f.write_bytes(sweep[name].body)
         files.append(f)
-    assert len(files) >= 290, (len(files), skipped)
-    results = boxed("validate", files)  # type: ignore[operator]
-    bad = [
+    tampered = tmp_path / "tampered.xml"  # control: the tool does refuse a changed answer
+    e21 = next(n for n in names if sweep[n].code == "E21")
+    tampered.write_bytes(sweep[e21].body.replace(b">E21<", b">E20<"))
+    *results, control = boxed("validate", [*files, tampered])  # type: ignore[operator]
+    assert control[0] != 0
+    refused = [
         (f.name, out.decode(errors="replace")[-300:])
         for f, (rc, out) in zip(files, results, strict=True)
         if rc != 0
     ]
-    assert not bad, bad[:5]
+    assert not refused, refused[:5]
+
+    request = {t.name: t.body for t in templates}
+    seen_wrong = []
+    for name, (_rc, out) in zip(names, results, strict=True):
+        # the tool prints the document it validated, without its signature
+        rid, code, ref, variant = _fields(
+            out,
+            f"{SR}Header/{SR}RequestID",
+            f"{SR}Header/{SR}ResponseCode",
+            f"{SR}Body/{SR}ResponseMessage/{SR}ServiceReference",
+            f"{SR}Body/{SR}ResponseMessage/{SR}ServiceReferenceVariant",
+        )
+        want = _fields(
+            request[name],
+            f"{SR}Header/{SR}RequestID",
+            f"{SR}Header/{SR}ServiceReference",
+            f"{SR}Header/{SR}ServiceReferenceVariant",
+        )
+        if (rid, code, ref, variant) != (want[0], pinned[name][1], want[1], want[2]):
+            seen_wrong.append((name, (rid, code, ref, variant), (want, pinned[name])))
+    assert not seen_wrong, seen_wrong[:5]

@@ -1,15 +1,21 @@
 """The SRV matrix: which user roles may send which Service Request Variant, and how.
 
 Read from the DCC Boxed peer `@smartdcc/duis-parser` (dist/duis-request-matrix.json), the
-same table DCC Boxed uses.
+same table DCC Boxed uses. Its "Service Reference" column went through a spreadsheet that
+read references as numbers: "6.20" is written "6.2" (the rows of 6.20.1 and 6.20.2). The
+Service Reference is by definition the first two numbers of the variant, so it is taken from
+the variant; the column is only checked against it, and a disagreement other than that lost
+trailing zero makes the matrix unreadable.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
+from typing import Any
 
 from althan.duis.peers import peer_file
 from althan.model import UserRole
@@ -33,6 +39,43 @@ class SrvInfo:
         return frozenset({1, 2, 3})
 
 
+class MatrixError(ValueError):
+    """The SRV matrix says something about a Service Reference that cannot be right."""
+
+
+def service_reference_of(variant: str) -> str:
+    """The Service Reference of a Service Reference Variant: "6.20.1" -> "6.20", "8.2" -> "8.2"."""
+    return ".".join(variant.split(".")[:2])
+
+
+def _same_number(a: str, b: str) -> bool:
+    try:
+        return Decimal(a) == Decimal(b)
+    except InvalidOperation:
+        return False
+
+
+def read_matrix(rows: Iterable[Mapping[str, Any]]) -> dict[str, SrvInfo]:
+    """The matrix rows (duis-request-matrix.json) by Service Reference Variant."""
+    out: dict[str, SrvInfo] = {}
+    for r in rows:
+        v = r["Service Reference Variant"].strip()
+        ref = service_reference_of(v)
+        listed = r["Service Reference"].strip()
+        # "6.2" for "6.20" is the spreadsheet's number reading; anything else is a wrong row
+        if listed != ref and not _same_number(listed, ref):
+            raise MatrixError(f"SRV {v} is listed under Service Reference {listed}, not {ref}")
+        out[v] = SrvInfo(
+            variant=v,
+            reference=ref,
+            name=" ".join(r["Service Request Name"].split()),
+            critical=r["Critical"].strip().lower() == "yes",
+            non_device=r["Non-Device Request"].strip().lower() == "yes",
+            roles=frozenset(UserRole(x) for x in r["Eligible User Roles"]),
+        )
+    return out
+
+
 class SrvMatrix(Mapping[str, SrvInfo]):
     """The SRV matrix, by Service Reference Variant; loaded once, when the DSP is assembled."""
 
@@ -43,18 +86,7 @@ class SrvMatrix(Mapping[str, SrvInfo]):
     def load(cls, path: Path | None = None) -> SrvMatrix:
         """Read `path` (default: duis-parser's dist/duis-request-matrix.json)."""
         p = path or peer_file("duis-parser", "dist", "duis-request-matrix.json")
-        out: dict[str, SrvInfo] = {}
-        for r in json.loads(p.read_text()):
-            v = r["Service Reference Variant"].strip()
-            out[v] = SrvInfo(
-                variant=v,
-                reference=r["Service Reference"].strip(),
-                name=" ".join(r["Service Request Name"].split()),
-                critical=r["Critical"].strip().lower() == "yes",
-                non_device=r["Non-Device Request"].strip().lower() == "yes",
-                roles=frozenset(UserRole(x) for x in r["Eligible User Roles"]),
-            )
-        return cls(out)
+        return cls(read_matrix(json.loads(p.read_text())))
 
     def __getitem__(self, variant: str) -> SrvInfo:
         return self._rows[variant]

@@ -16,6 +16,7 @@ from lxml import etree
 
 from althan.duis.namespaces import DSIG_NS, SR, SR_NS, XSI_NS
 from althan.duis.namespaces import sr_element as _e
+from althan.duis.srv import service_reference_of
 from althan.duis.xmldsig import sign
 from althan.model import DCC_EUI, EUI64, AltHANVariant, FirmwareVersion
 
@@ -58,7 +59,7 @@ class DuisClient:
         rid = f"{self.user}:{target or self.dcc}:{counter}"
         root = etree.Element(f"{SR}Request", nsmap={"sr": SR_NS, "ds": DSIG_NS, "xsi": XSI_NS})
         root.set("schemaVersion", self.schema_version)
-        ref = ".".join(srv.split(".")[:2])
+        ref = service_reference_of(srv)
         root.append(
             _e(
                 "Header",
