@@ -54,7 +54,9 @@ E080406: Final = Code("E080406", "8.4: AltHANDeviceVariant given for a device th
 E080724: Final = Code("E080724", "8.7.2: target is an Alt HAN P2P device (SECMP0170)")
 E080823: Final = Code("E080823", "8.8.2: target is an Alt HAN P2P device (SECMP0170)")
 E081101: Final = Code("E081101", "8.11: the CHF device log is full (six Type 1 devices)")
-E110401: Final = Code("E110401", "11.4: the firmware image is not a ZigBee OTA upgrade file")
+E110401: Final = Code(
+    "E110401", "11.4: the image is not a ZigBee OTA upgrade file, or not of FirmwareVersion"
+)
 E110402: Final = Code("E110402", "11.4: the firmware image is larger than 10,240,000 bytes")
 E110403: Final = Code("E110403", "11.4: more than 50,000 device IDs")
 W110401: Final = Code("W110401", "11.4: accepted; some devices listed in the warning lists")

@@ -28,7 +28,6 @@ import binascii
 import copy
 import hashlib
 import re
-from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from cryptography import x509
@@ -42,6 +41,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import (
 from lxml import etree
 
 from althan.duis.namespaces import DSIG, DSIG_NS, SR
+from althan.duis.trust import TrustedCertificate, TrustStore, normalise_dn
 from althan.duis.xmlsafe import DEFAULT_MAX_BYTES, XmlError, parse_xml
 from althan.model import ACCESS_CONTROL_BROKER_EUI, EUI64
 
@@ -72,8 +72,7 @@ ALG_ECDSA_SHA256 = "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256"
 ALG_ENVELOPED = "http://www.w3.org/2000/09/xmldsig#enveloped-signature"
 ALG_SHA256 = "http://www.w3.org/2001/04/xmlenc#sha256"
 
-_D = DSIG
-_SR = SR
+_D, _SR = DSIG, SR
 _SIGNATURE = f"{_D}Signature"
 _EUI_PART = r"[0-9A-Fa-f]{2}(?:-[0-9A-Fa-f]{2}){7}"
 _ID_RE = re.compile(rf"^\s*({_EUI_PART}):({_EUI_PART}):([0-9]{{1,20}})\s*$")
@@ -107,71 +106,6 @@ class OriginatorMismatch(SignatureError):
 
 class SigningError(SignatureError):
     """The document cannot be signed (bad key, bad input)."""
-
-
-def normalise_dn(dn: str) -> str:
-    """Compare-friendly form of an RFC 2253/4514 DN: "CN=U1, OU=07" -> "CN=U1,OU=07"."""
-    parts: list[str] = []
-    for rdn in re.split(r"(?<!\\),", dn):
-        if "=" not in rdn:
-            parts.append(rdn.strip())
-            continue
-        k, v = rdn.split("=", 1)
-        parts.append(f"{k.strip().upper()}={v.strip()}")
-    return ",".join(parts)
-
-
-@dataclass(frozen=True, slots=True)
-class TrustedCertificate:
-    """A certificate the verifier trusts, with the EUI-64 it belongs to (if known)."""
-
-    cert: x509.Certificate
-    eui: EUI64 | None
-    issuer: str
-    serial: int
-    public_key: ec.EllipticCurvePublicKey
-
-
-class TrustStore:
-    """Certificates trusted for XML signatures, by (issuer, serial) and by EUI-64."""
-
-    def __init__(self, entries: Iterable[tuple[EUI64 | None, x509.Certificate]] = ()) -> None:
-        self._by_key: dict[tuple[str, int], TrustedCertificate] = {}
-        self._by_eui: dict[EUI64, list[TrustedCertificate]] = {}
-        for eui, cert in entries:
-            self.add(eui, cert)
-
-    def add(self, eui: EUI64 | str | None, cert: x509.Certificate) -> TrustedCertificate:
-        e = EUI64.parse(eui) if isinstance(eui, str) else eui
-        pub = cert.public_key()
-        if not isinstance(pub, ec.EllipticCurvePublicKey) or not isinstance(
-            pub.curve, ec.SECP256R1
-        ):
-            raise ValueError("XML-signing certificates must carry a P-256 key")
-        issuer = normalise_dn(cert.issuer.rfc4514_string())
-        tc = TrustedCertificate(
-            cert=cert, eui=e, issuer=issuer, serial=cert.serial_number, public_key=pub
-        )
-        self._by_key[(issuer, tc.serial)] = tc
-        if e is not None:
-            self._by_eui.setdefault(e, []).append(tc)
-        return tc
-
-    def by_issuer_serial(self, issuer: str, serial: int) -> TrustedCertificate | None:
-        return self._by_key.get((normalise_dn(issuer), serial))
-
-    def by_eui(self, eui: EUI64 | str) -> tuple[TrustedCertificate, ...]:
-        e = EUI64.parse(eui) if isinstance(eui, str) else eui
-        return tuple(self._by_eui.get(e, ()))
-
-    def knows_serial(self, serial: int) -> bool:
-        return any(s == serial for _, s in self._by_key)
-
-    def __len__(self) -> int:
-        return len(self._by_key)
-
-    def __iter__(self) -> Iterator[TrustedCertificate]:
-        return iter(self._by_key.values())
 
 
 @dataclass(frozen=True, slots=True)

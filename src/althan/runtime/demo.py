@@ -20,6 +20,7 @@ from sqlalchemy import select
 from althan.dsp import cpl
 from althan.dsp.bootstrap import InventoryDevice, seed_inventory
 from althan.duis.namespaces import SR
+from althan.duis.service_requests import RequestBuilder, SignedRequest
 from althan.han.config import NetworkConfig
 from althan.han.topology import Bridge, Fleet, Home, generate_fleet
 from althan.model import ALTHANCO_DEFAULT_EUI, EUI64, TEST_SUPPLIER_EUI, FirmwareVersion
@@ -27,7 +28,6 @@ from althan.runtime.assemble import build_dsp, register_test_users
 from althan.runtime.sim import Simulator
 from althan.runtime.world import EPOCH, DspNode, DuisPost, UserNode, at
 from althan.store.tables import devices
-from althan.supplier.client import DuisClient, SignedRequest
 from althan.zigbee.ota import build_test_image, parse_ota
 
 Progress = Callable[[str, int, int], None]
@@ -101,7 +101,7 @@ class DemoWorld:
         self.keys = a.keys
         self.dsp_trust = a.dsp_trust
         sup_cert, sup_key = a.zaz1[TEST_SUPPLIER_EUI]
-        self.supplier = DuisClient(TEST_SUPPLIER_EUI, sup_key, sup_cert)
+        self.supplier = RequestBuilder(TEST_SUPPLIER_EUI, sup_key, sup_cert)
         self.update_started = 0.0
         self.sim = Simulator(start=EPOCH.timestamp(), seed=seed)
         self.dsp_node = DspNode(self.dsp)
