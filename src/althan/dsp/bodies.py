@@ -22,6 +22,7 @@ __all__ = [
     "AlertBody",
     "CommsHubFirmwareTransfer",
     "CspDeliveryStatus",
+    "FirmwareDistributionFailure",
     "FirmwareVersionMismatch",
     "PpmidFirmwareAlert",
     "el",
@@ -207,4 +208,22 @@ class FirmwareVersionMismatch:
             el("DeviceType", self.device_type),
             el("FirmwareVersionSMI", self.smi_version),
             el("FirmwareVersionDevice", self.device_version),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class FirmwareDistributionFailure:
+    """sr:FirmwareDistributionFailure: the deliveries of an 11.4 that ended without an outcome
+    (the DSP's deadline passed) for these devices, now free for another 11.4."""
+
+    ELEMENT: ClassVar[str] = "FirmwareDistributionFailure"
+    request_id: str
+    devices: tuple[EUI64, ...]
+
+    def element(self) -> etree._Element:
+        return el(
+            self.ELEMENT,
+            None,
+            el("UpdateFirmwareRequestID", self.request_id),
+            el("MeterIDs", id_list(self.devices)),
         )

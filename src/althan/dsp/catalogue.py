@@ -17,6 +17,7 @@ from althan.dsp.bodies import (
     AlertBody,
     CommsHubFirmwareTransfer,
     CspDeliveryStatus,
+    FirmwareDistributionFailure,
     FirmwareVersionMismatch,
     PpmidFirmwareAlert,
 )
@@ -93,7 +94,12 @@ RESPONSE_CODES: Final = (
     E080201, E080405, E080406, E080724, E080823, E081101, E110401, E110402, E110403, W110401,
     E120201, E120204,
 )  # fmt: skip
-DCC_ALERTS: Final = (N39, N42, N55, N56)
+N57: Final = DccAlert(
+    "N57",
+    FirmwareDistributionFailure,
+    "an 11.4's deliveries timed out without an outcome; the devices are free again",
+)
+DCC_ALERTS: Final = (N39, N42, N55, N56, N57)
 
 RESPONSE_BY_CODE: Final = {c.code: c for c in RESPONSE_CODES}
 _ALERT_BY_BODY: Final = {a.body: a for a in DCC_ALERTS}

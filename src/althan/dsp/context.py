@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from cryptography.hazmat.primitives.asymmetric import ec
 from lxml import etree
@@ -71,6 +71,8 @@ class Handled:
 class DspSettings:
     dcc_eui: EUI64 = DCC_EUI
     max_11_4_devices: int = 50_000
+    delivery_timeout: timedelta = timedelta(days=3)
+    """An 11.4 delivery with no outcome this long after the request fails ("timeout")."""
     outbox_backoff: Sequence[float] = field(default_factory=lambda: (1, 2, 5, 15, 60, 300))
 
 

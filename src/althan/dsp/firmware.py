@@ -3,8 +3,10 @@
 A delivery starts Distributed when an 11.4 hands the image to the CSPs; the CSP's
 `CSPFirmwareDeliveryStatus` makes it Delivered (image on the Comms Hub, N55), the hub's CCS08
 alert Transferred (image on the device, N56), the device's own signed CS09 Activated (N39).
-Any step may fail instead, with a reason. `TRANSITIONS` is the one table of what may happen in
-each state (in the style of h11's ``_state.py``): an event a state does not list raises
+Any step may fail instead, with a reason; a delivery still without an outcome at its deadline
+fails with reason "timeout" (`expire`), so no device stays in progress for ever.
+`TRANSITIONS` is the one table of what may happen in each state (in the style of h11's
+``_state.py``): an event a state does not list raises
 `IllegalTransition`. Activated and Failed are final, so a device is "in progress" exactly while
 its delivery is in a state that is not final.
 
@@ -22,13 +24,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
 
-from sqlalchemy import BigInteger, Connection, bindparam, insert, select, update
+from sqlalchemy import BigInteger, Connection, bindparam, func, insert, select, update
 
 from althan.duis.envelope import RequestId
 from althan.model import EUI64, Region
 from althan.store import ImageStore
 from althan.store.bulk import bulk_insert, raw, select_where_in
-from althan.store.tables import eui_to_db, firmware_deliveries, firmware_images
+from althan.store.tables import UTCDateTime, eui_to_db, firmware_deliveries, firmware_images
 from althan.zigbee.ota import OtaImage
 
 
@@ -47,10 +49,15 @@ class DeliveryEvent(enum.StrEnum):
     TRANSFER_FAILED = "the CH's transfer to the device failed (CCS08 0x8F89)"
     ACTIVATED = "the device activated the image (CS09 0x8F8B success)"
     ACTIVATION_FAILED = "the device could not activate the image (CS09 failure)"
+    TIMED_OUT = "no outcome before the delivery's deadline"
 
 
 S, E = DeliveryState, DeliveryEvent
-_DEVICE_SPEAKS: Final = {E.ACTIVATED: S.ACTIVATED, E.ACTIVATION_FAILED: S.FAILED}
+_DEVICE_SPEAKS: Final = {
+    E.ACTIVATED: S.ACTIVATED,
+    E.ACTIVATION_FAILED: S.FAILED,
+    E.TIMED_OUT: S.FAILED,
+}
 TRANSITIONS: Final[dict[DeliveryState, dict[DeliveryEvent, DeliveryState]]] = {
     S.DISTRIBUTED: {
         E.CH_DELIVERED: S.DELIVERED,
@@ -129,7 +136,10 @@ class Target:
     region: str
 
 
+TIMEOUT_REASON = "timeout"
+
 _COLUMNS = (
+    "deadline",
     "request_id",
     "device",
     "chf",
@@ -149,15 +159,20 @@ def start(
     image_sha256: str,
     version: str,
     now: datetime,
+    deadline: datetime,
 ) -> None:
-    """One Distributed delivery per target, set-based."""
+    """One Distributed delivery per target, set-based; each fails at `deadline` if it has no
+    outcome by then."""
     rid = str(request_id)
     state = DeliveryState.DISTRIBUTED.value
     bulk_insert(
         conn,
         firmware_deliveries,
         _COLUMNS,
-        ((rid, t.device, t.chf, t.region, image_sha256, version, state, 1, now) for t in targets),
+        (
+            (deadline, rid, t.device, t.chf, t.region, image_sha256, version, state, 1, now)
+            for t in targets
+        ),
     )
 
 
@@ -248,3 +263,49 @@ def advance(
         },
     )
     return state
+
+
+# ------------------------------------------------------------------ deadlines
+
+assert all(
+    DeliveryEvent.TIMED_OUT in TRANSITIONS[s] for s in DeliveryState if s not in FINAL
+), "every delivery in progress can time out"
+
+_NEXT_DEADLINE = select(func.min(firmware_deliveries.c.deadline)).where(
+    firmware_deliveries.c.active == 1
+)
+_EXPIRED = (
+    select(firmware_deliveries)
+    .where(
+        firmware_deliveries.c.active == 1,
+        firmware_deliveries.c.deadline <= bindparam("now", type_=UTCDateTime()),
+    )
+    .order_by(firmware_deliveries.c.request_id, firmware_deliveries.c.id)
+)
+_EXPIRE = (
+    update(firmware_deliveries)
+    .where(
+        firmware_deliveries.c.active == 1,
+        firmware_deliveries.c.deadline <= bindparam("now", type_=UTCDateTime()),
+    )
+    .values(
+        status=DeliveryState.FAILED.value,
+        active=0,
+        reason=TIMEOUT_REASON,
+        updated_at=bindparam("now", type_=UTCDateTime()),
+    )
+)
+
+
+def next_deadline(conn: Connection) -> datetime | None:
+    """When the first delivery in progress times out (None: none in progress)."""
+    value = conn.execute(_NEXT_DEADLINE).scalar_one_or_none()
+    return None if value is None else UTCDateTime().process_result_value(value, conn.dialect)
+
+
+def expire(conn: Connection, now: datetime) -> list[Delivery]:
+    """Fail, set-based, every delivery in progress whose deadline has passed; what failed."""
+    expired = [_delivery(r) for r in conn.execute(_EXPIRED, {"now": now})]
+    if expired:
+        conn.execute(_EXPIRE, {"now": now})
+    return expired

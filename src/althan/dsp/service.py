@@ -12,6 +12,7 @@ inbound handlers (`althan.dsp.inbound.INBOUND`).
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -20,7 +21,8 @@ from lxml import etree
 from sqlalchemy import Connection, Engine
 
 from althan.dsp import catalogue as C
-from althan.dsp import inbox
+from althan.dsp import firmware, inbox
+from althan.dsp.bodies import FirmwareDistributionFailure
 from althan.dsp.context import DspSettings, Effects, Handled, InboundCtx, Reject, Services
 from althan.dsp.duis_io import DuisIO, DuisRejected, Request
 from althan.dsp.gateway import STEPS, Call, Step, compose
@@ -121,6 +123,24 @@ class Dsp:
             schema_version=req.schema_version,
         )
         return DuisReply(200, body, code.code, detail)
+
+    # ------------------------------------------------------------------ time passing
+    def next_deadline(self) -> datetime | None:
+        """When `expire` next has work: the first deadline of a delivery in progress."""
+        with self.engine.connect() as conn:
+            return firmware.next_deadline(conn)
+
+    def expire(self, now: datetime) -> int:
+        """Fail every delivery in progress past its deadline (reason "timeout"); each 11.4's
+        requester gets one N57 naming its devices. How many failed."""
+        with self.engine.begin() as conn:
+            expired = firmware.expire(conn, now)
+            effects = self._effects(conn, now)
+            for rid, group in itertools.groupby(expired, key=lambda d: d.request_id):
+                devices = tuple(d.device for d in group)
+                body = FirmwareDistributionFailure(str(rid), devices)
+                effects.alert(rid.originator, body, detail=firmware.TIMEOUT_REASON)
+        return len(expired)
 
     # ------------------------------------------------------------------ SM WAN side
     def handle_smwan(self, msg: SmwanMessage, now: datetime) -> None:

@@ -150,9 +150,9 @@ def srv_11_4(ctx: Ctx) -> Handled:
     if go:
         firmware.keep_image(conn, ctx.services.images, data, img, ctx.now)
         rid = ctx.req.request_id
-        firmware.start(
-            conn, rid, (firmware.Target(r.eui, r.chf, r.region) for r in go), sha, version, ctx.now
-        )
+        deadline = ctx.now + ctx.services.settings.delivery_timeout
+        targets = (firmware.Target(r.eui, r.chf, r.region) for r in go)
+        firmware.start(conn, rid, targets, sha, version, ctx.now, deadline)
         by_region: dict[str, list[FirmwareTarget]] = defaultdict(list)
         for r in go:
             by_region[r.region].append(FirmwareTarget(eui_from_db(r.chf), eui_from_db(r.eui)))

@@ -198,6 +198,7 @@ firmware_deliveries = Table(
     Column("active", Integer, nullable=False),  # 1 while in progress (one per device)
     Column("updated_at", UTCDateTime, nullable=False),
     Column("reason", String(200), nullable=False, server_default=""),  # why it Failed
+    Column("deadline", UTCDateTime, nullable=True),  # it fails ("timeout") if still active
     UniqueConstraint("request_id", "device"),
 )
 Index("ix_fd_device_active", firmware_deliveries.c.device, firmware_deliveries.c.active)

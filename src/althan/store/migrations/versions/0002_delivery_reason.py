@@ -1,4 +1,4 @@
-"""firmware deliveries carry the reason they failed; outbox destinations are data
+"""firmware deliveries carry a deadline and the reason they failed; outbox destinations are data
 
 Revision ID: 0002
 Revises: 0001
@@ -19,6 +19,7 @@ def upgrade() -> None:
         batch_op.add_column(
             sa.Column("reason", sa.String(length=200), nullable=False, server_default="")
         )
+        batch_op.add_column(sa.Column("deadline", sa.DateTime(timezone=True), nullable=True))
     # SM WAN rows named a simulator address ("csp:North"); they now name the region.
     op.execute(
         "UPDATE outbox SET destination = substr(destination, 5)"
@@ -29,4 +30,5 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.execute("UPDATE outbox SET destination = 'csp:' || destination WHERE kind = 'smwan'")
     with op.batch_alter_table("firmware_deliveries", schema=None) as batch_op:
+        batch_op.drop_column("deadline")
         batch_op.drop_column("reason")
