@@ -33,7 +33,7 @@ def test_every_pair_moves_as_the_table_says_or_raises(
 
 def test_the_table_names_every_state_and_only_the_ends_are_final() -> None:
     assert set(TRANSITIONS) == set(S)
-    assert FINAL == {S.ACTIVATED, S.FAILED}
+    assert {S.ACTIVATED, S.FAILED} == FINAL
     # from Distributed, every state can be reached, and every path ends in a final state
     seen, todo = {S.DISTRIBUTED}, [S.DISTRIBUTED]
     while todo:

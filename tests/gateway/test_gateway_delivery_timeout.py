@@ -106,4 +106,3 @@ def test_a_delivery_without_outcome_times_out_is_reported_and_frees_the_device(
     clock.t = deadline + timedelta(seconds=1)
     again = supplier.update_ppmid_firmware(image, FirmwareVersion(VERSION), [BRIDGE])
     assert send(client, assembly, again)[0] == "I0"
-

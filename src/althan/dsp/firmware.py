@@ -267,9 +267,9 @@ def advance(
 
 # ------------------------------------------------------------------ deadlines
 
-assert all(
-    DeliveryEvent.TIMED_OUT in TRANSITIONS[s] for s in DeliveryState if s not in FINAL
-), "every delivery in progress can time out"
+assert all(DeliveryEvent.TIMED_OUT in TRANSITIONS[s] for s in DeliveryState if s not in FINAL), (
+    "every delivery in progress can time out"
+)
 
 _NEXT_DEADLINE = select(func.min(firmware_deliveries.c.deadline)).where(
     firmware_deliveries.c.active == 1
