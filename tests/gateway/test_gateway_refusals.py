@@ -35,6 +35,15 @@ CASES = [
     # DOCTYPE with an external entity: refused before parsing, not well-formed for us
     ("signing-tool/duis-xxe.xml", False, 400, "E19"),
 ]
+"""HTTP 200 answers are DSP-signed DUIS responses; HTTP 400 ones answer bodies that are not a
+DUIS request naming a known SRV, which no schema-valid DUIS response can answer: text/plain,
+the code first."""
+
+
+def _code_of(status: int, answer: bytes, assembly: Assembly) -> str | None:
+    if status == 400:
+        return answer.decode().split()[0]
+    return verify(answer, assembly.dsp_trust).root.findtext(f"{SR}Header/{SR}ResponseCode")
 
 
 def _post(client: TestClient, body: bytes, service: str | None = None) -> tuple[int, str, bytes]:
@@ -66,8 +75,7 @@ def test_broken_sample_is_refused_and_changes_nothing(
         body = sign(body, key, cert)
     before = row_counts(assembly.dsp.engine)
     got_status, got_code, answer = _post(client, body)
-    v = verify(answer, assembly.dsp_trust)
-    assert v.root.findtext(f"{SR}Header/{SR}ResponseCode") == code
+    assert _code_of(got_status, answer, assembly) == code
     assert (got_status, got_code) == (status, code), sample
     assert row_counts(assembly.dsp.engine) == before
 
@@ -84,10 +92,9 @@ def test_tampered_and_not_well_formed_requests(
     verify(answer, assembly.dsp_trust)
     assert (status, code) == (200, "E1")
     status, code, answer = _post(client, good.signed[: len(good.signed) // 2], "D")
-    verify(answer, assembly.dsp_trust)
-    assert (status, code) == (400, "E19")
+    assert (status, code, _code_of(status, answer, assembly)) == (400, "E19", "E19")
     status, code, answer = _post(client, b"", "D")
-    assert (status, code) == (400, "E19")
+    assert (status, code, _code_of(status, answer, assembly)) == (400, "E19", "E19")
     # validly signed by a registered user, but not valid against the schema (bad DeviceID)
     cert, key = assembly.zaz1[TEST_SUPPLIER_EUI]
     invalid = sign(good.original.replace(b"<sr:DeviceID>00-DB", b"<sr:DeviceID>XX-DB"), key, cert)

@@ -14,6 +14,7 @@ from althan.duis import envelope
 from althan.duis.envelope import RequestId
 from althan.duis.namespaces import SR
 from althan.duis.schema import SchemaInvalid, SchemaSet
+from althan.duis.srv import SrvInfo, SrvMatrix
 from althan.duis.xmldsig import (
     OriginatorMismatch,
     SignatureError,
@@ -36,17 +37,15 @@ class DuisRejected(Exception):
         detail: str,
         *,
         request_id: RequestId | None = None,
-        service_reference: str = "0.0",
-        service_reference_variant: str = "0.0",
-        malformed: bool = False,
+        srv: SrvInfo | None = None,
     ) -> None:
         super().__init__(f"{code.code}: {detail}")
         self.code = code
         self.detail = detail
         self.request_id = request_id
-        self.service_reference = service_reference
-        self.service_reference_variant = service_reference_variant
-        self.malformed = malformed
+        self.srv = srv
+        """The SRV the refused request names, when it names one DUIS knows: a DUIS response
+        (whose ResponseMessage must carry a valid ServiceReference) can answer it."""
 
 
 SCHEMA_RULE_CODES: dict[tuple[str, str], C.Code] = {
@@ -88,21 +87,18 @@ class Request:
         return self.request_id.counter
 
 
-def _header_guess(root: etree._Element) -> tuple[RequestId | None, str, str]:
-    """RequestID and service reference of a request we are refusing, if it has them."""
+def _header_guess(
+    root: etree._Element, srvs: SrvMatrix
+) -> tuple[RequestId | None, SrvInfo | None]:
+    """RequestID and SRV of a request we are refusing, if it names ones that exist."""
 
     def t(name: str) -> str | None:
         e = root.find(f"{SR}Header/{SR}{name}")
         return e.text.strip() if e is not None and e.text else None
 
-    sr = t("ServiceReference")
-    srv = t("ServiceReferenceVariant")
-    ok = (
-        sr is not None
-        and srv is not None
-        and envelope.is_srv_number(sr)
-        and envelope.is_srv_number(srv)
-    )
+    info = srvs.get(t("ServiceReferenceVariant") or "")
+    if info is not None and info.reference != t("ServiceReference"):
+        info = None
     rid_text = t("RequestID")
     rid: RequestId | None = None
     if rid_text is not None:
@@ -110,13 +106,14 @@ def _header_guess(root: etree._Element) -> tuple[RequestId | None, str, str]:
             rid = RequestId.parse(rid_text)
         except ValueError:
             rid = None
-    return rid, (sr if ok and sr else "0.0"), (srv if ok and srv else "0.0")
+    return rid, info
 
 
 class DuisIO:
     def __init__(
         self,
         schemas: SchemaSet,
+        srvs: SrvMatrix,
         trust: TrustStore,
         dsp_key: ec.EllipticCurvePrivateKey,
         dsp_cert: x509.Certificate,
@@ -125,6 +122,7 @@ class DuisIO:
         max_bytes: int = 14_000_000,
     ) -> None:
         self.schemas = schemas
+        self.srvs = srvs
         self.trust = trust
         self.key = dsp_key
         self.cert = dsp_cert
@@ -135,15 +133,13 @@ class DuisIO:
         try:
             root = parse_xml(data, max_bytes=self.max_bytes)
         except XmlTooLarge as exc:
-            raise DuisRejected(C.E100, str(exc), malformed=True) from exc
+            raise DuisRejected(C.E100, str(exc)) from exc
         except XmlError as exc:
-            raise DuisRejected(C.E19, str(exc), malformed=True) from exc
-        rid, sr, srv = _header_guess(root)
+            raise DuisRejected(C.E19, str(exc)) from exc
+        rid, srv = _header_guess(root, self.srvs)
 
         def refused(code: C.Code, exc: Exception) -> DuisRejected:
-            return DuisRejected(
-                code, str(exc), request_id=rid, service_reference=sr, service_reference_variant=srv
-            )
+            return DuisRejected(code, str(exc), request_id=rid, srv=srv)
 
         # schema first, as the DCC Boxed tool does: a schema-invalid request is E19 however
         # it is signed

@@ -41,6 +41,7 @@ class DuisReply:
     body: bytes
     response_code: str
     detail: str = ""
+    media_type: str = "application/xml"
 
 
 class Dsp:
@@ -82,16 +83,19 @@ class Dsp:
         try:
             req = self.duis.accept(data)
         except DuisRejected as exc:
+            if exc.srv is None:
+                # not a request naming a DUIS SRV: no valid DUIS response can answer it
+                text = f"{exc.code.code} {exc.code.meaning}: {exc.detail}\n".encode()
+                return DuisReply(400, text, exc.code.code, exc.detail, "text/plain")
             body = self.duis.response(
                 request_id=exc.request_id,
                 response_id=None,
                 code=exc.code.code,
                 when=now,
-                service_reference=exc.service_reference,
-                service_reference_variant=exc.service_reference_variant,
+                service_reference=exc.srv.reference,
+                service_reference_variant=exc.srv.variant,
             )
-            status = 400 if exc.code is C.E19 and exc.malformed else 200
-            return DuisReply(status, body, exc.code.code, exc.detail)
+            return DuisReply(200, body, exc.code.code, exc.detail)
         try:
             with self.engine.begin() as conn:
                 call = Call(

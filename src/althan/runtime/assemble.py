@@ -68,7 +68,8 @@ def build_dsp(
     dsp_cert, dsp_key = zaz1[DCC_EUI]
     trust = TrustStore(zaz1.certificates())
     keys = FleetKeys(DevicePki.generate(seed))
-    duis = DuisIO(SchemaSet.load(schema_dirs), trust, dsp_key, dsp_cert)
+    srvs = SrvMatrix.load()
+    duis = DuisIO(SchemaSet.load(schema_dirs), srvs, trust, dsp_key, dsp_cert)
     gbcs_keys = keys.dsp_keys()
     for d in device_cert_dirs:
         gbcs_keys = with_keystore(gbcs_keys, Keystore.load(d))
@@ -81,7 +82,7 @@ def build_dsp(
         images=ImageStore(data_dir / "images"),
         duis=duis,
         gbcs_keys=gbcs_keys,
-        srvs=SrvMatrix.load(),
+        srvs=srvs,
         user_ds_keys=user_ds_keys,
         settings=settings or DspSettings(),
     )

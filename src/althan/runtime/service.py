@@ -194,7 +194,7 @@ def create_app(
             return Response(
                 content=reply.body,
                 status_code=reply.http_status,
-                media_type=XML,
+                media_type=reply.media_type,
                 headers={"X-DUIS-Response-Code": reply.response_code},
             )
 
