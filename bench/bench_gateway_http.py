@@ -13,7 +13,7 @@ N requests are signed ahead of time (signing is the users' cost, not the DSP's) 
 is started on 127.0.0.1 on a free port:
 
 - ``--server factory`` (default): ``uvicorn --factory bench_gateway_http:make_app --workers W``,
-  the app built exactly as ``althan serve`` builds it (`build_dsp`, `trust_registered_users`,
+  the app built exactly as ``althan serve`` builds it (`build_dsp`, `DuisIO.learn_certificates`,
   `create_app` with an `OutboxDispatcher` unless ``--no-dispatcher``), without access logging;
 - ``--server althan``: ``althan serve`` itself (one process, uvicorn's access log on).
 
@@ -67,10 +67,10 @@ NEW_DEVICE_BASE = 0x00DB_5678_0000_0000
 def make_app() -> Any:
     """uvicorn factory: the app `althan serve` runs, over the store named in the environment."""
     from althan.runtime.assemble import build_dsp
-    from althan.runtime.service import OutboxDispatcher, create_app, trust_registered_users
+    from althan.runtime.service import OutboxDispatcher, create_app
 
     assembly = build_dsp(Path(os.environ[ENV_DATA]), db_url=os.environ.get(ENV_DB) or None)
-    trust_registered_users(assembly)
+    assembly.dsp.duis.learn_certificates()
     dispatcher = OutboxDispatcher(assembly.dsp) if os.environ.get(ENV_DISPATCH) == "1" else None
     return create_app(assembly, dispatcher=dispatcher)
 
@@ -431,14 +431,13 @@ def run_one(args: argparse.Namespace, db: str, workers: int, mix: str) -> dict[s
 def run_direct(args: argparse.Namespace, db: str, mix: str) -> tuple[float, float]:
     """The DSP alone: `Dsp.handle_duis` in one thread, no HTTP; (CPU ms, wall ms) per request."""
     from althan.runtime.assemble import build_dsp
-    from althan.runtime.service import trust_registered_users
 
     with tempfile.TemporaryDirectory(prefix="althan-bench-gw-") as tmp, _db(db, args) as db_url:
         data_dir = Path(tmp) / "data"
         clients = prepare(data_dir, db_url, 1)
         reqs = presign(clients, args.requests, mix)[0]
         a = build_dsp(data_dir, db_url=db_url)
-        trust_registered_users(a)
+        a.dsp.duis.learn_certificates()
         now = datetime.now(UTC)
         warm, rest = reqs[: WARMUP_PER_SLOT * 20], reqs[WARMUP_PER_SLOT * 20 :]
         for service, xml in warm:

@@ -22,24 +22,21 @@ from rich.table import Table
 from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
+from althan.cli.options import DEFAULT_DATA_DIR, DataDir, open_assembly
 from althan.dsp import cpl
 from althan.model import ALTHANCO_DEFAULT_EUI, EUI64
-from althan.runtime.assemble import Assembly, build_dsp, register_test_users
+from althan.runtime.assemble import Assembly
 from althan.zigbee.ota import OtaError, parse_ota
 
 app = typer.Typer(help="cpl commands", no_args_is_help=True)
 
-DEFAULT_DATA_DIR = Path("althan-data")
-
-DataDir = Annotated[
-    Path,
-    typer.Option(
-        "--data-dir", help="The DSP's data directory (store and images).", file_okay=False
-    ),
-]
 AsUser = Annotated[
     str,
-    typer.Option("--as", help="EUI-64 of the user acting (default: AltHANCo)."),
+    typer.Option(
+        "--as",
+        help="EUI-64 of the registered user acting (AltHANCo for add and withdraw); "
+        f"the test AltHANCo is {ALTHANCO_DEFAULT_EUI}.",
+    ),
 ]
 
 
@@ -64,10 +61,8 @@ def _hex4(text: str | None, what: str) -> str | None:
     return t
 
 
-def _open(data_dir: Path) -> Assembly:
-    a = build_dsp(data_dir)
-    register_test_users(a, datetime.now(UTC))
-    return a
+def _open(data_dir: Path, *, create: bool = False) -> Assembly:
+    return open_assembly(data_dir, create=create)
 
 
 @contextmanager
@@ -104,6 +99,7 @@ def _print_entry(e: cpl.CplEntry, as_json: bool) -> None:
 @app.command("add")
 def add(
     file: Annotated[Path, typer.Argument(help="The OTA upgrade file to assure.")],
+    as_user: AsUser,
     manufacturer: Annotated[
         str | None,
         typer.Option(
@@ -135,7 +131,6 @@ def add(
             help="Highest hardware version covered (default: the header's maximum).",
         ),
     ] = None,
-    as_user: AsUser = str(ALTHANCO_DEFAULT_EUI),
     data_dir: DataDir = DEFAULT_DATA_DIR,
     as_json: Annotated[bool, typer.Option("--json", help="Print the entry as JSON.")] = False,
 ) -> None:
@@ -163,7 +158,7 @@ def add(
         _fail("the image header has no hardware version range: give --hw-min and --hw-max", 2)
     if lo > hi:
         _fail(f"hardware range {lo}..{hi} is empty", 2)
-    a = _open(data_dir)
+    a = _open(data_dir, create=True)
     sha = hashlib.sha256(data).hexdigest()
     try:
         with _tx(a) as conn:
@@ -233,7 +228,7 @@ def list_(
 @app.command("withdraw")
 def withdraw(
     entry_id: Annotated[int, typer.Argument(metavar="ID", help="The CPL entry id.")],
-    as_user: AsUser = str(ALTHANCO_DEFAULT_EUI),
+    as_user: AsUser,
     reason: Annotated[str, typer.Option("--reason", help="Why (kept in the history).")] = "",
     data_dir: DataDir = DEFAULT_DATA_DIR,
     as_json: Annotated[bool, typer.Option("--json", help="Print the entry as JSON.")] = False,

@@ -52,6 +52,14 @@ def _number(text: str, what: str, bits: int) -> int:
     return value
 
 
+def _firmware_version(text: str) -> int:
+    """A file version as DUIS writes it (exactly 8 hex digits, e.g. 00020000), or a number."""
+    t = text.strip()
+    if len(t) == 8 and all(c in "0123456789abcdefABCDEF" for c in t):
+        return int(t, 16)
+    return _number(t, "--version", 32)
+
+
 def _printable(s: str) -> str:
     """The header string with undecodable bytes shown as \\xNN escapes."""
     return s.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
@@ -229,7 +237,12 @@ def inspect(
 def build(
     manufacturer: Annotated[str, typer.Option("--manufacturer", help="manufacturer code")],
     image_type: Annotated[str, typer.Option("--image-type", help="image type")],
-    version: Annotated[str, typer.Option("--version", help="file version (32 bits)")],
+    version: Annotated[
+        str,
+        typer.Option(
+            "--version", help="file version: 8 hex digits as in DUIS (00020000), 0x…, or decimal"
+        ),
+    ],
     output: Annotated[Path, typer.Option("-o", "--output", help="file to write")],
     min_hw: Annotated[str | None, typer.Option("--min-hw")] = None,
     max_hw: Annotated[str | None, typer.Option("--max-hw")] = None,
@@ -257,7 +270,7 @@ def build(
         data = build_test_image(
             _number(manufacturer, "--manufacturer", 16),
             _number(image_type, "--image-type", 16),
-            _number(version, "--version", 32),
+            _firmware_version(version),
             min_hw=None if min_hw is None else _number(min_hw, "--min-hw", 16),
             max_hw=None if max_hw is None else _number(max_hw, "--max-hw", 16),
             payload_size=payload_size,

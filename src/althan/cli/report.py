@@ -10,28 +10,24 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-DEFAULT_DATA_DIR = Path("./althan-data")
+from althan.cli.options import DEFAULT_DATA_DIR, DataDir, DbUrl
 
 
 def report(
-    data_dir: Path = typer.Option(
-        DEFAULT_DATA_DIR, "--data-dir", envvar="ALTHAN_DATA_DIR", help="The DSP's data directory."
-    ),
-    db_url: str | None = typer.Option(None, "--db-url", envvar="ALTHAN_DB_URL"),
+    data_dir: DataDir = DEFAULT_DATA_DIR,
+    db_url: DbUrl = None,
     out: Path | None = typer.Option(
         None, "--out", help="Where the HTML and CSV go (default: the data directory)."
     ),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object instead."),
 ) -> None:
     """Deployed Alt HAN firmware by variant, region and version (with CPL status): HTML + CSV."""
+    from althan.cli.options import store_url
     from althan.reports.deployed import deployed
     from althan.reports.rollout import write_report
-    from althan.store import open_engine, sqlite_url
+    from althan.store import open_engine
 
-    if db_url is None and not (data_dir / "althan.db").is_file():
-        typer.echo(f"error: no althan store in {data_dir} (give --data-dir or --db-url)", err=True)
-        raise typer.Exit(2)
-    engine = open_engine(db_url or sqlite_url(data_dir))
+    engine = open_engine(store_url(data_dir, db_url, create=False))
     with engine.connect() as conn:
         rep = deployed(conn)
     if as_json:

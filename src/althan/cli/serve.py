@@ -47,16 +47,12 @@ def serve(
     """
     import uvicorn
 
-    from althan.dsp import users
     from althan.runtime.assemble import build_dsp, register_test_users
-    from althan.runtime.service import OutboxDispatcher, create_app, trust_registered_users
+    from althan.runtime.service import OutboxDispatcher, create_app
 
     assembly = build_dsp(data_dir, db_url=db_url, schema_dirs=(None, *schema_dir))
-    with assembly.dsp.engine.connect() as conn:
-        empty = not users.all_users(conn)
-    if empty:  # first start: the ZAZ1 test users DCC Boxed knows, and AltHANCo
-        register_test_users(assembly, datetime.now(UTC))
-    trust_registered_users(assembly)
+    # the ZAZ1 test users DCC Boxed knows, and AltHANCo (what users registered is kept)
+    register_test_users(assembly, datetime.now(UTC))
     dispatcher = OutboxDispatcher(assembly.dsp)
     app = create_app(assembly, dispatcher=dispatcher)
     Console(stderr=True).print(

@@ -6,24 +6,17 @@ Errors are one line on stderr starting ``error:``.
 
 from __future__ import annotations
 
-import sys
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import NoReturn
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from althan.cli.serve import DEFAULT_DATA_DIR
+from althan.cli.options import DEFAULT_DATA_DIR, DataDir, DbUrl, open_assembly
+from althan.cli.options import fail as _fail
 from althan.model import EUI64, UserRole
 
 app = typer.Typer(help="DCC users known to the DSP.", no_args_is_help=True)
-
-
-def _fail(message: str, code: int = 2) -> NoReturn:
-    print(f"error: {message}", file=sys.stderr)
-    raise typer.Exit(code)
 
 
 @app.command("add")
@@ -37,14 +30,18 @@ def users_add(
         None, "--endpoint", help="URL that asynchronous responses and alerts are POSTed to."
     ),
     name: str | None = typer.Option(None, "--name", help="Display name (default: the EUI)."),
-    data_dir: Path = typer.Option(DEFAULT_DATA_DIR, "--data-dir", file_okay=False),
-    db_url: str | None = typer.Option(None, "--db-url"),
+    data_dir: DataDir = DEFAULT_DATA_DIR,
+    db_url: DbUrl = None,
 ) -> None:
-    """Register a user, or update one (roles, endpoint, and the certificate if given)."""
+    """Register a user, or update one (roles, endpoint, and the certificate if given).
+
+    A running `althan serve` on the same store trusts a new or replaced certificate at the
+    user's next request; no restart is needed."""
+    from datetime import UTC, datetime
+
     from cryptography import x509
 
     from althan.dsp import users
-    from althan.store import open_engine, sqlite_url
 
     try:
         user = EUI64.parse(eui)
@@ -64,8 +61,7 @@ def users_add(
             _fail(f"--cert {cert}: not a PEM certificate ({exc})")
     if endpoint is not None and not endpoint.startswith(("http://", "https://")):
         _fail(f"--endpoint {endpoint!r}: must be an http:// or https:// URL")
-    data_dir.mkdir(parents=True, exist_ok=True)
-    engine = open_engine(db_url or sqlite_url(data_dir))
+    engine = open_assembly(data_dir, db_url, create=True).dsp.engine
     now = datetime.now(UTC)
     with engine.begin() as conn:
         known = users.get(conn, user)
@@ -77,15 +73,15 @@ def users_add(
 
 @app.command("list")
 def users_list(
-    data_dir: Path = typer.Option(DEFAULT_DATA_DIR, "--data-dir", file_okay=False),
-    db_url: str | None = typer.Option(None, "--db-url"),
+    data_dir: DataDir = DEFAULT_DATA_DIR,
+    db_url: DbUrl = None,
 ) -> None:
     """The registered users: EUI, name, roles, certificate serial, endpoint."""
+    from althan.cli.options import store_url
     from althan.dsp import users
-    from althan.store import open_engine, sqlite_url
+    from althan.store import open_engine
 
-    data_dir.mkdir(parents=True, exist_ok=True)
-    engine = open_engine(db_url or sqlite_url(data_dir))
+    engine = open_engine(store_url(data_dir, db_url, create=False))
     with engine.connect() as conn:
         rows = users.all_users(conn)
     engine.dispose()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -26,6 +27,10 @@ from althan.duis.xmldsig import (
 )
 from althan.duis.xmlsafe import XmlError, XmlTooLarge, parse_xml
 from althan.model import DCC_EUI, EUI64
+
+
+TrustSource = Callable[[], Iterable[tuple[EUI64, x509.Certificate]]]
+"""The XML-signing certificates of the registered users (read from the store)."""
 
 
 class DuisRejected(Exception):
@@ -87,9 +92,7 @@ class Request:
         return self.request_id.counter
 
 
-def _header_guess(
-    root: etree._Element, srvs: SrvMatrix
-) -> tuple[RequestId | None, SrvInfo | None]:
+def _header_guess(root: etree._Element, srvs: SrvMatrix) -> tuple[RequestId | None, SrvInfo | None]:
     """RequestID and SRV of a request we are refusing, if it names ones that exist."""
 
     def t(name: str) -> str | None:
@@ -120,6 +123,7 @@ class DuisIO:
         *,
         dcc_eui: EUI64 = DCC_EUI,
         max_bytes: int = 14_000_000,
+        trust_source: TrustSource | None = None,
     ) -> None:
         self.schemas = schemas
         self.srvs = srvs
@@ -128,6 +132,7 @@ class DuisIO:
         self.cert = dsp_cert
         self.dcc_eui = dcc_eui
         self.max_bytes = max_bytes
+        self.trust_source = trust_source
 
     def accept(self, data: bytes) -> Request:
         try:
@@ -148,7 +153,12 @@ class DuisIO:
         except SchemaInvalid as exc:
             raise refused(_schema_code(exc), exc) from exc
         try:
-            verified = verify(root, self.trust, dcc_eui=self.dcc_eui)
+            try:
+                verified = verify(root, self.trust, dcc_eui=self.dcc_eui)
+            except UnknownCertificate:
+                if not self.learn_certificates():
+                    raise
+                verified = verify(root, self.trust, dcc_eui=self.dcc_eui)
         except UnknownCertificate as exc:
             raise refused(C.E2, exc) from exc
         except OriginatorMismatch as exc:
@@ -168,6 +178,19 @@ class DuisIO:
             schema_version=env.schema_version,
             body=env.body,
         )
+
+    def learn_certificates(self) -> int:
+        """Trust the certificates users registered since (`trust_source`); how many are new.
+        A user added, or given a new certificate, while the gateway runs is trusted at once."""
+        if self.trust_source is None:
+            return 0
+        n = 0
+        for eui, cert in self.trust_source():
+            if self.trust.by_issuer_serial(cert.issuer.rfc4514_string(), cert.serial_number):
+                continue
+            self.trust.add(eui, cert)
+            n += 1
+        return n
 
     def response(
         self,

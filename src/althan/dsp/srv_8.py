@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from lxml import etree
+
 from althan.dsp import catalogue as C
 from althan.dsp import gbcs_out, smi
 from althan.dsp.bodies import el, inventory_device
@@ -75,6 +77,8 @@ def srv_8_4(ctx: Ctx) -> Handled:
         if row.status != DeviceStatus.PENDING.value:
             raise Reject(C.E20, f"only a Pending device can be deleted; {eui} is {row.status}")
         values["status"] = DeviceStatus.WITHDRAWN.value
+    else:  # UpdateDeviceStatusCH, UpdateDeviceStatusExceptCH, UpdateMPxN
+        raise Reject(C.E21, f"8.4 {etree.QName(b[1]).localname} is not supported by althan")
     if values:
         smi.update_device(ctx.conn, eui, values, ctx.now)
     return Handled(C.I0, device_count=1)

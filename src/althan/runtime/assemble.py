@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from althan.dsp import users
@@ -69,7 +70,20 @@ def build_dsp(
     trust = TrustStore(zaz1.certificates())
     keys = FleetKeys(DevicePki.generate(seed))
     srvs = SrvMatrix.load()
-    duis = DuisIO(SchemaSet.load(schema_dirs), srvs, trust, dsp_key, dsp_cert)
+
+    def registered_certificates() -> list[tuple[EUI64, x509.Certificate]]:
+        with engine.connect() as conn:
+            return users.certificates(conn)
+
+    duis = DuisIO(
+        SchemaSet.load(schema_dirs),
+        srvs,
+        trust,
+        dsp_key,
+        dsp_cert,
+        trust_source=registered_certificates,
+    )
+    duis.learn_certificates()
     gbcs_keys = keys.dsp_keys()
     for d in device_cert_dirs:
         gbcs_keys = with_keystore(gbcs_keys, Keystore.load(d))

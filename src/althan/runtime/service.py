@@ -211,20 +211,3 @@ def create_app(
             f"/api/v1/service{service}", endpoint, methods=["POST"], name=f"service{service}"
         )
     return app
-
-
-def trust_registered_users(assembly: Assembly) -> int:
-    """Add every registered user's XML-signing certificate to the DSP's trust store.
-
-    `build_dsp` trusts the ZAZ1 test PKI; users added with ``althan users add --cert`` carry
-    their own certificates. Returns how many certificates were added.
-    """
-    n = 0
-    trust = assembly.dsp.duis.trust
-    with assembly.dsp.engine.connect() as conn:
-        certs = users.certificates(conn)
-    for eui, cert in certs:
-        if trust.by_issuer_serial(cert.issuer.rfc4514_string(), cert.serial_number) is None:
-            trust.add(eui, cert)
-            n += 1
-    return n
