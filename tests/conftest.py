@@ -83,16 +83,14 @@ BoxedRunner = Callable[[str, Sequence[Path]], list[tuple[int, bytes]]]
 BOXED_JAVA = Path(__file__).with_name("BoxedTool.java")
 
 
-@pytest.fixture(scope="session")
-def boxed(tool_jar: Path, tmp_path_factory: pytest.TempPathFactory) -> BoxedRunner:
-    """The DCC Boxed reference tool (Sign / Validate) over many files in ONE JVM."""
+def _boxed_runner(classpath: str, tmp_path_factory: pytest.TempPathFactory) -> BoxedRunner:
     java = shutil.which("java")
     assert java is not None
 
     def run(mode: str, files: Sequence[Path]) -> list[tuple[int, bytes]]:
         out = tmp_path_factory.mktemp(f"boxed-{mode}")
         proc = subprocess.run(
-            [java, "-cp", str(tool_jar), str(BOXED_JAVA), mode, str(out), *map(str, files)],
+            [java, "-cp", classpath, str(BOXED_JAVA), mode, str(out), *map(str, files)],
             capture_output=True,
             text=True,
             timeout=300,
@@ -107,3 +105,20 @@ def boxed(tool_jar: Path, tmp_path_factory: pytest.TempPathFactory) -> BoxedRunn
         return [(codes[i], (out / f"{i}.out").read_bytes()) for i in range(len(files))]
 
     return run
+
+
+@pytest.fixture(scope="session")
+def boxed(tool_jar: Path, tmp_path_factory: pytest.TempPathFactory) -> BoxedRunner:
+    """The DCC Boxed reference tool (Sign / Validate) over many files in ONE JVM."""
+    return _boxed_runner(str(tool_jar), tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def boxed_mp170(tool_jar: Path, tmp_path_factory: pytest.TempPathFactory) -> BoxedRunner:
+    """The same reference tool with the schema `althan duis schema --export` wrote put first
+    on its class path: how a DCC Boxed user signs and validates MP170 messages."""
+    from althan.duis.schema import export_overlaid
+
+    overlay = tmp_path_factory.mktemp("mp170-schema")
+    export_overlaid(None, overlay)
+    return _boxed_runner(f"{overlay}{os.pathsep}{tool_jar}", tmp_path_factory)

@@ -202,3 +202,28 @@ def send_cmd(
         sys.stdout.buffer.flush()
     if resp.status_code >= 400:
         raise typer.Exit(1)
+
+
+@app.command("schema")
+def schema_cmd(
+    export: Annotated[
+        Path, typer.Option("--export", help="directory to write the overlaid schema files into")
+    ],
+    source: Annotated[
+        Path | None,
+        typer.Option(help="a DUIS schema directory, jar or .xsd (default: the tool's 5.1)"),
+    ] = None,
+) -> None:
+    """Export the DUIS schema with the SECMP0170 overlay (AltHANDeviceVariant, E080724,
+    E080823), so that stock tools can sign and validate MP170 messages.
+
+    The files keep their names; put the directory before the reference tool's jar on the
+    Java class path (`java -cp DIR:tool.jar …`) and its Sign and Validate use the overlay."""
+    from althan.duis.schema import export_overlaid
+
+    try:
+        written = export_overlaid(source, export)
+    except (SchemaError, OSError) as exc:
+        _fail(str(exc))
+    for p in written:
+        typer.echo(str(p))

@@ -53,6 +53,7 @@ __all__ = [
     "SchemaInvalid",
     "SchemaLoadError",
     "SchemaSet",
+    "export_overlaid",
     "find_tool_jar",
 ]
 
@@ -308,6 +309,29 @@ class DuisSchema:
         except SchemaInvalid:
             return False
         return True
+
+
+def export_overlaid(source: Path | None, dest: Path) -> list[Path]:
+    """Write the schema of `source` (default: the reference tool's 5.1) into `dest`, the MP170
+    overlay applied to its main document, every other file as it is, under the source's own
+    names: a tool that reads ``DUIS Schema V5.1.xsd`` from its class path reads the overlaid
+    one when `dest` comes first on that path."""
+    src = find_tool_jar() if source is None else Path(source)
+    files = _read_source(src)
+    main, _version = _main_name(files, src)
+    dest.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+    for name, data in sorted(files.items()):
+        if name.startswith("\0"):
+            continue
+        if name == main:
+            root = etree.fromstring(data, _schema_parser())
+            _apply_overlay(root)
+            data = etree.tostring(root, xml_declaration=True, encoding="UTF-8")
+        path = dest / name
+        path.write_bytes(data)
+        written.append(path)
+    return written
 
 
 @functools.lru_cache(maxsize=16)
