@@ -166,7 +166,7 @@ def _response(dsp: Dsp, conn: Connection, msg: GbcsResponse, now: datetime) -> N
     ok = result is not None and result.success
     if cmd.detail == "critical":
         # a response to a critical command is believed only with the device's DS signature
-        ok = ok and _signed_by_device(dsp, msg.payload, cmd.device)
+        ok = ok and gbcs_in.signed_by(msg.payload, cmd.device, dsp.gbcs_keys)
         if cmd.srv == "8.1.1" and ok:
             row = get_device(conn, cmd.device)
             if row is not None and row.status != DeviceStatus.COMMISSIONED.value:
@@ -225,19 +225,3 @@ def _response(dsp: Dsp, conn: Connection, msg: GbcsResponse, now: datetime) -> N
     payload = bodies.el("GBCSPayload", base64.b64encode(msg.payload).decode())
     target = cmd.chf if cmd.srv == "8.11" else cmd.device
     dsp.send_device_response(conn, cmd.user_eui, cmd.request_id, target, srv, payload, now, "I0")
-
-
-def _signed_by_device(dsp: Dsp, payload: bytes, device: EUI64) -> bool:
-    from althan import gbcs
-
-    try:
-        m = gbcs.decode(payload)
-    except gbcs.GbcsError:
-        return False
-    key = dsp.gbcs_keys.device_ds_public(device)
-    return (
-        m.originator == device
-        and key is not None
-        and m.signature is not None
-        and gbcs.verify_signature(m, key)
-    )

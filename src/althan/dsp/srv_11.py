@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, insert, select
 
+from althan import gbcs
 from althan.dsp import catalogue as C
 from althan.dsp import cpl, gbcs_out
 from althan.dsp.bodies import update_ppmid_firmware_warning
@@ -218,8 +219,13 @@ def srv_11_2(dsp: Dsp, ctx: Ctx) -> Handled:
         return Handled(C.E17)
     if row.status != DeviceStatus.COMMISSIONED.value or row.chf is None:
         return Handled(C.E20)
-    payload = gbcs_out.cs08_command(
-        dsp.gbcs_keys, device=ctx.req.target, user=ctx.user, counter=ctx.req.counter, when=ctx.now
+    payload = gbcs_out.command(
+        dsp.gbcs_keys,
+        gbcs.ReadFirmwareVersionCommand(),
+        target=ctx.req.target,
+        user=ctx.user,
+        counter=ctx.req.counter,
+        when=ctx.now,
     )
     send_command(dsp, ctx, ctx.req.target, row.chf, row.region, payload)
     return Handled(C.I99, device_count=1)

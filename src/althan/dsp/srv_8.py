@@ -7,6 +7,7 @@ from uuid import UUID, uuid5
 
 from sqlalchemy import insert, update
 
+from althan import gbcs
 from althan.dsp import catalogue as C
 from althan.dsp import gbcs_out
 from althan.dsp.bodies import el, inventory_device
@@ -115,14 +116,19 @@ def _join_unjoin(dsp: Dsp, ctx: Ctx, refuse: C.Code, body_name: str, unjoin: boo
     if target.status != DeviceStatus.COMMISSIONED.value or target.chf is None:
         return Handled(C.E20)
     other_eui = EUI64.parse(other_id) if other_id else ctx.req.target
-    payload = gbcs_out.join_command(
+    join: gbcs.Payload = (
+        gbcs.UnjoinDeviceCommand(other_eui)
+        if unjoin
+        else gbcs.JoinDeviceCommand(1, other_eui, int(gbcs.DeviceTypeCode.PPMID))
+    )
+    payload = gbcs_out.command(
         dsp.gbcs_keys,
+        join,
         target=ctx.req.target,
-        other=other_eui,
         user=ctx.user,
         counter=ctx.req.counter,
         when=ctx.now,
-        unjoin=unjoin,
+        message_code=gbcs.MessageCode.CS04AC if unjoin else gbcs.MessageCode.CS03A2,
     )
     send_command(dsp, ctx, ctx.req.target, target.chf, target.region, payload, str(other_eui))
     return Handled(C.I99, device_count=1)
@@ -153,6 +159,8 @@ def srv_8_11(dsp: Dsp, ctx: Ctx) -> Handled:
     if not may_act(dev, ctx.user):
         return Handled(C.E17)
     add = (text(b, "RequestType") or "Add") == "Add"
+    invoke_id = gbcs.default_invoke_id(gbcs_out.transaction_id(ctx.req.counter))
+    log: gbcs.Payload = gbcs.DeviceLogRemoveCommand(invoke_id, dev_eui)
     if add:
         if dev.status not in WHITELIST_OK:
             return Handled(C.E20)
@@ -164,24 +172,10 @@ def srv_8_11(dsp: Dsp, ctx: Ctx) -> Handled:
             return Handled(C.E081101)
         wl = child(b, "AddDeviceToCHFWhitelist")
         install_code = bytes.fromhex(text(wl, "InstallCode") or "") if wl is not None else b""
-        payload = gbcs_out.ccs01_command(
-            dsp.gbcs_keys,
-            chf=ctx.req.target,
-            device=dev_eui,
-            install_code=install_code,
-            user=ctx.user,
-            counter=ctx.req.counter,
-            when=ctx.now,
-        )
-    else:
-        payload = gbcs_out.ccs02_command(
-            dsp.gbcs_keys,
-            chf=ctx.req.target,
-            device=dev_eui,
-            user=ctx.user,
-            counter=ctx.req.counter,
-            when=ctx.now,
-        )
+        log = gbcs.DeviceLogAddCommand(invoke_id, dev_eui, install_code or bytes(16))
+    payload = gbcs_out.command(
+        dsp.gbcs_keys, log, target=ctx.req.target, user=ctx.user, counter=ctx.req.counter
+    )
     send_command(dsp, ctx, dev_eui, ctx.req.target, chf.region, payload, "add" if add else "remove")
     return Handled(C.I99, device_count=1)
 

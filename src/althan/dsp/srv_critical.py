@@ -30,12 +30,14 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from uuid import uuid5
 
+from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
 from sqlalchemy import insert, select, update
 
 from althan import gbcs
 from althan.dsp import catalogue as C
 from althan.dsp.bodies import el
+from althan.dsp.gbcs_out import transaction_id
 from althan.dsp.smi import get_device, may_act, text
 from althan.dsp.srv_8 import send_command
 from althan.model import EUI64, DeviceStatus, DeviceType, UserRole
@@ -58,7 +60,6 @@ __all__ = [
 GBCS_VERSION = "4.0"
 """The GBCS version named in sr:PreCommand/GBCSVersion."""
 SIGNED_PRE_COMMAND_CVS = frozenset({5, 6, 7})
-MESSAGE_CODE_CS02D = 0x000B
 
 SR_NS = "http://www.dccinterface.co.uk/ServiceUserGateway"
 _NS = uuid.UUID("0c6b7a0e-3f1d-4b8e-9a54-2b77e1c0d6a5")
@@ -89,7 +90,7 @@ def precommand_id(request_id: str) -> str:
 # ------------------------------------------------------------------ transform (CV 4)
 
 
-def _payload_for(ctx: Ctx, row: Any) -> tuple[int, gbcs.usecases.Payload] | C.Code:
+def _payload_for(ctx: Ctx, row: Any) -> tuple[int, gbcs.Payload] | C.Code:
     """(message code, GBCS payload) of the request's use case, or the refusal code."""
     b = ctx.req.body
     name = b.tag.rsplit("}", 1)[-1]
@@ -100,7 +101,7 @@ def _payload_for(ctx: Ctx, row: Any) -> tuple[int, gbcs.usecases.Payload] | C.Co
         cert = _b64(text(b, "DeviceCertificate"))
         if cert is None or not _is_certificate(cert):
             return C.E19
-        return MESSAGE_CODE_CS02D, gbcs.UpdateDeviceCertificateCommand(cert)
+        return gbcs.MessageCode.CS02D, gbcs.UpdateDeviceCertificateCommand(cert)
     if variant == "6.15.1":
         if name != "UpdateSecurityCredentialsKRP":
             return C.E19
@@ -114,8 +115,8 @@ def _payload_for(ctx: Ctx, row: Any) -> tuple[int, gbcs.usecases.Payload] | C.Co
         tolerance = int(text(b, "TolerancePeriod") or "0")
         if current is None:
             return C.E19
-        return gbcs.builders.MESSAGE_CODE_ECS70, gbcs.builders.ecs70_set_clock(
-            current, tolerance, _counter(ctx.req.counter)
+        return gbcs.MessageCode.ECS70, gbcs.ecs70_set_clock(
+            current, tolerance, transaction_id(ctx.req.counter)
         )
     return C.E21
 
@@ -126,12 +127,11 @@ _ROLE_USERS: dict[str, frozenset[UserRole]] = {
 }
 CANCELLATION_DUIS = datetime(3000, 12, 31, tzinfo=UTC)
 """DUIS 6.15.1 ExecutionDateTime that cancels a pending future-dated update..."""
-CANCELLATION_GBCS = datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)
+CANCELLATION_GBCS = gbcs.CANCELLATION_TIME
 """...and the GBCS execution date-time that says so (as the RTDS 6.15.1 cancellation pair)."""
-_X500_UNIQUE_IDENTIFIER = "2.5.4.45"
 
 
-def _cs02b_payload(ctx: Ctx, b: Any) -> tuple[int, gbcs.usecases.Payload] | C.Code:
+def _cs02b_payload(ctx: Ctx, b: Any) -> tuple[int, gbcs.Payload] | C.Code:
     """6.15.1 UpdateSecurityCredentialsKRP -> CS02b (Supplier / Network Operator by itself)."""
     role_name = text(b, "RemotePartyRole") or ""
     if role_name == "LoadController":
@@ -167,9 +167,9 @@ def _cs02b_payload(ctx: Ctx, b: Any) -> tuple[int, gbcs.usecases.Payload] | C.Co
     try:
         floor = _opt_int(text(b, "RemotePartyFloorSeqNumber"))
         top_up = _opt_int(text(b, "RemotePartyPrepaymentTopUpFloorSeqNumber"))
-        update = gbcs.builders.cs02b_update_credentials(
-            role=gbcs.builders.REMOTE_PARTY_ROLES[role_name],
-            seq_number=_counter(ctx.req.counter),
+        update = gbcs.cs02b_update_credentials(
+            role=gbcs.REMOTE_PARTY_ROLES[role_name],
+            seq_number=transaction_id(ctx.req.counter),
             certification_path=[c for c in path if c is not None],
             ds_certificate=certs.get("DigitalSigningCertificate"),
             ka_certificate=certs.get("KeyAgreementCertificate"),
@@ -190,17 +190,10 @@ def _opt_int(value: str | None) -> int | None:
 
 def _subject_eui(der: bytes) -> EUI64 | None:
     """The EUI-64 in a ZAZ1-profile certificate's subject (x500UniqueIdentifier), or None."""
-    from cryptography import x509
-
     try:
-        cert = x509.load_der_x509_certificate(der)
-        attrs = cert.subject.get_attributes_for_oid(x509.ObjectIdentifier(_X500_UNIQUE_IDENTIFIER))
+        return gbcs.subject_eui(x509.load_der_x509_certificate(der))
     except ValueError:
         return None
-    raw = attrs[0].value if attrs else None
-    if isinstance(raw, bytes) and len(raw) == 9 and raw[0] == 0:  # BIT STRING, 0 unused bits
-        return EUI64.parse(raw[1:].hex())
-    return None
 
 
 def _b64(value: str | None) -> bytes | None:
@@ -213,8 +206,6 @@ def _b64(value: str | None) -> bytes | None:
 
 
 def _is_certificate(der: bytes) -> bool:
-    from cryptography import x509
-
     try:
         x509.load_der_x509_certificate(der)
     except ValueError:
@@ -229,10 +220,6 @@ def _datetime(value: str | None) -> datetime | None:
         return datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         return None
-
-
-def _counter(counter: int) -> int:
-    return counter & ((1 << 62) - 1)
 
 
 def _allowed_status(variant: str) -> frozenset[str]:
@@ -264,12 +251,9 @@ def transform(dsp: Dsp, ctx: Ctx) -> Handled:
     if isinstance(built, C.Code):
         return Handled(built)
     code, payload = built
-    pre = gbcs.builders.build_precommand(
-        originator=ctx.user,
-        target=ctx.req.target,
-        counter=_counter(ctx.req.counter),
-        message_code=code,
-        payload=payload,
+    counter = transaction_id(ctx.req.counter)
+    pre = gbcs.precommand(
+        gbcs.command(payload, ctx.req.target, counter, originator=ctx.user, message_code=code)
     )
     ctx.conn.execute(
         insert(device_commands).values(
@@ -320,13 +304,13 @@ def signed_precommand(dsp: Dsp, ctx: Ctx, user_keys: UserDsKeys | None = None) -
         return Handled(C.E30)
     if msg.mac is not None or msg.security_header is not None:
         return Handled(C.E30)
-    pre = gbcs.builders.precommand_of(msg)
+    pre = gbcs.precommand_of(msg)
     if _PRE + hashlib.sha256(pre).hexdigest() != issued.detail:
         return Handled(C.E30)
     keys = (user_keys or smki_user_ds_keys)(ctx.user)
     if msg.signature is None or not any(gbcs.verify_signature(msg, k) for k in keys):
         return Handled(C.E31)
-    command = gbcs.builders.mac_signed_precommand(
+    command = gbcs.mac_signed_precommand(
         msg, ka_private=dsp.gbcs_keys.acb_ka_private, ka_public=dsp.gbcs_keys.ka_of(msg.target)
     )
     ctx.conn.execute(
