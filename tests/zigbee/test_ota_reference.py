@@ -20,10 +20,10 @@ from althan.zigbee.ota import (
     SubElement,
     aes_mmo_hash,
     build_ota,
-    build_test_image,
     integrity_code_valid,
     parse_ota,
 )
+from althan.zigbee.testimage import build_test_image
 
 # From shared/reference/zigbee-ota/MANIFEST.md (independent of zigpy and of our parser).
 MANIFEST: dict[str, tuple[int, int, int, str, list[tuple[int, int]], int, int]] = {
