@@ -6,7 +6,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import ClassVar, Protocol
+from typing import Protocol
 
 from althan.gbcs.codec import Reader, der_integer, read_integer
 
@@ -96,11 +96,3 @@ class ResponseCode:
     @classmethod
     def decode(cls, r: Reader) -> ResponseCode:
         return cls(read_integer(r, "response code"))
-
-
-class Coded(Protocol):
-    """A payload that belongs to one use case: it names its message code."""
-
-    MESSAGE_CODE: ClassVar[int]
-
-    def encode(self) -> bytes: ...
