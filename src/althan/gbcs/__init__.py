@@ -12,11 +12,22 @@ Public API::
     authenticate_critical / execute_cs02b / replaced_ds_key           the device's side
     Keystore (folder of <eui>-ds.pem / -ka.pem / .key) with signature/MAC verdicts
 
-Modules: ``frame`` (the framer), ``seal`` (grouping headers, protection), ``crypto``, ``keystore``,
+Modules: ``frame`` (the framer), ``build`` (grouping headers, protection), ``crypto``, ``keystore``,
 ``device_security``, ``usecases`` (one module per use case, and the registry by message code),
 ``layout`` (declarative DER sequences), ``codec`` (lengths, DER, DLMS data).
 """
 
+from althan.gbcs.build import (
+    alert,
+    command,
+    mac_signed_precommand,
+    message,
+    precommand,
+    precommand_of,
+    response_to,
+    seal,
+    sign_precommand,
+)
 from althan.gbcs.codec import DlmsData, decode_length, dlms_datetime, encode_length
 from althan.gbcs.crypto import (
     apply_mac,
@@ -45,17 +56,6 @@ from althan.gbcs.errors import (
 )
 from althan.gbcs.frame import GbcsMessage, OtherInformation, decode, encode, signed_bytes
 from althan.gbcs.keystore import Keystore, Verdict
-from althan.gbcs.seal import (
-    alert,
-    command,
-    mac_signed_precommand,
-    message,
-    precommand,
-    precommand_of,
-    response_to,
-    seal,
-    sign_precommand,
-)
 from althan.gbcs.usecases import use_case_name
 from althan.gbcs.usecases.base import (
     ALERT_FIRMWARE_TRANSFER_FAILURE,

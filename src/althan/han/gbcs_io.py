@@ -1,7 +1,7 @@
 """What the simulated devices and Comms Hubs say in GBCS, and which commands they obey.
 
 The network speaks real GBCS: it decodes the commands the DSP sends and answers with real,
-signed / MAC'd messages built with :mod:`althan.gbcs.seal`:
+signed / MAC'd messages built with :mod:`althan.gbcs.build`:
 
 * CS09 (0x8F8B) PPMID firmware activation alert, signed with the device's DS key;
 * CCS08 (0x8F8A / 0x8F89) firmware transfer alert, signed with the CHF's DS key;

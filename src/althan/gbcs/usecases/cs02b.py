@@ -363,7 +363,7 @@ def cs02b_update_credentials(
     ``role`` (GBCS RemotePartyRole, 2 supplier / 3 network operator) replaces its own DS / KA /
     KA top-up trust anchors with the given certificates (DER), authorised by its DS key with
     ``seq_number`` (the RequestID counter). ``.to_payload()`` and ``.message_code`` make the
-    pre-command (``althan.gbcs.seal.precommand``)."""
+    pre-command (``althan.gbcs.build.precommand``)."""
     mode = KRP_MODES.get(role)
     if mode is None:
         raise GbcsPayloadError(f"remote party role {role} has no KRP credentials replacement mode")
