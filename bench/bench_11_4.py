@@ -42,7 +42,8 @@ from althan.model import ALTHANCO_DEFAULT_EUI, EUI64, TEST_SUPPLIER_EUI, Firmwar
 from althan.runtime.assemble import Assembly, build_dsp, register_test_users
 from althan.store.tables import chf_device_log, firmware_deliveries, outbox, service_requests
 from althan.supplier.client import DuisClient
-from althan.zigbee.ota import build_test_image, parse_ota
+from althan.zigbee.ota import parse_ota
+from althan.zigbee.testimage import build_test_image
 
 MFR, IMAGE_TYPE, HW = 0x1234, 0x0101, 1
 OLD, NEW = 0x00010000, 0x00020000

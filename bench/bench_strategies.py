@@ -20,7 +20,7 @@ from althan.runtime.sim import Simulator
 from althan.smki.device_pki import DevicePki
 from althan.smwan import FirmwareDistribution, FirmwareTarget
 from althan.smwan.effects import Effect
-from althan.zigbee.ota import build_test_image
+from althan.zigbee.testimage import build_test_image
 
 
 class _Sink:

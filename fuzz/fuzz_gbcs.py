@@ -22,13 +22,17 @@ from pathlib import Path
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from althan.gbcs import (
+    DeviceLogAddCommand,
+    FirmwareActivationAlert,
+    FirmwareTransferAlert,
     GbcsError,
-    build_ccs01_command,
-    build_ccs08_alert,
-    build_cs08_command,
-    build_cs09_alert,
+    ReadFirmwareVersionCommand,
+    alert,
+    command,
     decode,
+    default_invoke_id,
     encode,
+    seal,
 )
 from althan.model import EUI64, FirmwareVersion
 
@@ -51,15 +55,14 @@ def seed_corpus(reference: Path | None) -> list[bytes]:
     k = ec.derive_private_key(12345, ec.SECP256R1())
     dev = EUI64.parse("00-DB-12-34-56-78-90-A4")
     when = datetime(2024, 1, 2, 3, 4, 5, tzinfo=UTC)
-    corpus.append(build_cs08_command(target=dev, counter=7, ka_private=k, ka_public=k.public_key(),
-                                     remote_party=EUI64(1), remote_party_counter=2))
-    corpus.append(build_cs09_alert(device=dev, firmware_version=FirmwareVersion(5), when=when,
-                                   counter=9, device_ds_key=k))
-    corpus.append(build_ccs08_alert(chf=EUI64(3), entity_id=dev,
-                                    firmware_version=FirmwareVersion(5), when=when, counter=9,
-                                    chf_ds_key=k))
-    corpus.append(build_ccs01_command(chf=EUI64(3), device_id=dev, install_code=b"0" * 16,
-                                      counter=11, ka_private=k, ka_public=k.public_key()))
+    fw = FirmwareVersion(5)
+    corpus.append(seal(command(ReadFirmwareVersionCommand(), dev, 7, remote_party=EUI64(1),
+                               remote_party_counter=2), ka_private=k, ka_public=k.public_key()))
+    corpus.append(seal(alert(FirmwareActivationAlert(when, fw), dev, 9), ds_private=k))
+    transfer = FirmwareTransferAlert.of(entity_id=dev, firmware_version=fw, when=when)
+    corpus.append(seal(alert(transfer, EUI64(3), 9), ds_private=k))
+    corpus.append(seal(command(DeviceLogAddCommand(default_invoke_id(11), dev, b"0" * 16),
+                               EUI64(3), 11), ka_private=k, ka_public=k.public_key()))
     return corpus
 
 

@@ -41,10 +41,10 @@ from althan.zigbee.ota import (
     OtaImage,
     SubElement,
     build_ota,
-    build_test_image,
     new_ota_image,
     parse_ota,
 )
+from althan.zigbee.testimage import build_test_image
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_REFERENCE = Path(

@@ -19,7 +19,8 @@ from althan.model import ALTHANCO_DEFAULT_EUI, EUI64, TEST_SUPPLIER_EUI
 from althan.runtime.assemble import build_dsp
 from althan.runtime.service import create_app
 from althan.supplier.client import DuisClient
-from althan.zigbee.ota import build_test_image, parse_ota
+from althan.zigbee.ota import parse_ota
+from althan.zigbee.testimage import build_test_image
 
 
 def run(*args: str) -> tuple[int, str, str]:

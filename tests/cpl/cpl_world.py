@@ -15,7 +15,8 @@ from althan.model import ALTHANCO_DEFAULT_EUI, EUI64, FirmwareVersion
 from althan.runtime.demo import DemoWorld, by_model
 from althan.runtime.world import at
 from althan.store.tables import devices, firmware_deliveries, firmware_images, outbox
-from althan.zigbee.ota import build_test_image, parse_ota
+from althan.zigbee.ota import parse_ota
+from althan.zigbee.testimage import build_test_image
 
 SR = "{http://www.dccinterface.co.uk/ServiceUserGateway}"
 HOMES = 4

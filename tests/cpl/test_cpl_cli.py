@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from althan.cli import app
 from althan.model import ALTHANCO_DEFAULT_EUI
 from althan.runtime.assemble import build_dsp
-from althan.zigbee.ota import build_test_image
+from althan.zigbee.testimage import build_test_image
 
 runner = CliRunner()
 SUPPLIER = "90-B3-D5-1F-30-01-00-00"

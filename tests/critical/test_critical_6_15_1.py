@@ -20,7 +20,6 @@ from test_critical_flow import SR, Flow, _cs02d_body, _e, _new_cert, _signed_bod
 
 from althan import gbcs
 from althan.duis.peers import keystore_json
-from althan.gbcs import builders as B
 from althan.han.gbcs_io import credential_key
 from althan.model import EUI64, TEST_SUPPLIER_EUI
 from althan.smki.boxed_keystore import RemotePartyKey, remote_party_key
@@ -81,7 +80,9 @@ def _transform(flow: Flow, srv: str, body: etree._Element, target: EUI64) -> tup
 def _signed_6_15_2(flow: Flow, target: EUI64, key: ec.EllipticCurvePrivateKey) -> str:
     """Transform a 6.15.2 for ``target``, sign the pre-command with ``key``, send it (CV 5)."""
     rid, pre = _transform(flow, "6.15.2", _cs02d_body(_new_cert(flow, target)), target)
-    code, _ = flow.reply(flow.with_rid(rid, "6.15.2", 5, _signed_body(B.sign_precommand(pre, key))))
+    code, _ = flow.reply(
+        flow.with_rid(rid, "6.15.2", 5, _signed_body(gbcs.sign_precommand(pre, key)))
+    )
     assert code == "I99", code  # both keys are the supplier's in the SMKI repository
     return rid
 
@@ -108,7 +109,7 @@ def test_6_15_1_replaces_the_supplier_credentials_and_only_the_new_key_is_obeyed
     assert not msg.signature_field and msg.mac is None
     assert msg.transaction_id == int(rid.rsplit(":", 1)[1])
     assert isinstance(msg.payload, gbcs.UpdateSecurityCredentialsCommand)
-    update = B.CredentialsUpdate.from_payload(msg.payload)
+    update = gbcs.CredentialsUpdate.from_payload(msg.payload)
     assert [(r.cell.role, r.cell.usage, r.certificate) for r in update.replacements] == [
         (2, "ds", _der(z1b)),
         (2, "ka", _der(z1b_ka)),
@@ -120,7 +121,7 @@ def test_6_15_1_replaces_the_supplier_credentials_and_only_the_new_key_is_obeyed
 
     # the supplier signs with its CURRENT (Z1) DS key; the ACB MACs it; the device applies it
     before = flow.smwan_rows()
-    signed = B.sign_precommand(pre, z1.key)
+    signed = gbcs.sign_precommand(pre, z1.key)
     code, _ = flow.reply(flow.with_rid(rid, "6.15.1", 5, _signed_body(signed)))
     assert code == "I99"
     assert flow.smwan_rows() == before + 1
@@ -140,7 +141,7 @@ def test_6_15_1_replaces_the_supplier_credentials_and_only_the_new_key_is_obeyed
     assert gbcs.verify_signature(answer, flow.w.assembly.keys.pki.public_key_for(b.eui, "ds"))
     assert isinstance(answer.payload, gbcs.UpdateSecurityCredentialsResponse)
     assert answer.payload.execution_outcome is not None
-    seq, mode, outs = B.read_cs02b_outcome(answer.payload.execution_outcome)
+    seq, mode, outs = gbcs.read_cs02b_outcome(answer.payload.execution_outcome)
     assert (seq, mode) == (update.seq_number, 2)
     ski = z1b.cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value.digest
     assert [(o.cell.usage, o.status) for o in outs] == [("ds", 0), ("ka", 0)]
@@ -170,10 +171,10 @@ def test_6_15_1_tampered_or_foreign_signed_precommand_refused(
     rid, pre = _transform(flow, "6.15.1", _krp_body(_der(z1b), None, _z1_ca(reference_dir)), b.eui)
     msg = gbcs.decode(pre)
     assert isinstance(msg.payload, gbcs.UpdateSecurityCredentialsCommand)
-    update = B.CredentialsUpdate.from_payload(msg.payload)
+    update = gbcs.CredentialsUpdate.from_payload(msg.payload)
     # a different replacing certificate (the network operator's), signed by the right key
     other = _der(remote_party_key(keystore_json(), EUI64.parse("90-B3-D5-1F-30-02-00-00"), "ds"))
-    rep = B.TrustAnchorReplacement(other, update.replacements[0].cell)
+    rep = gbcs.TrustAnchorReplacement(other, update.replacements[0].cell)
     forged = gbcs.encode(
         msg.replace(
             payload=update.__class__(**{**_fields(update), "replacements": (rep,)}).to_payload()
@@ -184,17 +185,17 @@ def test_6_15_1_tampered_or_foreign_signed_precommand_refused(
     def send(payload: bytes) -> str:
         return flow.reply(flow.with_rid(rid, "6.15.1", 5, _signed_body(payload)))[0]
 
-    assert send(B.sign_precommand(forged, z1.key)) == "E30"
+    assert send(gbcs.sign_precommand(forged, z1.key)) == "E30"
     net_op = remote_party_key(keystore_json(), EUI64.parse("90-B3-D5-1F-30-02-00-00"), "ds").key
     assert net_op is not None
-    assert send(B.sign_precommand(pre, net_op)) == "E31"
+    assert send(gbcs.sign_precommand(pre, net_op)) == "E31"
     assert flow.smwan_rows() == before, "a refused signed pre-command sends nothing"
     assert (
         credential_key("ds", False, TEST_SUPPLIER_EUI) not in flow.device_state(b.eui).credentials
     )
 
 
-def _fields(u: B.CredentialsUpdate) -> dict[str, object]:
+def _fields(u: gbcs.CredentialsUpdate) -> dict[str, object]:
     return {f: getattr(u, f) for f in u.__dataclass_fields__}
 
 
@@ -238,7 +239,7 @@ def test_cs02b_builder_reproduces_the_rtds_precommand(reference_dir: Path, case:
     msg = gbcs.decode(rtds)
     assert isinstance(msg.payload, gbcs.UpdateSecurityCredentialsCommand)
     ds, ka, top_up = (
-        r.certificate for r in B.CredentialsUpdate.from_payload(msg.payload).replacements
+        r.certificate for r in gbcs.CredentialsUpdate.from_payload(msg.payload).replacements
     )
     when_text = body.findtext(f"{SR}ExecutionDateTime")
     when = datetime.fromisoformat(when_text.replace("Z", "+00:00")) if when_text else None
@@ -251,8 +252,8 @@ def test_cs02b_builder_reproduces_the_rtds_precommand(reference_dir: Path, case:
         "KeyAgreementCertificate",
         "KeyAgreementTopUpCertificate",
     ]
-    update = B.cs02b_update_credentials(
-        role=B.REMOTE_PARTY_ROLES[body.findtext(f"{SR}RemotePartyRole") or ""],
+    update = gbcs.cs02b_update_credentials(
+        role=gbcs.REMOTE_PARTY_ROLES[body.findtext(f"{SR}RemotePartyRole") or ""],
         seq_number=int(counter),
         certification_path=msg.payload.certificates,
         ds_certificate=ds,
@@ -265,12 +266,14 @@ def test_cs02b_builder_reproduces_the_rtds_precommand(reference_dir: Path, case:
         apply_time_based_cpv=body.findtext(f"{SR}ApplyTimeBasedCPVChecks") == "true",
         execution_time=when,
     )
-    ours = B.build_precommand(
-        originator=EUI64.parse(originator),
-        target=EUI64.parse(target),
-        counter=int(counter),
-        message_code=update.message_code,
-        payload=update.to_payload(),
+    ours = gbcs.precommand(
+        gbcs.command(
+            update.to_payload(),
+            EUI64.parse(target),
+            int(counter),
+            originator=EUI64.parse(originator),
+            message_code=update.message_code,
+        )
     )
     assert ours == rtds
 
@@ -291,10 +294,10 @@ def test_cs02b_outcome_matches_the_rtds_response(reference_dir: Path) -> None:
     assert isinstance(pre.payload, gbcs.UpdateSecurityCredentialsCommand)
     assert isinstance(resp.payload, gbcs.UpdateSecurityCredentialsResponse)
     assert resp.payload.execution_outcome is not None
-    update = B.CredentialsUpdate.from_payload(pre.payload)
-    rtds = B.read_cs02b_outcome(resp.payload.execution_outcome)
-    ours = B.cs02b_execution_outcome(update, rtds[2])
-    assert B.read_cs02b_outcome(ours) == rtds
+    update = gbcs.CredentialsUpdate.from_payload(pre.payload)
+    rtds = gbcs.read_cs02b_outcome(resp.payload.execution_outcome)
+    ours = gbcs.cs02b_execution_outcome(update, rtds[2])
+    assert gbcs.read_cs02b_outcome(ours) == rtds
     assert len(ours) == len(resp.payload.execution_outcome) - 2  # two 0x82 00 xx lengths
 
 
@@ -317,7 +320,7 @@ def test_malformed_cs02b_control_is_a_typed_error(reference_dir: Path, mutate: o
     bad = mutate(pre.payload.control)  # type: ignore[operator]
     assert bad != pre.payload.control
     with pytest.raises(gbcs.GbcsError):
-        B.CredentialsUpdate.from_payload(
+        gbcs.CredentialsUpdate.from_payload(
             gbcs.UpdateSecurityCredentialsCommand(
                 bad, pre.payload.replacements, pre.payload.certificates
             )

@@ -18,8 +18,7 @@ from sqlalchemy import func, select
 from althan import gbcs
 from althan.duis.peers import keystore_json
 from althan.duis.xmldsig import sign, verify
-from althan.gbcs import builders as B
-from althan.gbcs.usecases import UpdateDeviceCertificateCommand
+from althan.gbcs.codec import Reader
 from althan.han.topology import generate_fleet
 from althan.model import ACCESS_CONTROL_BROKER_EUI, EUI64, TEST_SUPPLIER_EUI
 from althan.runtime.demo import DemoWorld
@@ -137,10 +136,10 @@ def test_6_15_2_transform_sign_send_and_device_applies(flow: Flow) -> None:
     assert (msg.originator, msg.target) == (TEST_SUPPLIER_EUI, b.eui)
     assert msg.transaction_id == int(req.request_id.rsplit(":", 1)[1])
     assert not msg.signature_field and msg.mac is None and pre[0] == 0xDF
-    assert msg.payload == UpdateDeviceCertificateCommand(cert)
+    assert msg.payload == gbcs.UpdateDeviceCertificateCommand(cert)
     assert flow.device_state(b.eui).credentials.get("device-cert") is None
 
-    signed = B.sign_precommand(pre, flow.ds)  # type: ignore[arg-type]
+    signed = gbcs.sign_precommand(pre, flow.ds)  # type: ignore[arg-type]
     before = flow.smwan_rows()
     code, _ = flow.reply(flow.with_rid(req.request_id, "6.15.2", 5, _signed_body(signed)))
     assert code == "I99"
@@ -167,11 +166,11 @@ def test_6_15_2_transform_sign_send_and_device_applies(flow: Flow) -> None:
 def _tampered(pre: bytes, key: ec.EllipticCurvePrivateKey) -> bytes:
     """The pre-command with one byte of the certificate changed, then signed."""
     msg = gbcs.decode(pre)
-    assert isinstance(msg.payload, UpdateDeviceCertificateCommand)
+    assert isinstance(msg.payload, gbcs.UpdateDeviceCertificateCommand)
     cert = bytearray(msg.payload.certificate)
     cert[-5] ^= 0x01
-    changed = gbcs.encode(msg.replace(payload=UpdateDeviceCertificateCommand(bytes(cert))))
-    return B.sign_precommand(changed, key)
+    changed = gbcs.encode(msg.replace(payload=gbcs.UpdateDeviceCertificateCommand(bytes(cert))))
+    return gbcs.sign_precommand(changed, key)
 
 
 def test_tampered_or_foreign_signed_precommands_are_refused_and_nothing_sent(flow: Flow) -> None:
@@ -188,13 +187,13 @@ def test_tampered_or_foreign_signed_precommands_are_refused_and_nothing_sent(flo
     # content changed after the DSP issued it (and signed by the right key): E30
     assert send(_tampered(pre, flow.ds)) == "E30"
     # a valid signature byte flipped: E31
-    good = bytearray(B.sign_precommand(pre, flow.ds))
+    good = bytearray(gbcs.sign_precommand(pre, flow.ds))
     good[-3] ^= 0x40
     assert send(bytes(good)) == "E31"
     # signed by another key (the network operator's DS key): E31
     other = remote_party_key(keystore_json(), EUI64.parse("90-B3-D5-1F-30-02-00-00"), "ds").key
     assert other is not None
-    assert send(B.sign_precommand(pre, other)) == "E31"
+    assert send(gbcs.sign_precommand(pre, other)) == "E31"
     # the unsigned pre-command sent back as is: E31 (no signature)
     assert send(pre) == "E31"
     # not GBCS at all: E30
@@ -202,14 +201,14 @@ def test_tampered_or_foreign_signed_precommands_are_refused_and_nothing_sent(flo
     # a signed pre-command for a RequestID the DSP never transformed: E30
     other_rid = f"{TEST_SUPPLIER_EUI}:{b.eui}:{10**12}"
     code, _ = flow.reply(
-        flow.with_rid(other_rid, "6.15.2", 5, _signed_body(B.sign_precommand(pre, flow.ds)))
+        flow.with_rid(other_rid, "6.15.2", 5, _signed_body(gbcs.sign_precommand(pre, flow.ds)))
     )
     assert code == "E30"
     assert flow.smwan_rows() == before, "a refused signed pre-command sends nothing"
     assert flow.device_state(b.eui).credentials.get("device-cert") is None
     # CV 6: the signed pre-command back for local delivery, MAC'd by the ACB, nothing sent
     code, root = flow.reply(
-        flow.with_rid(req.request_id, "6.15.2", 6, _signed_body(B.sign_precommand(pre, flow.ds)))
+        flow.with_rid(req.request_id, "6.15.2", 6, _signed_body(gbcs.sign_precommand(pre, flow.ds)))
     )
     assert code == "I0"
     local = base64.b64decode(root.findtext(f".//{SR}LocalCommand/{SR}GBCSPayload") or "")
@@ -255,20 +254,19 @@ def test_8_1_1_commission_esme_transform_and_accept(flow: Flow) -> None:
     pre = base64.b64decode(root.findtext(f".//{SR}PreCommand/{SR}GBCSPayload") or "")
     msg = gbcs.decode(pre)
     assert (
-        msg.message_code == B.MESSAGE_CODE_ECS70 and msg.target == esme and not msg.signature_field
+        msg.message_code == gbcs.MessageCode.ECS70
+        and msg.target == esme
+        and not msg.signature_field
     )
     assert flow.ds is not None
-    signed = B.sign_precommand(pre, flow.ds)
+    signed = gbcs.sign_precommand(pre, flow.ds)
     code, _ = flow.reply(flow.with_rid(req.request_id, "8.1.1", 5, _signed_body(signed)))
     assert code == "I99"
     resp = flow.w.user.responses_to(req.request_id)
     assert [r.response_code for r in resp] == ["I0"]
     answer = gbcs.decode(base64.b64decode(resp[0].root.findtext(f".//{SR}GBCSPayload") or ""))
-    assert answer.message_code == B.MESSAGE_CODE_ECS70
-    from althan.gbcs.codec import Reader
-    from althan.gbcs.usecases import decode_access_response
-
-    assert decode_access_response(Reader(answer.content)).success
+    assert answer.message_code == gbcs.MessageCode.ECS70
+    assert gbcs.DlmsAccessResponse.decode(Reader(answer.content)).success
     with flow.w.engine.connect() as conn:
         st = conn.execute(select(devices.c.status).where(devices.c.eui == esme)).scalar_one()
     assert st == "Commissioned"
@@ -287,20 +285,19 @@ def test_builders_reproduce_the_rtds_precommands_and_acb_mac(reference_dir: Path
     t = etree.parse(str(reference_dir / "duis/templates/CS02d_6.15.2_SUCCESS_REQUEST_DUIS.XML"))
     cert = base64.b64decode(t.findtext(f".//{SR}DeviceCertificate") or "")
     x509.load_der_x509_certificate(cert)
-    ours = B.build_precommand(
-        originator=sup,
-        target=dev,
-        counter=1000,
-        message_code=0x000B,
-        payload=UpdateDeviceCertificateCommand(cert),
+    ours = gbcs.precommand(
+        gbcs.command(
+            gbcs.UpdateDeviceCertificateCommand(cert),
+            dev,
+            1000,
+            originator=sup,
+            message_code=0x000B,
+        )
     )
     assert ours == hexfile("6.15.2_CS02d/CS02d_6.15.2_SUCCESS_PRECOMMAND_GBCS.HEX")
-    ecs70 = B.build_precommand(
-        originator=sup,
-        target=dev,
-        counter=1000,
-        message_code=B.MESSAGE_CODE_ECS70,
-        payload=B.ecs70_set_clock(datetime(2014, 12, 31, 23, 59, 10, tzinfo=UTC), 60, 1000),
+    clock = gbcs.ecs70_set_clock(datetime(2014, 12, 31, 23, 59, 10, tzinfo=UTC), 60, 1000)
+    ecs70 = gbcs.precommand(
+        gbcs.command(clock, dev, 1000, originator=sup, message_code=gbcs.MessageCode.ECS70)
     )
     assert ecs70 == hexfile(
         "8.1.1_ECS70Commission/ECS70Commission_8.1.1_SUCCESS_PRECOMMAND_GBCS.HEX"
@@ -312,11 +309,11 @@ def test_builders_reproduce_the_rtds_precommands_and_acb_mac(reference_dir: Path
     ):
         command = hexfile(f"{name}_COMMAND_GBCS.HEX")
         cmd = gbcs.decode(command)
-        assert B.precommand_of(cmd) == hexfile(f"{name}_PRECOMMAND_GBCS.HEX")
+        assert gbcs.precommand_of(cmd) == hexfile(f"{name}_PRECOMMAND_GBCS.HEX")
         signed = cmd.replace(mac=None, security_header=None)
         sup_ds = ks.public_key(sup, "ds")
         assert sup_ds is not None and gbcs.verify_signature(signed, sup_ds)
         acb_ka = ks.private_key(ACCESS_CONTROL_BROKER_EUI, "ka")
         dev_ka = ks.public_key(dev, "ka")
         assert acb_ka is not None and dev_ka is not None
-        assert B.mac_signed_precommand(signed, ka_private=acb_ka, ka_public=dev_ka) == command
+        assert gbcs.mac_signed_precommand(signed, ka_private=acb_ka, ka_public=dev_ka) == command

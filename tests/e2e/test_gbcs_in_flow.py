@@ -20,12 +20,13 @@ def test_tampered_cs09_changes_nothing_and_genuine_one_raises_n39(tmp_path: Path
     w = result.world
     assert w is not None
     home, bridge = next(iter(generate_fleet(2, 4).bridges()))
-    good = gbcs.build_cs09_alert(
-        device=bridge.eui,
-        firmware_version=FirmwareVersion(0x00030000),
-        when=EPOCH,
-        counter=(1 << 40) + 1,
-        device_ds_key=w.keys.pki.key_for(bridge.eui, "ds"),
+    good = gbcs.seal(
+        gbcs.alert(
+            gbcs.FirmwareActivationAlert(EPOCH, FirmwareVersion(0x00030000)),
+            bridge.eui,
+            (1 << 40) + 1,
+        ),
+        ds_private=w.keys.pki.key_for(bridge.eui, "ds"),
     )
 
     def state() -> tuple[int, str | None]:

@@ -9,7 +9,7 @@ from gateway_support import row_counts, send
 from althan.model import EUI64, FirmwareVersion
 from althan.runtime.assemble import Assembly
 from althan.supplier.client import DuisClient
-from althan.zigbee.ota import build_test_image
+from althan.zigbee.testimage import build_test_image
 
 LIMIT = 10_240_000
 VERSION = 0x00020000

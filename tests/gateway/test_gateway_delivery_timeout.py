@@ -18,7 +18,8 @@ from althan.model import ALTHANCO_DEFAULT_EUI, EUI64, TEST_SUPPLIER_EUI, Firmwar
 from althan.runtime.assemble import Assembly
 from althan.store.tables import firmware_deliveries, outbox
 from althan.supplier.client import DuisClient
-from althan.zigbee.ota import build_test_image, parse_ota
+from althan.zigbee.ota import parse_ota
+from althan.zigbee.testimage import build_test_image
 
 BRIDGE = EUI64.parse("00-DB-12-34-56-78-B1-01")
 VERSION = 0x00020000

@@ -21,7 +21,7 @@ from althan.smwan import (
     HanJoinNotice,
 )
 from althan.smwan.effects import Effect
-from althan.zigbee.ota import build_test_image
+from althan.zigbee.testimage import build_test_image
 
 NEW_VERSION = 0x01000200
 

@@ -21,7 +21,8 @@ from althan.zigbee.cluster import (
     blocks_between,
     offset_after,
 )
-from althan.zigbee.ota import build_test_image, parse_ota
+from althan.zigbee.ota import parse_ota
+from althan.zigbee.testimage import build_test_image
 
 MFR, TYPE, OLD, NEW = 0x1A1C, 0x0B02, 0x01000000, 0x01000100
 

@@ -126,11 +126,13 @@ def test_hardware_version_outside_image_range_is_refused() -> None:
 
 def _ccs01(chf: EUI64, device: EUI64, counter: int) -> bytes:
     k = pki()
-    return gbcs.build_ccs01_command(
-        chf=chf,
-        device_id=device,
-        install_code=hashlib.sha256(device.to_bytes()).digest()[:16],
-        counter=counter,
+    install_code = hashlib.sha256(device.to_bytes()).digest()[:16]
+    return gbcs.seal(
+        gbcs.command(
+            gbcs.DeviceLogAddCommand(gbcs.default_invoke_id(counter), device, install_code),
+            chf,
+            counter,
+        ),
         ka_private=k.key_for(ACCESS_CONTROL_BROKER_EUI, "ka"),
         ka_public=k.public_key_for(chf, "ka"),
     )
@@ -185,13 +187,17 @@ def test_whitelisted_device_joins_and_is_announced() -> None:
 
 def _cs08(device: EUI64, counter: int) -> bytes:
     k = pki()
-    return gbcs.build_cs08_command(
-        target=device,
-        counter=counter,
+    user = EUI64.parse("90-B3-D5-1F-30-01-00-00")
+    return gbcs.seal(
+        gbcs.command(
+            gbcs.ReadFirmwareVersionCommand(),
+            device,
+            counter,
+            remote_party=user,
+            remote_party_counter=counter,
+        ),
         ka_private=k.key_for(ACCESS_CONTROL_BROKER_EUI, "ka"),
         ka_public=k.public_key_for(device, "ka"),
-        remote_party=EUI64.parse("90-B3-D5-1F-30-01-00-00"),
-        remote_party_counter=counter,
     )
 
 

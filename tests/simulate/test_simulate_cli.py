@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 from althan.cli.simulate import simulate
 from althan.han.topology import generate_fleet
 from althan.runtime.simulate import NEW_VERSION
-from althan.zigbee.ota import build_test_image
+from althan.zigbee.testimage import build_test_image
 
 # At 200 homes han-aware beats naive on both median and p95 disruption per home for every seed
 # we tried (1, 2, 7, 2024); 2024 is the seed of docs/network.md.

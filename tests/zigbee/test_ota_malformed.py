@@ -23,10 +23,10 @@ from althan.zigbee.ota import (
     OtaWrapperError,
     SubElement,
     build_ota,
-    build_test_image,
     new_ota_image,
     parse_ota,
 )
+from althan.zigbee.testimage import build_test_image
 
 NODON = "128b-0102-10101-700_nodon_sin_2_fm_stm32_V10101.zigbee"
 UBISYS = "10F2-7B2A-0000-0005-02000230-m7b-r0.ota.zigbee"

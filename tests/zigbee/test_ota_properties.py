@@ -17,12 +17,12 @@ from althan.zigbee.ota import (
     OtaImage,
     SubElement,
     build_ota,
-    build_test_image,
     gbcs_signed_bytes,
     new_ota_image,
     parse_ota,
     verify_gbcs_signature,
 )
+from althan.zigbee.testimage import build_test_image
 
 KEY = ec.derive_private_key(0xA17A4, ec.SECP256R1())
 OTHER_KEY = ec.derive_private_key(0xB0B, ec.SECP256R1())

@@ -15,15 +15,16 @@ from zigpy.ota.image import OTAImageHeader as ZHeader
 from zigpy.ota.image import parse_ota_image
 
 from althan.zigbee.ota import (
+    HEADER_FIELDS,
     OtaHeader,
     OtaImage,
     SubElement,
     aes_mmo_hash,
     build_ota,
-    build_test_image,
     integrity_code_valid,
     parse_ota,
 )
+from althan.zigbee.testimage import build_test_image
 
 # From shared/reference/zigbee-ota/MANIFEST.md (independent of zigpy and of our parser).
 MANIFEST: dict[str, tuple[int, int, int, str, list[tuple[int, int]], int, int]] = {
@@ -289,3 +290,13 @@ def test_aes_mmo_short_messages() -> None:
     assert aes_mmo_hash(b"\xc0").hex() == "ae3a102a28d43ee0d4a09e22788b206c"
     assert aes_mmo_hash(bytes(range(0xC0, 0xD0))).hex() == "a7977e88bc0b61e8210827109a228f2d"
     assert len({aes_mmo_hash(bytes(n)) for n in range(40)}) == 40
+
+
+def test_the_header_table_declares_the_fields_zigpy_declares() -> None:
+    """HEADER_FIELDS (after the magic) is zigpy's OTAImageHeader, field for field, with the
+    optional fields last and each present under a field-control bit."""
+    ours = {"field_control": "header_field_control", "manufacturer_id": "manufacturer_code"}
+    ours["image_size"] = "total_image_size"
+    zigpy_fields = [(ours.get(f.name, f.name), f.requires is not None) for f in ZHeader.fields]
+    assert zigpy_fields[0] == ("upgrade_file_id", False)
+    assert [(f.name, bool(f.flag)) for f in HEADER_FIELDS] == zigpy_fields[1:]

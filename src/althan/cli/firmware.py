@@ -18,12 +18,12 @@ from rich.table import Table
 from althan.zigbee.ota import (
     OtaError,
     OtaImage,
-    build_test_image,
     integrity_code_valid,
     parse_ota,
     tag_name,
     verify_gbcs_signature,
 )
+from althan.zigbee.testimage import build_test_image
 
 app = typer.Typer(help="firmware commands", no_args_is_help=True)
 

@@ -17,8 +17,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from althan.gbcs import GbcsError, GbcsMessage, Keystore, Verdict, decode
-from althan.gbcs.codec import DlmsData
+from althan.gbcs import DlmsData, GbcsError, GbcsMessage, Keystore, Verdict, decode
 from althan.model import EUI64, FirmwareVersion
 
 app = typer.Typer(help="gbcs commands", no_args_is_help=True)

@@ -293,7 +293,7 @@ class CspRegion:
             return
         if parsed.kind == "CCS01" and parsed.device_to_add is not None:
             accepted = hub.whitelist(parsed.device_to_add, now)
-            self._respond(hub, cmd, gbcs_io.ccs01_response(parsed, accepted, now, self.keys), now)
+            self._respond(hub, cmd, gbcs_io.ccs01_response(parsed, accepted, self.keys), now)
         elif parsed.kind == "CS08":
             d = hub.by_eui.get(cmd.device)
             if d is None:
@@ -301,7 +301,7 @@ class CspRegion:
                 return
 
             def answer(t: float, d: DeviceState = d) -> None:
-                payload = gbcs_io.cs08_response(parsed, d.version, t, self.keys)
+                payload = gbcs_io.cs08_response(parsed, d.version, self.keys)
                 self._respond(hub, cmd, payload, t)
 
             hub.when_reachable(d, answer, now)

@@ -28,7 +28,6 @@ from althan.duis.xmldsig import (
 from althan.duis.xmlsafe import XmlError, XmlTooLarge, parse_xml
 from althan.model import DCC_EUI, EUI64
 
-
 TrustSource = Callable[[], Iterable[tuple[EUI64, x509.Certificate]]]
 """The XML-signing certificates of the registered users (read from the store)."""
 

@@ -74,6 +74,20 @@ def decode_response(data: bytes, keys: DspGbcsKeys) -> DecodedResponse | None:
         return DecodedResponse(p.response_code == 0, str(p.firmware_version))
     if isinstance(p, gbcs.ResponseCode):
         return DecodedResponse(p.response_code == 0, None)
-    if isinstance(p, gbcs.DlmsAccessResponse):
-        return DecodedResponse(True, None)
-    return DecodedResponse(True, None)
+    return DecodedResponse(True, None)  # a DLMS response (CCS01/CCS02), or not typed here
+
+
+def signed_by(data: bytes, device: EUI64, keys: DspGbcsKeys) -> bool:
+    """True when ``data`` is a GBCS message from ``device`` that its DS key verifies (the
+    device's response to a critical command)."""
+    try:
+        m = gbcs.decode(data)
+    except gbcs.GbcsError:
+        return False
+    key = keys.device_ds_public(device)
+    return (
+        m.originator == device
+        and key is not None
+        and m.signature is not None
+        and gbcs.verify_signature(m, key)
+    )

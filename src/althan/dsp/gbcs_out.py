@@ -2,7 +2,8 @@
 
 Commands go from the DCC Access Control Broker (90-B3-D5-1F-30-00-00-02) with the user as the
 supplementary remote party and the user's RequestID counter as its counter (the URP pattern).
-The MAC key comes from the ACB's KA private key and the device's KA public key (SMKI).
+The MAC key comes from the ACB's KA private key and the target's KA public key (SMKI). A
+handler builds the use case's payload and hands it to :func:`command`.
 """
 
 from __future__ import annotations
@@ -38,83 +39,32 @@ class DspGbcsKeys:
         return k
 
 
-def _counter(counter: int) -> int:
-    """GBCS transaction IDs are 64-bit; keep the user's counter in range."""
-    return counter & ((1 << 62) - 1)
+def transaction_id(request_counter: int) -> int:
+    """The GBCS counter of a request: its RequestID counter, kept in range (62 bits)."""
+    return request_counter & ((1 << 62) - 1)
 
 
-def cs08_command(
-    keys: DspGbcsKeys, *, device: EUI64, user: EUI64, counter: int, when: datetime
-) -> bytes:
-    return gbcs.build_cs08_command(
-        target=device,
-        counter=_counter(counter),
-        ka_private=keys.acb_ka_private,
-        ka_public=keys.ka_of(device),
-        remote_party=user,
-        remote_party_counter=_counter(counter),
-        when=when,
-    )
-
-
-def ccs01_command(
+def command(
     keys: DspGbcsKeys,
-    *,
-    chf: EUI64,
-    device: EUI64,
-    install_code: bytes,
-    user: EUI64,
-    counter: int,
-    when: datetime,
-) -> bytes:
-    del when
-    return gbcs.build_ccs01_command(
-        chf=chf,
-        device_id=device,
-        install_code=install_code or bytes(16),
-        counter=_counter(counter),
-        ka_private=keys.acb_ka_private,
-        ka_public=keys.ka_of(chf),
-        remote_party=user,
-        remote_party_counter=_counter(counter),
-    )
-
-
-def ccs02_command(
-    keys: DspGbcsKeys, *, chf: EUI64, device: EUI64, user: EUI64, counter: int, when: datetime
-) -> bytes:
-    del when
-    return gbcs.build_ccs02_command(
-        chf=chf,
-        device_id=device,
-        counter=_counter(counter),
-        ka_private=keys.acb_ka_private,
-        ka_public=keys.ka_of(chf),
-        remote_party=user,
-        remote_party_counter=_counter(counter),
-    )
-
-
-def join_command(
-    keys: DspGbcsKeys,
+    payload: gbcs.Payload,
     *,
     target: EUI64,
-    other: EUI64,
     user: EUI64,
     counter: int,
-    when: datetime,
-    unjoin: bool,
+    when: datetime | None = None,
+    message_code: int | None = None,
 ) -> bytes:
-    """CS03A2 (non-critical join, 8.7.2) or CS04AC (unjoin, 8.8.2) from the ACB for the user."""
-    c = _counter(counter)
-    return gbcs.build_join_command(
-        target=target,
-        other=other,
-        counter=c,
-        ka_private=keys.acb_ka_private,
-        ka_public=keys.ka_of(target),
+    """``payload`` as a command from the ACB to ``target`` for ``user`` under its RequestID
+    ``counter``, MAC'd; ``when`` goes in the header date-time; ``message_code`` only for a
+    payload that serves several use cases (a join: CS03A2, an unjoin: CS04AC)."""
+    c = transaction_id(counter)
+    msg = gbcs.command(
+        payload,
+        target,
+        c,
         remote_party=user,
         remote_party_counter=c,
         when=when,
-        unjoin=unjoin,
+        message_code=message_code,
     )
+    return gbcs.seal(msg, ka_private=keys.acb_ka_private, ka_public=keys.ka_of(target))

@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from althan import gbcs
 from althan.dsp import catalogue as C
 from althan.dsp import cpl, firmware, gbcs_out, smi
 from althan.dsp.bodies import FirmwareVersionMismatch, update_ppmid_firmware_warning
@@ -183,9 +184,10 @@ def srv_11_2(ctx: Ctx) -> Handled:
     if row.device_type not in _TYPES:
         raise Reject(C.E21, f"11.2 for a {row.device_type} is not supported by althan")
     actionable(ctx, row)
-    payload = gbcs_out.cs08_command(
+    payload = gbcs_out.command(
         ctx.services.gbcs_keys,
-        device=ctx.req.target,
+        gbcs.ReadFirmwareVersionCommand(),
+        target=ctx.req.target,
         user=ctx.user,
         counter=ctx.req.counter,
         when=ctx.now,

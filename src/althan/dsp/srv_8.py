@@ -6,6 +6,7 @@ from typing import Any
 
 from lxml import etree
 
+from althan import gbcs
 from althan.dsp import catalogue as C
 from althan.dsp import gbcs_out, smi
 from althan.dsp.bodies import el, inventory_device
@@ -93,14 +94,19 @@ def _join_unjoin(ctx: Ctx, refuse: C.Code, unjoin: bool) -> Handled:
     if smi.is_althan(row) or smi.is_althan(other):
         raise Reject(refuse, "an Alt HAN P2P device cannot be joined or unjoined (SECMP0170)")
     actionable(ctx, row)
-    payload = gbcs_out.join_command(
+    join: gbcs.Payload = (
+        gbcs.UnjoinDeviceCommand(other_eui)
+        if unjoin
+        else gbcs.JoinDeviceCommand(1, other_eui, int(gbcs.DeviceTypeCode.PPMID))
+    )
+    payload = gbcs_out.command(
         ctx.services.gbcs_keys,
+        join,
         target=target,
-        other=other_eui,
         user=ctx.user,
         counter=ctx.req.counter,
         when=ctx.now,
-        unjoin=unjoin,
+        message_code=gbcs.MessageCode.CS04AC if unjoin else gbcs.MessageCode.CS03A2,
     )
     ctx.effects.command(
         ctx.req.request_id,
@@ -139,8 +145,9 @@ def srv_8_11(ctx: Ctx) -> Handled:
         raise Reject(C.E5, f"{dev_eui} is not in the SMI")
     if not smi.may_act(dev, ctx.user):
         raise Reject(C.E17, f"{ctx.user} is not responsible for {dev_eui}")
-    keys = ctx.services.gbcs_keys
     add = (text(b, "RequestType") or "Add") == "Add"
+    invoke_id = gbcs.default_invoke_id(gbcs_out.transaction_id(ctx.req.counter))
+    log: gbcs.Payload = gbcs.DeviceLogRemoveCommand(invoke_id, dev_eui)
     if add:
         if dev.status not in WHITELIST_OK:
             raise Reject(C.E20, f"{dev_eui} is {dev.status}")
@@ -152,24 +159,10 @@ def srv_8_11(ctx: Ctx) -> Handled:
             raise Reject(C.E081101, f"CHF {ctx.req.target} holds {MAX_TYPE1_DEVICES} Type 1")
         wl = child(b, "AddDeviceToCHFWhitelist")
         install_code = bytes.fromhex(text(wl, "InstallCode") or "") if wl is not None else b""
-        payload = gbcs_out.ccs01_command(
-            keys,
-            chf=ctx.req.target,
-            device=dev_eui,
-            install_code=install_code,
-            user=ctx.user,
-            counter=ctx.req.counter,
-            when=ctx.now,
-        )
-    else:
-        payload = gbcs_out.ccs02_command(
-            keys,
-            chf=ctx.req.target,
-            device=dev_eui,
-            user=ctx.user,
-            counter=ctx.req.counter,
-            when=ctx.now,
-        )
+        log = gbcs.DeviceLogAddCommand(invoke_id, dev_eui, install_code or bytes(16))
+    payload = gbcs_out.command(
+        ctx.services.gbcs_keys, log, target=ctx.req.target, user=ctx.user, counter=ctx.req.counter
+    )
     ctx.effects.command(
         ctx.req.request_id,
         ctx.srv,

@@ -37,6 +37,8 @@ from althan.dsp import catalogue as C
 from althan.dsp import commands, smi
 from althan.dsp.bodies import el
 from althan.dsp.context import Ctx, Handled, Reject, ResponseCtx, Route
+from althan.dsp.gbcs_in import signed_by
+from althan.dsp.gbcs_out import transaction_id
 from althan.dsp.srv_8 import actionable, known
 from althan.duis.envelope import RequestId
 from althan.duis.namespaces import SR
@@ -54,7 +56,6 @@ __all__ = [
 
 GBCS_VERSION = "4.0"
 """The GBCS version named in sr:PreCommand/GBCSVersion."""
-MESSAGE_CODE_CS02D = 0x000B
 
 _NS = uuid.UUID("0c6b7a0e-3f1d-4b8e-9a54-2b77e1c0d6a5")
 _PRE = "pre:"
@@ -75,15 +76,15 @@ def _body(ctx: Ctx, name: str) -> etree._Element:
     return b
 
 
-def _cs02d_payload(ctx: Ctx, row: Any) -> tuple[int, gbcs.usecases.Payload]:
+def _cs02d_payload(ctx: Ctx, row: Any) -> tuple[int, gbcs.Payload]:
     """6.15.2 UpdateSecurityCredentialsDevice -> CS02d."""
     cert = _b64(text(_body(ctx, "UpdateSecurityCredentialsDevice"), "DeviceCertificate"))
     if cert is None or not _is_certificate(cert):
         raise Reject(C.E19, "DeviceCertificate is not a certificate")
-    return MESSAGE_CODE_CS02D, gbcs.UpdateDeviceCertificateCommand(cert)
+    return gbcs.MessageCode.CS02D, gbcs.UpdateDeviceCertificateCommand(cert)
 
 
-def _ecs70_payload(ctx: Ctx, row: Any) -> tuple[int, gbcs.usecases.Payload]:
+def _ecs70_payload(ctx: Ctx, row: Any) -> tuple[int, gbcs.Payload]:
     """8.1.1 CommissionDeviceSynchroniseClock -> ECS70 (ESME only)."""
     b = _body(ctx, "CommissionDeviceSynchroniseClock")
     if row.device_type != DeviceType.ESME.value:
@@ -92,8 +93,8 @@ def _ecs70_payload(ctx: Ctx, row: Any) -> tuple[int, gbcs.usecases.Payload]:
     tolerance = int(text(b, "TolerancePeriod") or "0")
     if current is None:
         raise Reject(C.E19, "CurrentDateTime is not a date-time")
-    return gbcs.builders.MESSAGE_CODE_ECS70, gbcs.builders.ecs70_set_clock(
-        current, tolerance, _counter(ctx.req.counter)
+    return gbcs.MessageCode.ECS70, gbcs.ecs70_set_clock(
+        current, tolerance, transaction_id(ctx.req.counter)
     )
 
 
@@ -103,12 +104,12 @@ _ROLE_USERS: dict[str, frozenset[UserRole]] = {
 }
 CANCELLATION_DUIS = datetime(3000, 12, 31, tzinfo=UTC)
 """DUIS 6.15.1 ExecutionDateTime that cancels a pending future-dated update..."""
-CANCELLATION_GBCS = datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)
+CANCELLATION_GBCS = gbcs.CANCELLATION_TIME
 """...and the GBCS execution date-time that says so (as the RTDS 6.15.1 cancellation pair)."""
 _X500_UNIQUE_IDENTIFIER = "2.5.4.45"
 
 
-def _cs02b_payload(ctx: Ctx, row: Any) -> tuple[int, gbcs.usecases.Payload]:
+def _cs02b_payload(ctx: Ctx, row: Any) -> tuple[int, gbcs.Payload]:
     """6.15.1 UpdateSecurityCredentialsKRP -> CS02b (Supplier / Network Operator by itself)."""
     b = _body(ctx, "UpdateSecurityCredentialsKRP")
     role_name = text(b, "RemotePartyRole") or ""
@@ -146,9 +147,9 @@ def _cs02b_payload(ctx: Ctx, row: Any) -> tuple[int, gbcs.usecases.Payload]:
     try:
         floor = _opt_int(text(b, "RemotePartyFloorSeqNumber"))
         top_up = _opt_int(text(b, "RemotePartyPrepaymentTopUpFloorSeqNumber"))
-        update = gbcs.builders.cs02b_update_credentials(
-            role=gbcs.builders.REMOTE_PARTY_ROLES[role_name],
-            seq_number=_counter(ctx.req.counter),
+        update = gbcs.cs02b_update_credentials(
+            role=gbcs.REMOTE_PARTY_ROLES[role_name],
+            seq_number=transaction_id(ctx.req.counter),
             certification_path=[c for c in path if c is not None],
             ds_certificate=certs.get("DigitalSigningCertificate"),
             ka_certificate=certs.get("KeyAgreementCertificate"),
@@ -170,14 +171,9 @@ def _opt_int(value: str | None) -> int | None:
 def _subject_eui(der: bytes) -> EUI64 | None:
     """The EUI-64 in a ZAZ1-profile certificate's subject (x500UniqueIdentifier), or None."""
     try:
-        cert = x509.load_der_x509_certificate(der)
-        attrs = cert.subject.get_attributes_for_oid(x509.ObjectIdentifier(_X500_UNIQUE_IDENTIFIER))
+        return gbcs.subject_eui(x509.load_der_x509_certificate(der))
     except ValueError:
         return None
-    raw = attrs[0].value if attrs else None
-    if isinstance(raw, bytes) and len(raw) == 9 and raw[0] == 0:  # BIT STRING, 0 unused bits
-        return EUI64.parse(raw[1:].hex())
-    return None
 
 
 def _b64(value: str | None) -> bytes | None:
@@ -206,10 +202,6 @@ def _datetime(value: str | None) -> datetime | None:
         return None
 
 
-def _counter(counter: int) -> int:
-    return counter & ((1 << 62) - 1)
-
-
 _WHILE_INSTALLING = frozenset(
     {
         DeviceStatus.WHITELISTED.value,
@@ -233,12 +225,9 @@ def transform(ctx: Ctx) -> Handled:
     payload_for, statuses = _USE_CASES[ctx.srv.variant]
     actionable(ctx, row, statuses)
     code, payload = payload_for(ctx, row)
-    pre = gbcs.builders.build_precommand(
-        originator=ctx.user,
-        target=ctx.req.target,
-        counter=_counter(ctx.req.counter),
-        message_code=code,
-        payload=payload,
+    counter = transaction_id(ctx.req.counter)
+    pre = gbcs.precommand(
+        gbcs.command(payload, ctx.req.target, counter, originator=ctx.user, message_code=code)
     )
     commands.record(
         ctx.conn,
@@ -280,14 +269,14 @@ def signed_precommand(ctx: Ctx) -> Handled:
         raise Reject(C.E30, f"GBCSPayload is not GBCS: {exc}") from exc
     if msg.mac is not None or msg.security_header is not None:
         raise Reject(C.E30, "a signed pre-command carries no MAC")
-    pre = gbcs.builders.precommand_of(msg)
+    pre = gbcs.precommand_of(msg)
     if _PRE + hashlib.sha256(pre).hexdigest() != issued.detail:
         raise Reject(C.E30, "not the pre-command the DSP issued")
     keys = ctx.services.user_ds_keys(ctx.user)
     if msg.signature is None or not any(gbcs.verify_signature(msg, k) for k in keys):
         raise Reject(C.E31, f"not signed with a DS key of {ctx.user} in the SMKI repository")
     gbcs_keys = ctx.services.gbcs_keys
-    command = gbcs.builders.mac_signed_precommand(
+    command = gbcs.mac_signed_precommand(
         msg, ka_private=gbcs_keys.acb_ka_private, ka_public=gbcs_keys.ka_of(msg.target)
     )
     commands.mark_done(ctx.conn, issued.msg_id, ctx.now)
@@ -315,25 +304,10 @@ def _critical(ctx: Ctx) -> Handled:
     return transform(ctx)
 
 
-def _signed_by_device(r: ResponseCtx) -> bool:
-    """A response to a critical command is believed only with the device's DS signature."""
-    try:
-        m = gbcs.decode(r.payload)
-    except gbcs.GbcsError:
-        return False
-    device = r.command.device
-    key = r.services.gbcs_keys.device_ds_public(device)
-    return (
-        m.originator == device
-        and key is not None
-        and m.signature is not None
-        and gbcs.verify_signature(m, key)
-    )
-
-
 def commissioned_by_clock(r: ResponseCtx) -> None:
     """8.1.1: the ESME's signed success to ECS70 commissions it."""
-    if not (r.ok and _signed_by_device(r)):
+    # a response to a critical command is believed only with the device's DS signature
+    if not (r.ok and signed_by(r.payload, r.command.device, r.services.gbcs_keys)):
         return
     row = smi.get_device(r.conn, r.command.device)
     if row is not None and row.status != DeviceStatus.COMMISSIONED.value:

@@ -13,6 +13,8 @@ from datetime import UTC, datetime
 from althan.gbcs.errors import GbcsLengthError, GbcsPayloadError, GbcsTruncatedError
 
 MAX_LENGTH = (1 << 32) - 1
+U64_MAX = (1 << 64) - 1
+"""The largest counter, sequence number or transaction ID GBCS carries (8 bytes)."""
 
 
 def encode_length(n: int, width: int = 0) -> bytes:
@@ -134,7 +136,8 @@ def der(tag: int, content: bytes, width: int = 0) -> bytes:
 
 
 def der_integer(value: int) -> bytes:
-    n = max(1, (value.bit_length() + 8) // 8)
+    """A minimal two's-complement INTEGER (-128 is one byte 0x80)."""
+    n = max(1, ((value if value >= 0 else ~value).bit_length() + 8) // 8)
     return der(TAG_INTEGER, value.to_bytes(n, "big", signed=True))
 
 
@@ -256,6 +259,18 @@ _FIXED_INT: dict[int, tuple[int, bool]] = {
 }
 
 DlmsScalar = int | bytes | bool | None
+
+DLMS_DATE_TIME_LENGTH = 12
+
+
+def dlms_datetime(when: datetime, *, weekday: bool = True, clock_status: int = 0x00) -> bytes:
+    """A 12-byte DLMS date-time: hundredths 0, deviation 0x8000 ('not specified'), the day of
+    the week (ISO, or 0xFF 'not specified' without ``weekday``) and ``clock_status``."""
+    return (
+        when.year.to_bytes(2, "big")
+        + bytes([when.month, when.day, when.isoweekday() if weekday else 0xFF])
+        + bytes([when.hour, when.minute, when.second, 0, 0x80, 0x00, clock_status])
+    )
 
 
 @dataclass(frozen=True, slots=True)

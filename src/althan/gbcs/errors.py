@@ -33,3 +33,8 @@ class GbcsCryptoError(GbcsError):
 
 class GbcsKeyError(GbcsError):
     """A keystore does not hold a key that is asked for, or cannot be read."""
+
+
+class GbcsRefusedError(GbcsError):
+    """A device refuses a command: its MAC or its remote party's signature does not verify
+    with the keys the device holds."""

@@ -26,7 +26,8 @@ from typing import Any
 
 from althan.gbcs.codec import Reader, encode_length
 from althan.gbcs.errors import GbcsError, GbcsFramingError, GbcsLengthError, GbcsTruncatedError
-from althan.gbcs.usecases import CraFlag, decode_payload, use_case_name
+from althan.gbcs.usecases import decode_payload, use_case_name
+from althan.gbcs.usecases.base import CraFlag
 from althan.model import EUI64
 
 GENERAL_CIPHERING = 0xDD

@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from althan.gbcs.crypto import verify_mac, verify_signature
 from althan.gbcs.errors import GbcsKeyError
 from althan.gbcs.frame import GbcsMessage
-from althan.gbcs.usecases import CraFlag
+from althan.gbcs.usecases.base import CraFlag
 from althan.model import ACCESS_CONTROL_BROKER_EUI, EUI64
 
 _FILE_RE = re.compile(r"^([0-9A-Fa-f]{16})-(ds|ka)\.(pem|key)$")

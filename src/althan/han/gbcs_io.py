@@ -1,17 +1,19 @@
-"""Every GBCS call of the simulated network, in one place.
+"""What the simulated devices and Comms Hubs say in GBCS, and which commands they obey.
 
-The network speaks real GBCS: it decodes the commands the DSP sends (CS08, CCS01) and builds
-real, signed / MAC'd responses and alerts with :mod:`althan.gbcs`:
+The network speaks real GBCS: it decodes the commands the DSP sends and answers with real,
+signed / MAC'd messages built with :mod:`althan.gbcs.build`:
 
 * CS09 (0x8F8B) PPMID firmware activation alert, signed with the device's DS key;
 * CCS08 (0x8F8A / 0x8F89) firmware transfer alert, signed with the CHF's DS key;
 * CS08 response carrying the device's running firmware version, MAC'd device ↔ ACB;
-* CCS01 response from the CHF (success, or a refused device-log entry), MAC'd CHF ↔ ACB.
+* CCS01 response from the CHF (success, or a refused device-log entry), MAC'd CHF ↔ ACB;
+* the critical commands a device obeys (CS02b, CS02d, ECS70), once
+  :func:`althan.gbcs.authenticate_critical` believes them, answered signed by the device.
 
 Keys come from a :class:`KeySource` (the fleet's generated device PKI,
-``althan.smki.device_pki.DevicePki``): ``key_for(eui, "ds")`` signs alerts, ``key_for(eui, "ka")``
-MACs responses, with ``key_for(ACCESS_CONTROL_BROKER_EUI, "ka")`` as the other end of the MAC
-(so the DSP verifies with the ACB's KA private key and the device's KA public key).
+``althan.smki.device_pki.DevicePki``): ``key_for(eui, "ds")`` signs, ``key_for(eui, "ka")``
+MACs, with ``key_for(ACCESS_CONTROL_BROKER_EUI, "ka")`` as the other end of the MAC (so the
+DSP verifies with the ACB's KA private key and the device's KA public key).
 Times are the simulator's seconds, read as POSIX seconds (UTC).
 """
 
@@ -21,13 +23,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal, Protocol
 
-from cryptography import x509
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from althan import gbcs
-from althan.gbcs import builders as B
+from althan.gbcs.codec import DLMS_OCTET_STRING, DlmsData, Reader
 from althan.han.hub import TransferResult
 from althan.model import ACCESS_CONTROL_BROKER_EUI, EUI64, FirmwareVersion
 
@@ -53,6 +52,10 @@ CRITICAL_USE_CASES = frozenset({"CS02b", "CS02d", "ECS70"})
 """Critical commands (signed by a remote party, MAC'd by the ACB) the simulated devices obey."""
 
 DLMS_RESULT_REFUSED = 3  # DLMS "read-write-denied": device log full (7th Type 1 device)
+DLMS_UNSIGNED = 0x11
+
+credential_key = gbcs.credential_key
+"""Where a device keeps a remote party's trust anchors in its ``credentials``."""
 
 _TRANSFER_CODE = {
     TransferResult.SUCCESS: 0,
@@ -81,7 +84,7 @@ class KeySource(Protocol):
 class InboundCommand:
     """A decoded GBCS command the network acts on."""
 
-    kind: str  # "CS08", "CCS01", or the use case name of anything else
+    kind: str  # "CS08", "CCS01", "ECS70", or the use case name of anything else
     message: gbcs.GbcsMessage
     device_to_add: EUI64 | None = None  # CCS01
     device_type: int | None = None  # CCS01 (ZigBee device type in the register_device call)
@@ -117,7 +120,7 @@ def parse_command(payload: bytes) -> InboundCommand:
     p = msg.payload
     if isinstance(p, gbcs.DeviceLogAddCommand):
         return InboundCommand("CCS01", msg, p.device_id, p.device_type)
-    if msg.message_code == gbcs.builders.MESSAGE_CODE_ECS70:
+    if msg.message_code == gbcs.MessageCode.ECS70:
         return InboundCommand("ECS70", msg)
     return InboundCommand(msg.use_case, msg)
 
@@ -126,28 +129,27 @@ def _acb_public(keys: KeySource) -> ec.EllipticCurvePublicKey:
     return keys.key_for(ACCESS_CONTROL_BROKER_EUI, "ka").public_key()
 
 
-def cs08_response(cmd: InboundCommand, version: int, now: float, keys: KeySource) -> bytes:
-    """The device's CS08 response to `cmd`: its running firmware version."""
-    return gbcs.build_cs08_response_to(
-        cmd.message,
-        firmware_version=FirmwareVersion(version),
+def _mac_answer(cmd: InboundCommand, payload: gbcs.Payload, keys: KeySource) -> bytes:
+    """The addressee's response to ``cmd``, MAC'd with its KA key and the ACB's."""
+    return gbcs.seal(
+        gbcs.response_to(cmd.message, payload),
         ka_private=keys.key_for(cmd.message.target, "ka"),
         ka_public=_acb_public(keys),
     )
 
 
-def ccs01_response(cmd: InboundCommand, accepted: bool, now: float, keys: KeySource) -> bytes:
+def cs08_response(cmd: InboundCommand, version: int, keys: KeySource) -> bytes:
+    """The device's CS08 response to `cmd`: its running firmware version."""
+    return _mac_answer(cmd, gbcs.ReadFirmwareVersionResponse(FirmwareVersion(version)), keys)
+
+
+def ccs01_response(cmd: InboundCommand, accepted: bool, keys: KeySource) -> bytes:
     """The CHF's response to a CCS01: all-success, or the register_device action refused."""
     p = cmd.message.payload
     assert isinstance(p, gbcs.DeviceLogAddCommand)
-    n = len(p.to_access().specs)
-    results = tuple(0 for _ in range(n)) if accepted else (DLMS_RESULT_REFUSED,) * n
-    return gbcs.build_device_log_response_to(
-        cmd.message,
-        ka_private=keys.key_for(cmd.message.target, "ka"),
-        ka_public=_acb_public(keys),
-        results=results,
-    )
+    request = p.to_access()
+    results = None if accepted else (DLMS_RESULT_REFUSED,) * len(request.specs)
+    return _mac_answer(cmd, gbcs.DlmsAccessResponse.answering(request, results), keys)
 
 
 def ccs08_alert(
@@ -161,58 +163,42 @@ def ccs08_alert(
 ) -> bytes:
     """CCS08 from the CHF: 0x8F8A when the image reached `device`, 0x8F89 otherwise."""
     ok = result is TransferResult.SUCCESS
-    return gbcs.build_ccs08_alert(
-        chf=chf,
+    alert = gbcs.FirmwareTransferAlert.of(
         entity_id=device,
         firmware_version=FirmwareVersion(version),
         when=_when(now),
-        counter=originator_counter(now, seq),
-        chf_ds_key=keys.key_for(chf, "ds"),
         alert_code=(
             gbcs.ALERT_FIRMWARE_TRANSFER_SUCCESS if ok else gbcs.ALERT_FIRMWARE_TRANSFER_FAILURE
         ),
         response_code=_TRANSFER_CODE[result],
     )
+    msg = gbcs.alert(alert, chf, originator_counter(now, seq))
+    return gbcs.seal(msg, ds_private=keys.key_for(chf, "ds"))
 
 
 def cs09_alert(device: EUI64, version: int, now: float, keys: KeySource, seq: int) -> bytes:
     """CS09 from the device after it activated `version` (0x8F8B), signed by the device."""
-    return gbcs.build_cs09_alert(
-        device=device,
-        firmware_version=FirmwareVersion(version),
-        when=_when(now),
-        counter=originator_counter(now, seq),
-        device_ds_key=keys.key_for(device, "ds"),
-    )
+    alert = gbcs.FirmwareActivationAlert(_when(now), FirmwareVersion(version))
+    msg = gbcs.alert(alert, device, originator_counter(now, seq))
+    return gbcs.seal(msg, ds_private=keys.key_for(device, "ds"))
 
 
 def _ecs70_response(cmd: gbcs.GbcsMessage, now: float) -> gbcs.DlmsAccessResponse:
-    from althan.gbcs.codec import DlmsData, Reader
-    from althan.gbcs.usecases import decode_access_request
-
+    """The ESME synchronises its clock and answers each read with its clock (time) or 0."""
     try:
-        p = decode_access_request(Reader(cmd.content))
+        request = gbcs.DlmsAccessRequest.decode(Reader(cmd.content))
     except gbcs.GbcsError as e:
         raise GbcsIoError(f"ECS70 to {cmd.target}: not a DLMS ACCESS request: {e}") from e
-    t = _when(now)
-    clock = (
-        t.year.to_bytes(2, "big")
-        + bytes([t.month, t.day, 0xFF, t.hour, t.minute, t.second, 0])
-        + b"\x80\x00\x00"
-    )
+    clock = gbcs.dlms_datetime(_when(now), weekday=False)
     data = tuple(
-        DlmsData(0x09, clock)
+        DlmsData(DLMS_OCTET_STRING, clock)
         if s.kind == 1 and s.member_id == 2
-        else DlmsData(0x11, 0)
+        else DlmsData(DLMS_UNSIGNED, 0)
         if s.kind == 1
         else DlmsData(0, None)
-        for s in p.specs
+        for s in request.specs
     )
-    from althan.gbcs.usecases import AccessResult
-
-    return gbcs.DlmsAccessResponse(
-        p.invoke_id, data, tuple(AccessResult(s.kind, 0) for s in p.specs)
-    )
+    return gbcs.DlmsAccessResponse.answering(request, data=data)
 
 
 def critical_response(
@@ -226,161 +212,32 @@ def critical_response(
     ``credentials``; CS02d: store its new device certificate; ECS70: synchronise its clock)
     and answers, signed by its DS key.
 
-    The command must carry the ACB's MAC (device KA key with the ACB's KA public key) and the
-    signature of its business originator with the DS key the device trusts for that remote
-    party (a supplier-replaced one under ``credentials["ds:<EUI>"]`` first); otherwise
-    :class:`CriticalRefused` and nothing changes."""
+    The command must carry the ACB's MAC and the signature of its business originator with the
+    DS key the device trusts for that remote party (one a CS02b put in ``credentials`` first,
+    else the one installed at commissioning); otherwise :class:`CriticalRefused` and nothing
+    changes."""
     m = cmd.message
     if cmd.kind not in CRITICAL_USE_CASES:
         raise GbcsIoError(f"{cmd.kind} is not a critical command the device obeys")
-    dev_ka = keys.key_for(m.target, "ka")
-    if not gbcs.verify_mac(m, private_key=dev_ka, public_key=_acb_public(keys)):
-        raise CriticalRefused(f"{cmd.kind} to {m.target}: ACB MAC not valid")
-    replaced = credentials.get(f"ds:{m.originator}")
-    ds = (
-        serialization.load_der_public_key(replaced)
-        if replaced is not None
-        else trust.remote_party_ds_public(m.originator)
+    ds = gbcs.replaced_ds_key(credentials, m.originator) or trust.remote_party_ds_public(
+        m.originator
     )
-    if not isinstance(ds, ec.EllipticCurvePublicKey) or not gbcs.verify_signature(m, ds):
-        raise CriticalRefused(f"{cmd.kind} to {m.target}: signature of {m.originator} not valid")
-    payload: gbcs.usecases.Payload
+    try:
+        gbcs.authenticate_critical(
+            m, device_ka=keys.key_for(m.target, "ka"), acb_ka=_acb_public(keys), originator_ds=ds
+        )
+    except gbcs.GbcsRefusedError as e:
+        raise CriticalRefused(f"{cmd.kind} to {m.target}: {e}") from e
+    assert ds is not None  # authenticated: the signature verified with it
+    payload: gbcs.Payload
     if isinstance(m.payload, gbcs.UpdateSecurityCredentialsCommand):
-        payload = _apply_cs02b(m, credentials, now, ds)
+        try:
+            payload = gbcs.execute_cs02b(m, credentials, _when(now), ds)
+        except gbcs.GbcsError as e:
+            raise GbcsIoError(f"CS02b to {m.target}: {e}") from e
     elif isinstance(m.payload, gbcs.UpdateDeviceCertificateCommand):
         credentials["device-cert"] = m.payload.certificate
         payload = gbcs.ResponseCode(0)
     else:
         payload = _ecs70_response(m, now)
-    return gbcs.builders.build_critical_response_to(
-        m, payload, device_ds_key=keys.key_for(m.target, "ds")
-    )
-
-
-# ------------------------------------------------------------------ CS02b (6.15.1)
-
-_X500_UNIQUE_IDENTIFIER = x509.ObjectIdentifier("2.5.4.45")
-_PENDING_CS02B = "cs02b-pending"
-_CANCELLATION = datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)
-
-
-def credential_key(usage: str, top_up: bool, eui: EUI64) -> str:
-    """Where a device keeps a remote party's trust anchor public key (SubjectPublicKeyInfo DER)
-    in ``credentials``: "ds:<EUI>", "ka:<EUI>" or "ka-topup:<EUI>"; its certificate is under
-    the same key with "-cert" after the usage ("ds-cert:<EUI>")."""
-    return f"{usage}{'-topup' if top_up else ''}:{eui}"
-
-
-def _cert_key(usage: str, top_up: bool, eui: EUI64) -> str:
-    u, _, e = credential_key(usage, top_up, eui).partition(":")
-    return f"{u}-cert:{e}"
-
-
-def _subject_eui(cert: x509.Certificate) -> EUI64 | None:
-    attrs = cert.subject.get_attributes_for_oid(_X500_UNIQUE_IDENTIFIER)
-    raw = attrs[0].value if attrs else None
-    if isinstance(raw, bytes) and len(raw) == 9 and raw[0] == 0:
-        return EUI64.from_bytes(raw[1:])
-    return None
-
-
-def _ski(cert: x509.Certificate) -> bytes:
-    try:
-        return cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value.digest
-    except x509.ExtensionNotFound:
-        return b""
-
-
-def _usable(cert: x509.Certificate, usage: str) -> bool:
-    try:
-        ku = cert.extensions.get_extension_for_class(x509.KeyUsage).value
-    except x509.ExtensionNotFound:
-        return False
-    return ku.digital_signature if usage == "ds" else ku.key_agreement
-
-
-def _replace_one(
-    rep: B.TrustAnchorReplacement,
-    role: int,
-    path: list[x509.Certificate],
-    originator: EUI64,
-    credentials: dict[str, bytes],
-    current_ds: ec.EllipticCurvePublicKey,
-) -> B.ReplacementOutcome:
-    cell = rep.cell
-    old_cert = credentials.get(_cert_key(cell.usage, cell.top_up, originator))
-    if old_cert is not None:
-        old = x509.load_der_x509_certificate(old_cert)
-        existing = (originator.to_bytes(), _ski(old))
-    else:  # the anchor installed at commissioning: the device knows its key only
-        known = cell.usage == "ds" and not cell.top_up
-        existing = (originator.to_bytes(), _key_id(current_ds) if known else b"")
-
-    def outcome(status: int, new_eui: bytes = b"", new_ski: bytes = b"") -> B.ReplacementOutcome:
-        return B.ReplacementOutcome(cell, status, *existing, new_eui, new_ski)
-
-    if cell.role != role:
-        return outcome(B.STATUS_TRUST_ANCHOR_NOT_FOUND)
-    try:
-        cert = x509.load_der_x509_certificate(rep.certificate)
-    except ValueError:
-        return outcome(B.STATUS_BAD_CERTIFICATE)
-    eui = _subject_eui(cert)
-    issued = False
-    for ca in path:
-        try:
-            cert.verify_directly_issued_by(ca)
-            issued = True
-            break
-        except (ValueError, TypeError, InvalidSignature):
-            continue
-    pub = cert.public_key()
-    if eui is None or not issued or not _usable(cert, cell.usage):
-        return outcome(B.STATUS_BAD_CERTIFICATE)
-    if not isinstance(pub, ec.EllipticCurvePublicKey):
-        return outcome(B.STATUS_BAD_CERTIFICATE)
-    spki = pub.public_bytes(
-        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
-    credentials[credential_key(cell.usage, cell.top_up, eui)] = spki
-    credentials[_cert_key(cell.usage, cell.top_up, eui)] = rep.certificate
-    return outcome(B.STATUS_SUCCESS, eui.to_bytes(), _ski(cert))
-
-
-def _key_id(pub: ec.EllipticCurvePublicKey) -> bytes:
-    return x509.SubjectKeyIdentifier.from_public_key(pub).digest[:8]
-
-
-def _apply_cs02b(
-    m: gbcs.GbcsMessage,
-    credentials: dict[str, bytes],
-    now: float,
-    current_ds: ec.EllipticCurvePublicKey,
-) -> gbcs.UpdateSecurityCredentialsResponse:
-    """CS02b KRP update from its (already authenticated) remote party: replace its trust
-    anchors now, or hold a future-dated one (a cancellation drops what is held)."""
-    assert isinstance(m.payload, gbcs.UpdateSecurityCredentialsCommand)
-    try:
-        update = B.CredentialsUpdate.from_payload(m.payload)
-    except gbcs.GbcsError as e:
-        raise GbcsIoError(f"CS02b to {m.target}: {e}") from e
-    role = {mode: role for role, mode in B.KRP_MODES.items()}.get(update.mode)
-    if role is None or m.message_code != update.message_code:
-        raise GbcsIoError(f"CS02b to {m.target}: mode {update.mode} is not a KRP update")
-    if update.execution_time is not None and update.execution_time == _CANCELLATION:
-        credentials.pop(_PENDING_CS02B, None)
-        return gbcs.UpdateSecurityCredentialsResponse()
-    if update.execution_time is not None and update.execution_time > _when(now):
-        credentials[_PENDING_CS02B] = m.payload.encode()
-        return gbcs.UpdateSecurityCredentialsResponse()
-    path: list[x509.Certificate] = []
-    for der in update.certification_path:
-        try:
-            path.append(x509.load_der_x509_certificate(der))
-        except ValueError:
-            continue
-    outcomes = [
-        _replace_one(r, role, path, m.originator, credentials, current_ds)
-        for r in update.replacements
-    ]
-    return B.cs02b_response(update, outcomes)
+    return gbcs.seal(gbcs.response_to(m, payload), ds_private=keys.key_for(m.target, "ds"))

@@ -28,7 +28,8 @@ from althan.runtime.assemble import build_dsp, register_test_users
 from althan.runtime.sim import Simulator
 from althan.runtime.world import EPOCH, DspNode, DuisPost, UserNode, at
 from althan.store.tables import devices
-from althan.zigbee.ota import build_test_image, parse_ota
+from althan.zigbee.ota import parse_ota
+from althan.zigbee.testimage import build_test_image
 
 Progress = Callable[[str, int, int], None]
 """(stage, done, total) -> None."""
