@@ -151,10 +151,25 @@ class DevicePki:
                 .not_valid_before(_NOT_BEFORE)
                 .not_valid_after(_NOT_AFTER)
                 .add_extension(ku, critical=True)
+                .add_extension(
+                    x509.SubjectAlternativeName([hardware_module_name(eui)]), critical=True
+                )
                 .sign(self.issuing_key, hashes.SHA256())
             )
             self._certs[k] = cert
         return cert
+
+
+ID_ON_HARDWARE_MODULE_NAME = x509.ObjectIdentifier("1.3.6.1.5.5.7.8.4")
+SMKI_DEVICE_HW_TYPE = bytes.fromhex("060d2a863a0001848fb90f01020201")
+"""DER of the hwType OID SMKI device certificates carry (as in the DCC's RTDS keystore)."""
+
+
+def hardware_module_name(eui: EUI64) -> x509.OtherName:
+    """The subjectAltName of an SMKI device certificate: HardwareModuleName (RFC 4108) with
+    the device's EUI-64 as hwSerialNum."""
+    body = SMKI_DEVICE_HW_TYPE + b"\x04\x08" + eui.to_bytes()
+    return x509.OtherName(ID_ON_HARDWARE_MODULE_NAME, b"\x30" + bytes([len(body)]) + body)
 
 
 def _ca_usage() -> x509.KeyUsage:
