@@ -1,0 +1,156 @@
+"""The simulated network on a real clock, sped up: what `althan serve` runs beside the gateway.
+
+The same sans-IO components as the sim runtime (the CSP regions with their Comms Hubs and
+homes) sit in a `Simulator`; one thread runs each of its events when DCC time reaches it. DCC
+time (`ScaledClock`) starts at the real time (or where the store left off, so that it never
+runs backwards across a restart) and runs `speed` times faster. The DUIS gateway reads the same
+clock, so one firmware update takes the same DCC time whether a client or the demo drives it.
+
+What the network sends to the DSP is handed to `Dsp.handle_smwan` in this thread, one
+transaction per message; what the DSP sends to the network arrives through `post` (the outbox
+dispatcher calls it from its own thread). Nothing of the network runs inside an HTTP request.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
+
+from althan.dsp.service import Dsp
+from althan.runtime.sim import Simulator
+from althan.smwan import Effect, SmwanMessage
+
+log = logging.getLogger("althan.live")
+
+DSP_ADDRESS = "dsp"
+
+
+class ScaledClock:
+    """DCC time: `start`, then `speed` DCC seconds per real second."""
+
+    def __init__(
+        self,
+        start: datetime,
+        speed: float,
+        real: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if speed <= 0:
+            raise ValueError(f"speed must be > 0, got {speed}")
+        self.start = start
+        self.speed = speed
+        self._real = real
+        self._real0 = real()
+
+    def __call__(self) -> datetime:
+        return self.start + timedelta(seconds=(self._real() - self._real0) * self.speed)
+
+    def seconds(self) -> float:
+        """DCC time as POSIX seconds (what the network components are handed)."""
+        return self().timestamp()
+
+    def real_delay(self, dcc_seconds: float) -> float:
+        """How long, in real seconds, `dcc_seconds` of DCC time take."""
+        return max(0.0, dcc_seconds / self.speed)
+
+
+class _DspEndpoint:
+    """The DSP as the network sees it: SM WAN messages in, one transaction each."""
+
+    address = DSP_ADDRESS
+
+    def __init__(self, dsp: Dsp, on_handled: Callable[[], None]) -> None:
+        self.dsp = dsp
+        self.on_handled = on_handled
+        self.handled = 0
+
+    def on_message(self, msg: object, now: float) -> Sequence[Effect]:
+        if not isinstance(msg, SmwanMessage):
+            raise TypeError(f"the DSP cannot take {type(msg).__name__} from the network")
+        self.dsp.handle_smwan(msg, datetime.fromtimestamp(now, UTC))
+        self.handled += 1
+        self.on_handled()
+        return []
+
+    def on_timer(self, token: object, now: float) -> Sequence[Effect]:
+        return []
+
+
+class LiveNetwork:
+    """A `Simulator` whose events run when DCC time reaches them, in one thread."""
+
+    def __init__(
+        self,
+        dsp: Dsp,
+        clock: ScaledClock,
+        *,
+        seed: int = 0,
+        on_dsp_output: Callable[[], None] = lambda: None,
+        expire_every: float = 1.0,
+    ) -> None:
+        self.dsp = dsp
+        self.clock = clock
+        self.sim = Simulator(start=clock.seconds(), seed=seed)
+        self.sim.add(_DspEndpoint(dsp, on_dsp_output))
+        self._on_dsp_output = on_dsp_output
+        self._inbox: queue.SimpleQueue[tuple[str, object]] = queue.SimpleQueue()
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._expire_every = expire_every
+        self._next_expiry = 0.0
+        self.errors = 0
+
+    # -- from other threads
+    def post(self, address: str, msg: object) -> None:
+        """Deliver `msg` to the component at `address` now (thread-safe)."""
+        self._inbox.put((address, msg))
+        self._wake.set()
+
+    # -- the network thread
+    def step(self) -> float:
+        """Run everything due; the real seconds until something is due next."""
+        now = self.clock.seconds()
+        while True:
+            try:
+                address, msg = self._inbox.get_nowait()
+            except queue.Empty:
+                break
+            self.sim.post(address, msg, at=max(now, self.sim.now))
+        self.sim.run(until=now)
+        if time.monotonic() >= self._next_expiry:
+            self._next_expiry = time.monotonic() + self._expire_every
+            if self.dsp.expire(self.clock()):
+                self._on_dsp_output()
+        nxt = self.sim.next_time()
+        wait = self._expire_every if nxt is None else self.clock.real_delay(nxt - now)
+        return min(wait, self._expire_every)
+
+    def run_forever(self) -> None:
+        while not self._stop.is_set():
+            try:
+                wait = self.step()
+            except Exception:  # a component or the store failed: log, carry on
+                self.errors += 1
+                log.exception("network step failed")
+                wait = 1.0
+            self._wake.wait(wait)
+            self._wake.clear()
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._stop.clear()
+            self._thread = threading.Thread(
+                target=self.run_forever, name="althan-network", daemon=True
+            )
+            self._thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
