@@ -67,7 +67,8 @@ NEW_DEVICE_BASE = 0x00DB_5678_0000_0000
 def make_app() -> Any:
     """uvicorn factory: the app `althan serve` runs, over the store named in the environment."""
     from althan.runtime.assemble import build_dsp
-    from althan.runtime.service import OutboxDispatcher, create_app
+    from althan.runtime.dispatcher import OutboxDispatcher
+    from althan.runtime.service import create_app
 
     assembly = build_dsp(Path(os.environ[ENV_DATA]), db_url=os.environ.get(ENV_DB) or None)
     assembly.dsp.duis.learn_certificates()

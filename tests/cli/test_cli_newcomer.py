@@ -111,7 +111,11 @@ def test_a_user_registered_while_the_gateway_runs_is_trusted_at_once(tmp_path: P
     with TestClient(create_app(assembly)) as http:
 
         def code_of(req_xml: bytes, service: str) -> str | None:
-            r = http.post(f"/api/v1/service{service}", content=req_xml)
+            r = http.post(
+                f"/api/v1/service{service}",
+                content=req_xml,
+                headers={"content-type": "application/xml"},
+            )
             return verify(r.content, assembly.dsp_trust).root.findtext(
                 f"{SR}Header/{SR}ResponseCode"
             )

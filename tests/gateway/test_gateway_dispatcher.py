@@ -19,7 +19,8 @@ from sqlalchemy import select, update
 from althan.duis.xmldsig import verify
 from althan.model import EUI64, TEST_SUPPLIER_EUI, Region
 from althan.runtime.assemble import Assembly, build_dsp
-from althan.runtime.service import OutboxDispatcher, create_app
+from althan.runtime.dispatcher import OutboxDispatcher
+from althan.runtime.service import create_app
 from althan.store.tables import outbox, users
 from althan.supplier.client import DuisClient
 

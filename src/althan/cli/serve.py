@@ -48,7 +48,8 @@ def serve(
     import uvicorn
 
     from althan.runtime.assemble import build_dsp, register_test_users
-    from althan.runtime.service import OutboxDispatcher, create_app
+    from althan.runtime.dispatcher import OutboxDispatcher
+    from althan.runtime.service import create_app
 
     assembly = build_dsp(data_dir, db_url=db_url, schema_dirs=(None, *schema_dir))
     # the ZAZ1 test users DCC Boxed knows, and AltHANCo (what users registered is kept)
