@@ -54,22 +54,33 @@ def test_eui_with_top_bit_round_trips(url: str) -> None:
     open_engine(url)  # migrating again is a no-op
 
 
-def test_outbox_claims_due_rows_once_and_inbox_dedupes(url: str) -> None:
+def test_outbox_claims_with_leases_fenced_by_the_claimant_and_inbox_dedupes(url: str) -> None:
     e = open_engine(url)
     ob = Outbox(e)
+    lease = timedelta(seconds=5)
     with e.begin() as c:
         for i in range(3):
             ob.put_duis(c, EUI64(i + 1), f"<x>{i}</x>".encode(), T0)
         assert inbox.first_sight(c, "m1", T0) is True
         assert inbox.first_sight(c, "m1", T0) is False
-    items = ob.claim(T0)
+    items = ob.claim("a", T0, lease)
     assert [i.payload for i in items] == [b"<x>0</x>", b"<x>1</x>", b"<x>2</x>"]
-    ob.retry_later(items[0], T0, backoff=(10,))
-    ob.mark_sent([items[1].id, items[2].id], T0)
-    assert ob.claim(T0 + timedelta(seconds=5)) == []  # backing off
-    later = ob.claim(T0 + timedelta(seconds=11))
+    assert ob.claim("b", T0, lease) == []  # held by a
+    # a renews while it works: b still gets nothing after a's first lease would have ended
+    assert ob.renew("a", T0 + timedelta(seconds=4), lease) == 3
+    assert ob.claim("b", T0 + timedelta(seconds=6), lease) == []
+    ob.retry_later("a", items[:1], T0 + timedelta(seconds=10))
+    assert ob.mark_sent("b", [items[1].id], T0) == 0  # fenced: b does not hold it
+    assert ob.mark_sent("a", [items[1].id, items[2].id], T0) == 2
+    assert ob.claim("b", T0 + timedelta(seconds=8), lease) == []  # backing off
+    later = ob.claim("b", T0 + timedelta(seconds=11), lease)
     assert [i.payload for i in later] == [b"<x>0</x>"]
     assert later[0].attempts == 1
+    # b dies holding it: its row is free once b's lease has run out, not before
+    assert ob.claim("c", T0 + timedelta(seconds=15), lease) == []
+    assert [i.id for i in ob.claim("c", T0 + timedelta(seconds=17), lease)] == [later[0].id]
+    assert ob.mark_sent("b", [later[0].id], T0) == 0
+    assert ob.pending() == 1
 
 
 def test_image_store_keeps_one_copy(tmp_path: Path) -> None:

@@ -1,17 +1,21 @@
 """The outbox: what the DSP must send, written in the same transaction as the state change.
 
-Dispatchers claim due rows (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so any number of workers
-can share one database), deliver them, and mark them sent; a failed delivery is retried later
-with back-off. A crash between delivery and marking re-delivers: receivers are idempotent.
+Dispatchers claim due rows for a short lease, under their own id (``FOR UPDATE SKIP LOCKED``
+on PostgreSQL, so any number of workers on any number of machines can share one database),
+renew the lease while they work, deliver, and mark the rows sent; a failed delivery is given
+back to be retried later. Marking and giving back are fenced by the claimant's id, and a live
+claimant's lease never runs out, so no row is delivered twice while nothing crashes; when a
+claimant dies, its rows are free again when its short lease ends. A crash between delivery and
+marking re-delivers (the only duplicate, and receivers are idempotent by ResponseID).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, Engine, bindparam, func, insert, select, update
+from sqlalchemy import Connection, Engine, bindparam, func, insert, or_, select, update
 
 from althan.model import EUI64, Region
 from althan.smwan import SmwanMessage
@@ -57,17 +61,12 @@ _PUT = insert(outbox).values(
     not_before=bindparam("now"),
     attempts=0,
 )
-_DUE = (
-    select(outbox.c.id, outbox.c.kind, outbox.c.destination, outbox.c.payload, outbox.c.attempts)
-    .where(outbox.c.sent_at.is_(None), outbox.c.not_before <= bindparam("now"))
-    .order_by(outbox.c.id)
-    .limit(bindparam("limit"))
+_CLAIMABLE = (
+    outbox.c.sent_at.is_(None),
+    outbox.c.not_before <= bindparam("now"),
+    or_(outbox.c.claim_until.is_(None), outbox.c.claim_until < bindparam("now")),
 )
-_SENT = (
-    update(outbox)
-    .where(outbox.c.id.in_(bindparam("ids", expanding=True)))
-    .values(sent_at=bindparam("now"))
-)
+_MINE = (outbox.c.claimed_by == bindparam("me"), outbox.c.sent_at.is_(None))
 
 
 class Outbox:
@@ -97,41 +96,85 @@ class Outbox:
     def put_duis(self, conn: Connection, user: EUI64, xml: bytes, now: datetime) -> None:
         conn.execute(_PUT, {"kind": DUIS, "destination": str(user), "payload": xml, "now": now})
 
-    # -- dispatching
-    def claim(self, now: datetime, limit: int = 500, kind: str | None = None) -> list[OutboxItem]:
-        """Due, unsent rows, oldest first. On PostgreSQL rows locked by others are skipped."""
+    # -- dispatching: claim, deliver, mark (each fenced by the claimant's id)
+    def claim(
+        self,
+        me: str,
+        now: datetime,
+        lease: timedelta,
+        *,
+        limit: int = 500,
+        kind: str | None = None,
+        not_to: Collection[str] = (),
+    ) -> list[OutboxItem]:
+        """Take due rows nobody holds (or whose holder's lease ran out), oldest first, for
+        `lease`; rows for the destinations in `not_to` are left alone. On PostgreSQL the
+        candidates are locked with SKIP LOCKED, so concurrent claimants never take the same
+        row; the lease keeps it from others until the claimant marks, releases or renews it."""
         with self.engine.begin() as conn:
-            q = _DUE
+            q = select(outbox.c.id).where(*_CLAIMABLE).order_by(outbox.c.id).limit(limit)
             if kind is not None:
                 q = q.where(outbox.c.kind == kind)
+            if not_to:
+                q = q.where(outbox.c.destination.not_in(list(not_to)))
             if conn.dialect.name == "postgresql":
                 q = q.with_for_update(skip_locked=True)
-            rows = conn.execute(q, {"now": now, "limit": limit}).all()
-            items = [
-                OutboxItem(r.id, r.kind, r.destination, bytes(r.payload), r.attempts) for r in rows
-            ]
-            if items and conn.dialect.name == "postgresql":
-                # lease: push not_before so another worker does not take them meanwhile
+            ids = list(conn.execute(q, {"now": now}).scalars())
+            if not ids:
+                return []
+            rows = conn.execute(
+                update(outbox)  # claimable still: another claimant may have come first
+                .where(outbox.c.id.in_(ids), *_CLAIMABLE)
+                .values(claimed_by=me, claim_until=now + lease)
+                .returning(
+                    outbox.c.id,
+                    outbox.c.kind,
+                    outbox.c.destination,
+                    outbox.c.payload,
+                    outbox.c.attempts,
+                ),
+                {"now": now},
+            ).all()
+        return sorted(
+            (OutboxItem(r.id, r.kind, r.destination, bytes(r.payload), r.attempts) for r in rows),
+            key=lambda i: i.id,
+        )
+
+    def renew(self, me: str, now: datetime, lease: timedelta) -> int:
+        """Extend the lease of every unsent row `me` holds; how many."""
+        with self.engine.begin() as conn:
+            return conn.execute(
+                update(outbox).where(*_MINE).values(claim_until=now + lease),
+                {"me": me},
+            ).rowcount
+
+    def mark_sent(self, me: str, ids: Sequence[int], now: datetime) -> int:
+        """Mark rows `me` holds as sent; how many it still held."""
+        if not ids:
+            return 0
+        with self.engine.begin() as conn:
+            return conn.execute(
+                update(outbox)
+                .where(outbox.c.id.in_(list(ids)), *_MINE)
+                .values(sent_at=now, claimed_by=None, claim_until=None),
+                {"me": me},
+            ).rowcount
+
+    def retry_later(self, me: str, items: Sequence[OutboxItem], not_before: datetime) -> None:
+        """Give rows `me` holds back, to be tried again from `not_before`."""
+        with self.engine.begin() as conn:
+            for item in items:
                 conn.execute(
                     update(outbox)
-                    .where(outbox.c.id.in_([i.id for i in items]))
-                    .values(not_before=now + timedelta(seconds=30))
+                    .where(outbox.c.id == item.id, *_MINE)
+                    .values(
+                        attempts=item.attempts + 1,
+                        not_before=not_before,
+                        claimed_by=None,
+                        claim_until=None,
+                    ),
+                    {"me": me},
                 )
-            return items
-
-    def mark_sent(self, ids: Sequence[int], now: datetime) -> None:
-        if ids:
-            with self.engine.begin() as conn:
-                conn.execute(_SENT, {"ids": list(ids), "now": now})
-
-    def retry_later(self, item: OutboxItem, now: datetime, backoff: Sequence[float]) -> None:
-        delay = backoff[min(item.attempts, len(backoff) - 1)]
-        with self.engine.begin() as conn:
-            conn.execute(
-                update(outbox)
-                .where(outbox.c.id == item.id)
-                .values(attempts=item.attempts + 1, not_before=now + timedelta(seconds=delay))
-            )
 
     def pending(self) -> int:
         with self.engine.connect() as conn:

@@ -2,25 +2,37 @@
 
 Every ``duis`` row (an asynchronous response or a DCC alert, already signed) is POSTed to its
 user's registered endpoint (``users.endpoint``); a 2xx marks the row sent, anything else (no
-endpoint, connection refused, non-2xx) puts it back with the DSP's back-off. Rows stay in the
-outbox until sent, so a restart loses nothing. ``smwan`` rows (for the CSPs) go to a
-`smwan_sink` (the network on a real clock, `althan.runtime.live`); without one they wait.
+endpoint, connection refused, timeout, non-2xx) gives it back with the DSP's back-off, counted
+per endpoint from the moment it failed. Rows stay in the outbox until sent, so a restart loses
+nothing. ``smwan`` rows (for the CSPs) go to a `smwan_sink` (the network on a real clock,
+`althan.runtime.live`); without one they wait.
+
+Each destination's rows go out in order, one at a time; different destinations at the same
+time, so an endpoint that hangs holds back only its own user's messages, for one timeout.
+Any number of dispatchers may share one store: each claims rows under its own id for a short
+lease that it renews while it lives (`althan.dsp.outbox`), so none delivers what another holds,
+and the rows of one that dies are free again when its lease ends.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import threading
+import time
+import uuid
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from itertools import groupby
 
 import httpx
 
 from althan.dsp import users
-from althan.dsp.outbox import DUIS, OutboxItem
+from althan.dsp.outbox import DUIS, SMWAN, OutboxItem
 from althan.dsp.service import Dsp
-from althan.model import EUI64
 
 log = logging.getLogger("althan.dispatcher")
 
@@ -46,8 +58,13 @@ SmwanSink = Callable[[OutboxItem], bool]
 """Delivers one SM WAN outbox row to a CSP; True when it was accepted."""
 
 
+def worker_id() -> str:
+    """This dispatcher's claimant id: host, process, and a random part."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
 class OutboxDispatcher:
-    """Delivers the DSP's outbox over HTTP, retrying with back-off until a 2xx."""
+    """Delivers the DSP's outbox, each destination in order, the destinations concurrently."""
 
     def __init__(
         self,
@@ -58,44 +75,88 @@ class OutboxDispatcher:
         batch: int = 200,
         timeout: float = 10.0,
         smwan_sink: SmwanSink | None = None,
+        lease: float = 5.0,
+        time_scale: float = 1.0,
+        threads: int = 32,
+        me: str | None = None,
     ) -> None:
         self.dsp = dsp
         self.client = client or httpx.Client(timeout=timeout)
         self.backoff = tuple(backoff if backoff is not None else dsp.settings.outbox_backoff)
         self.batch = batch
         self.smwan_sink = smwan_sink
+        self.me = me or worker_id()
+        self.lease = lease
+        """Real seconds a claim lasts unless renewed (renewed every third of it)."""
+        self.time_scale = time_scale
+        """Store seconds per real second: the outbox is stamped with DCC time, sped up."""
         self.wake = threading.Event()
+        self._pool = ThreadPoolExecutor(threads, thread_name_prefix="althan-deliver")
+        self._lock = threading.Lock()
+        self._busy: set[str] = set()
+        self._failures: dict[str, int] = {}
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
-    # -- one pass (tests drive this with their own `now`)
-    def run_once(self, now: datetime) -> DispatchStats:
-        kind = None if self.smwan_sink is not None else DUIS
-        items = self.dsp.outbox.claim(now, limit=self.batch, kind=kind)
+    def _store_time(self, real_seconds: float) -> timedelta:
+        return timedelta(seconds=real_seconds * self.time_scale)
+
+    # -- one pass (tests drive this with their own clock)
+    def run_once(self, now: datetime, clock: Clock | None = None) -> DispatchStats:
+        """Claim what is due at `now` and deliver it all before returning."""
+        claimed, jobs = self._dispatch(now, clock or (lambda: now))
         sent = retried = 0
-        endpoints = self._endpoints({i.user for i in items if i.kind == DUIS})
-        for item in items:
-            if item.kind == DUIS:
-                ok = self._post(item, endpoints.get(item.user))
-            elif self.smwan_sink is not None:
-                ok = self._smwan(item)
-            else:  # pragma: no cover - claim() filtered them out
-                continue
-            if ok:
-                self.dsp.outbox.mark_sent([item.id], now)
-                sent += 1
-            else:
-                self.dsp.outbox.retry_later(item, now, self.backoff)
-                retried += 1
-        return DispatchStats(len(items), sent, retried)
+        for job in jobs:
+            s, r = job.result()
+            sent += s
+            retried += r
+        return DispatchStats(claimed, sent, retried)
 
-    def _endpoints(self, destinations: set[EUI64]) -> dict[EUI64, str | None]:
-        if not destinations:
-            return {}
+    def _dispatch(self, now: datetime, clock: Clock) -> tuple[int, list[Future[tuple[int, int]]]]:
+        with self._lock:
+            busy = set(self._busy)
+        kind = None if self.smwan_sink is not None else DUIS
+        items = self.dsp.outbox.claim(
+            self.me, now, self._store_time(self.lease), limit=self.batch, kind=kind, not_to=busy
+        )
+        jobs = []
+        items.sort(key=lambda i: (i.kind, i.destination, i.id))
+        for (k, dest), group in groupby(items, key=lambda i: (i.kind, i.destination)):
+            rows = list(group)
+            with self._lock:
+                self._busy.add(dest)
+            deliver = self._to_csp if k == SMWAN else self._to_user
+            jobs.append(self._pool.submit(self._deliver, deliver, dest, rows, clock))
+        return len(items), jobs
+
+    def _deliver(
+        self,
+        deliver: Callable[[OutboxItem], bool],
+        dest: str,
+        rows: list[OutboxItem],
+        clock: Clock,
+    ) -> tuple[int, int]:
+        """Send `rows` in order; at the first failure, give the rest back with back-off."""
+        sent = 0
+        try:
+            for i, item in enumerate(rows):
+                if not deliver(item):
+                    failures = self._failures.get(dest, 0)
+                    self._failures[dest] = failures + 1
+                    delay = self.backoff[min(failures, len(self.backoff) - 1)]
+                    not_before = clock() + self._store_time(delay)
+                    self.dsp.outbox.retry_later(self.me, rows[i:], not_before)
+                    return sent, len(rows) - i
+                self._failures.pop(dest, None)
+                sent += self.dsp.outbox.mark_sent(self.me, [item.id], clock())
+            return sent, 0
+        finally:
+            with self._lock:
+                self._busy.discard(dest)
+
+    def _to_user(self, item: OutboxItem) -> bool:
         with self.dsp.engine.connect() as conn:
-            return users.endpoints(conn, destinations)
-
-    def _post(self, item: OutboxItem, endpoint: str | None) -> bool:
+            endpoint = users.endpoints(conn, [item.user]).get(item.user)
         if not endpoint:
             log.info("outbox %d: user %s has no endpoint; kept", item.id, item.destination)
             return False
@@ -109,7 +170,7 @@ class OutboxDispatcher:
         log.info("outbox %d -> %s: HTTP %d; will retry", item.id, endpoint, r.status_code)
         return False
 
-    def _smwan(self, item: OutboxItem) -> bool:
+    def _to_csp(self, item: OutboxItem) -> bool:
         assert self.smwan_sink is not None
         try:
             return self.smwan_sink(item)
@@ -119,15 +180,17 @@ class OutboxDispatcher:
 
     # -- background thread (the serve runtime)
     def run_forever(self, clock: Clock = utc_now, idle: float = 1.0) -> None:
+        renewed = 0.0
         while not self._stop.is_set():
             try:
-                stats = self.run_once(clock())
+                if time.monotonic() - renewed >= self.lease / 3:
+                    self.dsp.outbox.renew(self.me, clock(), self._store_time(self.lease))
+                    renewed = time.monotonic()
+                self._dispatch(clock(), clock)
             except Exception:  # database hiccup: log, wait, carry on
                 log.exception("dispatcher pass failed")
-                stats = DispatchStats(0, 0, 0)
-            if stats.claimed < self.batch:
-                self.wake.wait(idle)
-                self.wake.clear()
+            self.wake.wait(min(idle, self.lease / 3))
+            self.wake.clear()
 
     def start(self, clock: Clock = utc_now, idle: float = 1.0) -> None:
         if self._thread is None:
@@ -143,3 +206,4 @@ class OutboxDispatcher:
         if self._thread is not None:
             self._thread.join(timeout)
             self._thread = None
+        self._pool.shutdown(wait=False, cancel_futures=True)

@@ -12,7 +12,7 @@ import functools
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from lxml import etree
 
@@ -34,6 +34,11 @@ from althan.smwan.messages import (
 )
 
 EPOCH = datetime(2026, 12, 1, tzinfo=UTC)
+
+
+SIM_CLAIMANT = "sim"
+"""The sim runtime's one dispatcher: it sends everything it claims at once."""
+_NO_LEASE = timedelta(0)
 
 
 def user_address(user: EUI64) -> str:
@@ -109,7 +114,7 @@ class DspNode:
         out: list[Effect] = []
         images = functools.cache(self.dsp.services.images.get)
         while True:
-            items = self.dsp.outbox.claim(t, limit=5_000)
+            items = self.dsp.outbox.claim(SIM_CLAIMANT, t, _NO_LEASE, limit=5_000)
             if not items:
                 return out
             for it in items:
@@ -118,7 +123,7 @@ class DspNode:
                     out.append(Send(csp_address(it.region), msg))
                 else:
                     out.append(Send(user_address(it.user), DuisDelivery(it.payload)))
-            self.dsp.outbox.mark_sent([i.id for i in items], t)
+            self.dsp.outbox.mark_sent(SIM_CLAIMANT, [i.id for i in items], t)
 
 
 def _text(root: etree._Element, path: str) -> str | None:

@@ -214,6 +214,8 @@ outbox = Table(
     Column("not_before", UTCDateTime, nullable=False),
     Column("attempts", Integer, nullable=False, default=0),
     Column("sent_at", UTCDateTime, nullable=True),
+    Column("claimed_by", String(64), nullable=True),  # the dispatcher holding it
+    Column("claim_until", UTCDateTime, nullable=True),  # ... until its lease ends
 )
 Index("ix_outbox_pending", outbox.c.sent_at, outbox.c.not_before)
 

@@ -1,4 +1,5 @@
-"""firmware deliveries carry a deadline and the reason they failed; outbox destinations are data
+"""deliveries carry a deadline and a failure reason; outbox rows are claimed with a lease; their
+destinations are data
 
 Revision ID: 0002
 Revises: 0001
@@ -20,6 +21,9 @@ def upgrade() -> None:
             sa.Column("reason", sa.String(length=200), nullable=False, server_default="")
         )
         batch_op.add_column(sa.Column("deadline", sa.DateTime(timezone=True), nullable=True))
+    with op.batch_alter_table("outbox", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("claimed_by", sa.String(length=64), nullable=True))
+        batch_op.add_column(sa.Column("claim_until", sa.DateTime(timezone=True), nullable=True))
     # SM WAN rows named a simulator address ("csp:North"); they now name the region.
     op.execute(
         "UPDATE outbox SET destination = substr(destination, 5)"
@@ -28,6 +32,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("outbox", schema=None) as batch_op:
+        batch_op.drop_column("claim_until")
+        batch_op.drop_column("claimed_by")
     op.execute("UPDATE outbox SET destination = 'csp:' || destination WHERE kind = 'smwan'")
     with op.batch_alter_table("firmware_deliveries", schema=None) as batch_op:
         batch_op.drop_column("deadline")
