@@ -348,12 +348,36 @@ class RetryAt:
 
 
 class OtaClient:
-    """An OTA client (a device). Stores the received prefix so a reboot can resume.
+    """An OTA client (a device): one state machine, two ways to move the blocks.
 
-    The caller supplies the expected SHA-256 of the whole OTA file (what the Comms Hub was
-    given); :meth:`on_block_response` answers the next request, a `RetryAt`, or the Upgrade
-    End Request once the file is complete and verified (SUCCESS) or not (INVALID_IMAGE).
+    * Block by block (:meth:`on_block_response`): the client keeps the bytes it received and,
+      once the file is complete, checks the SHA-256 the caller supplied (the one the Comms Hub
+      was given).
+    * In aggregate (:meth:`on_blocks`, :meth:`on_last_block`): a simulated HAN moves the
+      thousands of blocks of a download as a few segments whose duration follows the pacing
+      arithmetic above. The client keeps only its offset, never the bytes: the blocks are the
+      server's image by construction, so the check fails only when a fault corrupted a block
+      (:meth:`corrupt`).
+
+    Either way the offset survives a reboot, so a download resumes where it stopped, and the
+    check ends in an Upgrade End Request: SUCCESS, or INVALID_IMAGE (download discarded).
     """
+
+    __slots__ = (
+        "_offset",
+        "damaged",
+        "expected_sha256",
+        "file_version",
+        "hardware_version",
+        "image_size",
+        "image_type",
+        "manufacturer_code",
+        "max_data_size",
+        "pending_version",
+        "received",
+        "state",
+        "target_version",
+    )
 
     def __init__(
         self,
@@ -374,12 +398,17 @@ class OtaClient:
         self.state = ClientState.IDLE
         self.target_version: int | None = None
         self.image_size = 0
-        self.received = bytearray()
+        self._offset = 0
+        self.received: bytearray | None = None
+        """The bytes received block by block (None until the first block: aggregate downloads
+        never keep any)."""
         self.pending_version: int | None = None
+        self.damaged = False
+        """A block of this download (or, when idle, of the next) arrived corrupted."""
 
     @property
     def offset(self) -> int:
-        return len(self.received)
+        return self._offset
 
     def on_image_notify(self, notify: ImageNotify) -> QueryNextImageRequest | None:
         if notify.manufacturer_code != self.manufacturer_code or notify.image_type != (
@@ -400,7 +429,7 @@ class OtaClient:
             self.state = ClientState.IDLE
             return None
         if self.target_version != rsp.file_version or self.image_size != rsp.image_size:
-            self.received.clear()  # a different image: start over
+            self._forget_download()  # a different image: start over
         self.target_version = rsp.file_version
         self.image_size = rsp.image_size
         self.state = ClientState.DOWNLOADING
@@ -416,11 +445,18 @@ class OtaClient:
             self.max_data_size,
         )
 
+    def _forget_download(self) -> None:
+        self._offset = 0
+        self.received = None
+
+    def _downloading(self, what: str) -> None:
+        if self.state is not ClientState.DOWNLOADING or self.target_version is None:
+            raise OtaClusterError(f"{what} in state {self.state.value}")
+
     def on_block_response(
         self, rsp: ImageBlockResponse, now_ms: int
     ) -> ImageBlockRequest | RetryAt | UpgradeEndRequest | None:
-        if self.state is not ClientState.DOWNLOADING or self.target_version is None:
-            raise OtaClusterError(f"Image Block Response in state {self.state.value}")
+        self._downloading("Image Block Response")
         if rsp.status == OtaStatus.WAIT_FOR_DATA:
             return RetryAt(max(rsp.request_time, now_ms), self._next_request())
         if rsp.status != OtaStatus.SUCCESS:
@@ -435,22 +471,52 @@ class OtaClient:
                 f"block of {len(rsp.data)} bytes at offset {rsp.file_offset} overruns the"
                 f" image size {self.image_size}"
             )
+        if self.received is None:
+            self.received = bytearray()
         self.received += rsp.data
+        self._offset += len(rsp.data)
         if self.offset < self.image_size:
             return self._next_request()
+        return self._verify()
+
+    def on_blocks(self, offset: int) -> None:
+        """Aggregate download: the blocks up to `offset` arrived."""
+        self._downloading("blocks")
+        if not self.offset <= offset <= self.image_size:
+            raise OtaClusterError(
+                f"blocks up to offset {offset}: client at {self.offset} of {self.image_size}"
+            )
+        self._offset = offset
+
+    def on_last_block(self) -> UpgradeEndRequest:
+        """Aggregate download: the rest of the image arrived; check it (Upgrade End Request)."""
+        self._downloading("last block")
+        self._offset = self.image_size
+        return self._verify()
+
+    def corrupt(self) -> None:
+        """A fault: a block of this download (or, when idle, of the next) arrives corrupted."""
+        self.damaged = True
+
+    def _verify(self) -> UpgradeEndRequest:
+        version = self.target_version
+        assert version is not None
         self.state = ClientState.VERIFYING
-        ok = self.expected_sha256 is None or (
-            hashlib.sha256(self.received).hexdigest() == self.expected_sha256
+        ok = not self.damaged and (
+            self.received is None
+            or self.expected_sha256 is None
+            or hashlib.sha256(self.received).hexdigest() == self.expected_sha256
         )
-        status = OtaStatus.SUCCESS if ok else OtaStatus.INVALID_IMAGE
+        self.damaged = False
         if ok:
             self.state = ClientState.WAITING_TO_ACTIVATE
-            self.pending_version = self.target_version
+            self.pending_version = version
         else:
             self.state = ClientState.IDLE
-            self.received.clear()
+            self._forget_download()
             self.target_version = None
-        return UpgradeEndRequest(status, self.manufacturer_code, self.image_type, rsp.file_version)
+        status = OtaStatus.SUCCESS if ok else OtaStatus.INVALID_IMAGE
+        return UpgradeEndRequest(status, self.manufacturer_code, self.image_type, version)
 
     def on_upgrade_end_response(self, rsp: UpgradeEndResponse, now_s: int) -> int | None:
         """Seconds from now until activation, or None to keep waiting (0xFFFFFFFF)."""
@@ -468,7 +534,7 @@ class OtaClient:
         self.file_version = self.pending_version
         self.pending_version = None
         self.target_version = None
-        self.received.clear()
+        self._forget_download()
         self.state = ClientState.IDLE
 
     def reboot(self) -> ImageBlockRequest | None:
