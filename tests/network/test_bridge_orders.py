@@ -20,7 +20,7 @@ from althan.han import (
 from althan.model import FirmwareVersion
 from althan.runtime.faults import DeviceReboot, FaultPlan
 from althan.smwan import DeliveryOutcome
-from althan.zigbee.cluster import ClientState
+from althan.zigbee.client import ClientState
 
 FLEET = enumerate_topologies(seed=3)
 GAP = 20_000.0  # seconds between two distributions: long enough for one to finish entirely

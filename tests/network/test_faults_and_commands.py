@@ -22,7 +22,7 @@ from althan.han import (
 from althan.model import ACCESS_CONTROL_BROKER_EUI, EUI64, FirmwareVersion, Region
 from althan.runtime.faults import DeviceReboot, FaultPlan, Outage
 from althan.smwan import DeliveryOutcome, FirmwareDistribution, FirmwareTarget, GbcsCommand
-from althan.zigbee.cluster import ClientState
+from althan.zigbee.client import ClientState
 
 FLEET = enumerate_topologies(seed=5)
 GAS = next(h for h in FLEET.homes if h.kind is TopologyKind.GAS_REMOTE_MAINS)

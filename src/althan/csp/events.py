@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from althan.han.events import CorruptBlock, HubTimer, PowerCycle
+from althan.han.events import DeviceFault, HubTimer
 from althan.model import EUI64
 from althan.smwan import GbcsCommand
 
@@ -27,8 +27,8 @@ __all__ = [
 class TransferDone:
     """An image transfer over the WAN reaches its CH (stale when `gen` moved on)."""
 
-    transfer: int
-    gen: int
+    transfer: int  # the WAN link's number for it
+    gen: int  # moves on when an outage pauses it
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +42,7 @@ class CommandArrives:
 class AtHub:
     """A timer of the region's hub number `hub`."""
 
-    hub: int
+    hub: int  # index in the region's hub list
     timer: HubTimer
 
 
@@ -64,16 +64,16 @@ class TransferFails:
     """The WAN transfer of distribution `distribution_id`'s image to CH `chf` will fail (it
     still takes its share of the WAN, and is reported failed when it ends)."""
 
-    distribution_id: str
-    chf: EUI64
+    distribution_id: str  # the FirmwareDistribution's
+    chf: EUI64  # the CH it was to reach
 
 
 @dataclass(frozen=True, slots=True)
 class HanFault:
     """A fault for a device of the HAN of CH `chf`."""
 
-    chf: EUI64
-    fault: PowerCycle | CorruptBlock
+    chf: EUI64  # routes the fault to the device's hub
+    fault: DeviceFault
 
 
 CspFault = WanDown | WanUp | TransferFails | HanFault

@@ -17,7 +17,7 @@ from althan.han.strategy import STRATEGIES
 from althan.han.topology import Fleet
 from althan.model import EUI64, Region
 from althan.smwan.effects import Component
-from althan.zigbee.cluster import ClientState
+from althan.zigbee.client import ClientState
 
 __all__ = ["DeviceView", "Network", "NetworkMetrics", "SimLike", "build_network", "percentile"]
 
@@ -113,7 +113,7 @@ class Network:
         """The live HAN device (for tests and diagnostics; read it, do not drive it)."""
         if not self._hub_of:
             for hub in self.hubs():
-                for d in hub.devs:
+                for d in hub.devices:
                     self._hub_of[d.eui] = hub
         return self._hub_of[eui].by_eui[eui]
 
@@ -144,7 +144,7 @@ class Network:
         failures: list[tuple[EUI64, str]] = []
         for hub in sorted(self.hubs(), key=lambda h: h.home.id):
             homes.append(hub.home_disruption(now))
-            for d in hub.devs:
+            for d in hub.devices:
                 if d.completed_at is not None:
                     completion[d.eui] = d.completed_at
             failures.extend(hub.failures)

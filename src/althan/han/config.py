@@ -34,8 +34,8 @@ class Strategy(enum.StrEnum):
 class RegionWan:
     """One CSP region's SM WAN: total image throughput, parallel transfers, one-way latency."""
 
-    bytes_per_s: float
-    concurrent: int
+    bytes_per_s: float  # image bytes per second, all transfers together
+    concurrent: int  # transfers at once (the rest queue)
     latency_s: float
 
 

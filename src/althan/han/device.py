@@ -1,6 +1,6 @@
 """One HAN device: the real ZigBee OTA client, plus its power (activation and reboot) states.
 
-Its firmware lifecycle is the :class:`althan.zigbee.cluster.OtaClient` it runs (idle,
+Its firmware lifecycle is the :class:`althan.zigbee.client.OtaClient` it runs (idle,
 querying, downloading, verifying, waiting to activate, activating); its power lifecycle is the
 explicit table :data:`TRANSITIONS` below, in the style of h11's ``_state.py``: one entry per
 legal (state, event), anything else raises :class:`DeviceStateError`.
@@ -19,7 +19,7 @@ from althan.han.config import HanTiming
 from althan.han.image import HubImage
 from althan.han.topology import Bridge, HanDevice
 from althan.model import EUI64, AltHANVariant
-from althan.zigbee.cluster import ClientState, OtaClient
+from althan.zigbee.client import ClientState, OtaClient
 
 __all__ = ["TRANSITIONS", "Device", "DeviceStateError", "Power", "PowerEvent"]
 

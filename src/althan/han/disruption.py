@@ -78,9 +78,9 @@ class HomeDisruption:
     """What one home's HAN devices (GSME, IHD, PPMID) suffered from the rollout."""
 
     home_id: int
-    gsme_unreachable_min: float
+    gsme_unreachable_min: float  # minutes it, or a bridge on its path, was down
     ihd_unreachable_min: float
-    ppmid_unreachable_min: float
+    ppmid_unreachable_min: float  # 0 when the home has no PPMID
     lost_unreachable: int  # periodic HAN messages due while the device was cut off
     lost_congestion: int  # periodic HAN messages due while OTA saturated the HAN
     ota_airtime_s: float  # CH HAN airtime used by OTA blocks

@@ -31,8 +31,10 @@ __all__ = [
     "CommandDue",
     "CommandForDevice",
     "CorruptBlock",
+    "DeviceFault",
     "DeviceJoined",
     "DeviceLogAnswer",
+    "DeviceTimer",
     "DownloadDone",
     "HubEvent",
     "HubOutput",
@@ -65,9 +67,9 @@ class ImageOnTheWay:
 class ImageDelivered:
     """An image arrived at the CH over the WAN, for `devices` of its HAN."""
 
-    sha256: str
-    image: bytes
-    devices: tuple[EUI64, ...]
+    sha256: str  # of `image`, as the CSP checked it
+    image: bytes  # the OTA file, shared by every hub it goes to
+    devices: tuple[EUI64, ...]  # the targets on this HAN, as the DSP listed them
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,8 +82,8 @@ class PendingCommand:
     """A GBCS command as it came over the SM WAN, and what it decoded to. A command for a
     device that is cut off waits at the hub as this record until the device is back."""
 
-    command: GbcsCommand
-    parsed: InboundCommand
+    command: GbcsCommand  # what to answer: message ID, CHF, device
+    parsed: InboundCommand  # the decoded GBCS, which the device's answer is built from
 
     @property
     def device(self) -> EUI64:
@@ -92,33 +94,38 @@ class PendingCommand:
 class AddToDeviceLog:
     """CCS01: add `device` to the CHF device log."""
 
-    device: EUI64
-    command: PendingCommand
+    device: EUI64  # the device to whitelist (not the command's target, which is the CHF)
+    command: PendingCommand  # answered at once by the CH
 
 
 @dataclass(frozen=True, slots=True)
 class CommandForDevice:
     """A command the device answers (CS08, a critical command) once it is reachable."""
 
-    command: PendingCommand
+    command: PendingCommand  # waits at the hub while the device is cut off
 
 
 # --------------------------------------------------------------------------- faults
 
 
 @dataclass(frozen=True, slots=True)
-class PowerCycle:
-    """`device` loses power and reboots; whatever it was doing resumes after it rejoins."""
+class DeviceFault:
+    """A fault for one device of the HAN, which the runtime injects from its fault plan."""
 
-    device: EUI64
+    device: EUI64  # a device of this hub's home
 
 
-@dataclass(frozen=True, slots=True)
-class CorruptBlock:
-    """One block of `device`'s current (or else next) download arrives corrupted, so that
+class PowerCycle(DeviceFault):
+    """The device loses power and reboots; whatever it was doing resumes after it rejoins."""
+
+    __slots__ = ()
+
+
+class CorruptBlock(DeviceFault):
+    """One block of the device's current (or else next) download arrives corrupted, so that
     download fails its hash check."""
 
-    device: EUI64
+    __slots__ = ()
 
 
 # --------------------------------------------------------------------------- timers
@@ -128,36 +135,44 @@ class CorruptBlock:
 class DownloadDone:
     """The device's download reaches the end of the image (stale when `gen` moved on)."""
 
-    device: int
-    gen: int
+    device: int  # index in the hub's device list
+    gen: int  # the device's transfer generation when the timer was set
 
 
 @dataclass(frozen=True, slots=True)
-class RebootDone:
-    device: int
+class DeviceTimer:
+    """A timer about one device."""
+
+    device: int  # index in the hub's device list
 
 
-@dataclass(frozen=True, slots=True)
-class RejoinDone:
-    device: int
+class RebootDone(DeviceTimer):
+    """The device's reboot is over: it rejoins once its path to the CH is up."""
+
+    __slots__ = ()
 
 
-@dataclass(frozen=True, slots=True)
-class JoinDue:
+class RejoinDone(DeviceTimer):
+    """The device is back on the HAN."""
+
+    __slots__ = ()
+
+
+class JoinDue(DeviceTimer):
     """A whitelisted device in range joins the HAN."""
 
-    device: int
+    __slots__ = ()
 
 
 @dataclass(frozen=True, slots=True)
 class ReleaseDue:
     """Release the held activations (stale when `gen` moved on); `b1` also releases B1."""
 
-    gen: int
-    b1: bool
+    gen: int  # the hub's release generation when the timer was set
+    b1: bool  # the remote bridges went first: now B1
 
 
-HubTimer = DownloadDone | RebootDone | RejoinDone | JoinDue | ReleaseDue
+HubTimer = DownloadDone | DeviceTimer | ReleaseDue
 
 
 # --------------------------------------------------------------------------- outputs
@@ -167,7 +182,7 @@ HubTimer = DownloadDone | RebootDone | RejoinDone | JoinDue | ReleaseDue
 class StartTimer:
     """Hand `timer` back to the hub's `handle` `delay` seconds from now."""
 
-    delay: float
+    delay: float  # seconds
     timer: HubTimer
 
 
@@ -177,7 +192,7 @@ class TransferAlert:
 
     device: EUI64
     result: TransferResult
-    version: int
+    version: int  # the image's file version (0 when the CH could not read it)
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,14 +200,14 @@ class ActivationAlert:
     """CS09: `device` runs firmware `version` (it activated a new image)."""
 
     device: EUI64
-    version: int
+    version: int  # the firmware version it runs now
 
 
 @dataclass(frozen=True, slots=True)
 class DeviceJoined:
     """`device` joined the HAN (after its CCS01 whitelisting)."""
 
-    device: EUI64
+    device: EUI64  # the CSP announces it to the DSP (HanJoinNotice)
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,7 +215,7 @@ class DeviceLogAnswer:
     """The CH's answer to a CCS01: the device log took the device, or was full."""
 
     command: PendingCommand
-    accepted: bool
+    accepted: bool  # False: a 7th Type 1 device, refused
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,7 +223,7 @@ class CommandDue:
     """The device is reachable: it answers `command`, running `firmware_version`."""
 
     command: PendingCommand
-    firmware_version: int
+    firmware_version: int  # what CS08 reports
 
 
 HubOutput = (
@@ -221,7 +236,6 @@ HubEvent = (
     | ImageLost
     | AddToDeviceLog
     | CommandForDevice
-    | PowerCycle
-    | CorruptBlock
+    | DeviceFault
     | HubTimer
 )

@@ -7,7 +7,7 @@ turns the outputs into SM WAN messages and hands the timers back when they are d
 
 The hub owns its images: it parses each delivered OTA file (:mod:`althan.han.image`) and runs
 an :class:`althan.zigbee.cluster.OtaServer` for it, while every device runs the real
-:class:`althan.zigbee.cluster.OtaClient` (:mod:`althan.han.device`). What it does is split by
+:class:`althan.zigbee.client.OtaClient` (:mod:`althan.han.device`). What it does is split by
 concern: the device log and join (:mod:`althan.han.devicelog`), OTA jobs
 (:mod:`althan.han.jobs`) started in the order the strategy gives (:mod:`althan.han.strategy`),
 aggregate block transfer (:mod:`althan.han.transfer`), activation and reboots
@@ -17,12 +17,11 @@ and disruption accounting (:mod:`althan.han.disruption`).
 
 from __future__ import annotations
 
-from althan.han.activation import Activation
-from althan.han.commands import CommandQueue
+from althan.han import activation, transfer
 from althan.han.config import HanTiming
 from althan.han.device import Device
 from althan.han.devicelog import DeviceLog
-from althan.han.disruption import DisruptionLog, HomeDisruption
+from althan.han.disruption import HomeDisruption
 from althan.han.events import (
     AddToDeviceLog,
     CommandDue,
@@ -45,38 +44,20 @@ from althan.han.events import (
     TransferAlert,
 )
 from althan.han.image import HubImage, OtaImages, TransferResult
-from althan.han.jobs import Job, JobQueue, query_next_image
+from althan.han.jobs import Job, query_next_image
+from althan.han.state import HubState
 from althan.han.strategy import OtaStrategy
 from althan.han.topology import Home
-from althan.han.transfer import BlockTransfers
 from althan.model import EUI64
 from althan.zigbee.cluster import OtaServer
 
 __all__ = ["CommsHub"]
 
 
-class CommsHub:
+class CommsHub(HubState):
     """One home's Comms Hub (CHF device log, OTA server) and its HAN devices."""
 
-    __slots__ = (
-        "_images",
-        "_out",
-        "activation",
-        "b1",
-        "by_eui",
-        "commands",
-        "devs",
-        "disruption",
-        "failures",
-        "home",
-        "incoming",
-        "index",
-        "jobs",
-        "log",
-        "strategy",
-        "timing",
-        "transfers",
-    )
+    __slots__ = ()
 
     def __init__(
         self,
@@ -88,29 +69,15 @@ class CommsHub:
         *,
         preloaded_device_logs: bool,
     ) -> None:
-        self.index = index
-        self.home = home
-        self.timing = timing
-        self.strategy = strategy
-        self._images = images
-        self.devs = [Device(d, i, timing) for i, d in enumerate(home.devices())]
-        self.by_eui = {d.eui: d for d in self.devs}
-        for d in self.devs:
-            d.path = tuple(self.by_eui[e] for e in home.path(d.eui))
+        devices = [Device(d, i, timing) for i, d in enumerate(home.devices())]
+        by_eui = {d.eui: d for d in devices}
+        for d in devices:
+            d.path = tuple(by_eui[e] for e in home.path(d.eui))
             if d.path:
                 d.path[-1].downstream.append(d)
-        self.b1 = self.by_eui[home.b1.eui]
-        self.log = DeviceLog(home, self.devs, preloaded=preloaded_device_logs)
-        self._out: list[HubOutput] = []
-        self.disruption = DisruptionLog()
-        self.transfers = BlockTransfers(self.devs, timing, strategy, self.disruption, self._out)
-        self.activation = Activation(
-            self.devs, self.b1, timing, strategy, self.transfers, self.disruption, self._out
-        )
-        self.jobs = JobQueue()
-        self.commands = CommandQueue()
-        self.failures: list[tuple[EUI64, str]] = []
-        self.incoming = 0  # images the CSP is still bringing to this CH over the WAN
+        log = DeviceLog(home, devices, preloaded=preloaded_device_logs)
+        b1 = by_eui[home.b1.eui]
+        super().__init__(index, home, devices, by_eui, b1, timing, strategy, images, log)
 
     # ------------------------------------------------------------------ the one entry point
 
@@ -118,23 +85,23 @@ class CommsHub:
         """Take `event` at `now`; what the hub does about it, in order."""
         match event:
             case DownloadDone(device=i, gen=gen):
-                d = self.devs[i]
+                d = self.devices[i]
                 if gen == d.gen and d.running:
                     self._download_done(d, now)
             case RebootDone(device=i):
-                self.activation.reboot_done(self.devs[i], now)
+                activation.reboot_done(self, self.devices[i], now)
             case RejoinDone(device=i):
-                self.activation.rejoin_done(self.devs[i], now)
+                activation.rejoin_done(self, self.devices[i], now)
                 self._flush_commands()
                 self._schedule(now)
                 self._maybe_release(now)
             case ReleaseDue():
                 to_come = self._downloads_to_come()
-                self.activation.release(event, now, downloads_to_come=to_come)
+                activation.release(self, event, now, downloads_to_come=to_come)
             case JoinDue(device=i):
-                d = self.devs[i]
-                if self.log.join(d):
-                    self._out.append(DeviceJoined(d.eui))
+                d = self.devices[i]
+                if self.device_log.join(d):
+                    self.out.append(DeviceJoined(d.eui))
             case ImageOnTheWay():
                 self.incoming += 1
             case ImageDelivered():
@@ -147,42 +114,41 @@ class CommsHub:
             case CommandForDevice(command=cmd):
                 d = self.by_eui[cmd.device]
                 if d.reachable:
-                    self._out.append(CommandDue(cmd, d.version))
+                    self.out.append(CommandDue(cmd, d.version))
                 else:
                     self.commands.add(d, cmd)
             case PowerCycle(device=eui):
-                self.activation.power_cycle(self.by_eui[eui], now)
+                activation.power_cycle(self, self.by_eui[eui], now)
             case CorruptBlock(device=eui):
                 self.by_eui[eui].client.corrupt()
-        out = self._out[:]
-        self._out.clear()
+        out = self.out[:]
+        self.out.clear()
         return out
 
     # ------------------------------------------------------------------ device log
 
     def type1_count(self) -> int:
-        return self.log.type1_count()
+        return self.device_log.type1_count()
 
     def _add_to_log(self, ev: AddToDeviceLog) -> None:
         d = self.by_eui.get(ev.device)
-        accepted = self.log.add(ev.device, known=d is not None)
+        accepted = self.device_log.add(ev.device, known=d is not None)
         if accepted and d is not None:
-            self._out.append(StartTimer(self.timing.join_delay_s, JoinDue(d.index)))
-        self._out.append(DeviceLogAnswer(ev.command, accepted))
+            self.out.append(StartTimer(self.timing.join_delay_s, JoinDue(d.index)))
+        self.out.append(DeviceLogAnswer(ev.command, accepted))
 
     # ------------------------------------------------------------------ OTA jobs
 
     def _delivered(self, ev: ImageDelivered, now: float) -> None:
         self.incoming -= 1
-        parsed = self._images.parse(ev.sha256, ev.image)
+        parsed = self.images.parse(ev.sha256, ev.image)
         info = parsed.info
         image = None
         if info is not None:
-            t = self.timing
             server = OtaServer(
                 info,
-                min_block_period_ms=int(self.strategy.min_block_period_s(t) * 1000),
-                max_block_size=t.block_size,
+                min_block_period_ms=int(self.strategy.min_block_period_s(self.timing) * 1000),
+                max_block_size=self.timing.block_size,
                 hold_activation=self.strategy.holds_activation,
             )
             image = HubImage(ev.sha256, info, server)
@@ -190,7 +156,7 @@ class CommsHub:
             d = self.by_eui.get(eui)
             if image is None:
                 self._fail(eui, f"image is not an OTA file: {parsed.error}")
-            elif d is None or eui not in self.log or not d.joined:
+            elif d is None or eui not in self.device_log or not d.joined:
                 self._fail(eui, "device not in the CHF device log")
             else:
                 self.jobs.add(image, d)
@@ -204,11 +170,11 @@ class CommsHub:
         version: int = 0,
     ) -> None:
         self.failures.append((eui, reason))
-        self._out.append(TransferAlert(eui, result, version))
+        self.out.append(TransferAlert(eui, result, version))
 
     def _schedule(self, now: float) -> None:
         one = self.strategy.one_download_at_a_time
-        if one and any(d.downloading for d in self.devs):
+        if one and any(d.downloading for d in self.devices):
             return
         for job in self.strategy.order(self.jobs.pending, self.b1):
             d = job.device
@@ -225,7 +191,7 @@ class CommsHub:
             self._fail(d.eui, refusal.reason, refusal.result, refusal.version)
             return False
         d.image = job.image
-        self.transfers.run(d, now)
+        transfer.run(self, d, now)
         return True
 
     def _download_done(self, d: Device, now: float) -> None:
@@ -233,7 +199,7 @@ class CommsHub:
         at once or waits for the hub's release."""
         img = d.image
         assert img is not None
-        self.transfers.finish(d, now)
+        transfer.finish(self, d, now)
         end = d.client.on_last_block()
         rsp = img.server.handle_upgrade_end(d.eui, end, int(now * 1000))
         version = img.info.file_version
@@ -246,9 +212,9 @@ class CommsHub:
                 version,
             )
         else:
-            self._out.append(TransferAlert(d.eui, TransferResult.SUCCESS, version))
+            self.out.append(TransferAlert(d.eui, TransferResult.SUCCESS, version))
             if d.client.on_upgrade_end_response(rsp, int(now)) is not None:
-                self.activation.activate(d, now)
+                activation.activate(self, d, now)
         self._schedule(now)
         self._maybe_release(now)
 
@@ -256,24 +222,22 @@ class CommsHub:
         """Downloads still to come on this HAN: images on their way over the WAN, downloads
         under way, or jobs queued here that will run before a release."""
         return (
-            self.incoming > 0 or any(d.downloading for d in self.devs) or self.jobs.holds_release()
+            self.incoming > 0
+            or any(d.downloading for d in self.devices)
+            or self.jobs.holds_release()
         )
 
     def _maybe_release(self, now: float) -> None:
-        self.activation.maybe_release(now, downloads_to_come=self._downloads_to_come())
+        to_come = self._downloads_to_come()
+        activation.maybe_release(self, now, downloads_to_come=to_come)
 
     # ------------------------------------------------------------------ commands
 
     def _flush_commands(self) -> None:
         for d, cmd in self.commands.take_ready():
-            self._out.append(CommandDue(cmd, d.version))
+            self.out.append(CommandDue(cmd, d.version))
 
     # ------------------------------------------------------------------ read access
-
-    @property
-    def ota_blocks(self) -> int:
-        """OTA blocks moved over this HAN."""
-        return self.transfers.blocks
 
     def home_disruption(self, now: float) -> HomeDisruption:
         return self.disruption.home(self.home, self.by_eui, self.ota_blocks, self.timing, now)

@@ -28,7 +28,7 @@ from typing import Any, Protocol
 from althan.csp.events import HanFault, TransferFails, WanDown, WanUp
 from althan.csp.region import csp_address
 from althan.han.config import HanTiming
-from althan.han.events import CorruptBlock, PowerCycle
+from althan.han.events import CorruptBlock, DeviceFault, PowerCycle
 from althan.han.topology import Fleet, Home
 from althan.model import EUI64, Region
 from althan.smwan import FirmwareDistribution
@@ -57,7 +57,7 @@ class DeviceReboot:
     """`device` power-cycles at simulator time `at`."""
 
     device: EUI64
-    at: float
+    at: float  # simulator time (the clock the Simulator started at)
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,8 +65,8 @@ class Outage:
     """`region`'s WAN is down from `start` to `end` (simulator time)."""
 
     region: Region
-    start: float
-    end: float
+    start: float  # simulator time
+    end: float  # simulator time, >= start
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,9 +74,9 @@ class LinkLoss:
     """Messages from an address starting `sender` to one starting `receiver` are lost with
     `probability` (``""`` matches any address)."""
 
-    sender: str
-    receiver: str
-    probability: float
+    sender: str  # address prefix, e.g. "csp:"
+    receiver: str  # address prefix, e.g. "dsp"
+    probability: float  # per message
 
 
 @dataclass(frozen=True)
@@ -192,9 +192,7 @@ class FaultInjector:
             sim.post(csp_address(o.region), WanDown(), at=o.start, sender=FAULT_SENDER)
             sim.post(csp_address(o.region), WanUp(), at=o.end, sender=FAULT_SENDER)
 
-    def _to_hub(
-        self, sim: FaultTarget, eui: EUI64, fault: PowerCycle | CorruptBlock, at: float
-    ) -> None:
+    def _to_hub(self, sim: FaultTarget, eui: EUI64, fault: DeviceFault, at: float) -> None:
         h = self._home_of[eui]
         sim.post(csp_address(h.region), HanFault(h.chf, fault), at=at, sender=FAULT_SENDER)
 
