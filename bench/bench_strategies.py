@@ -13,7 +13,7 @@ import sys
 import time
 from collections.abc import Sequence
 
-from althan.csp import build_network
+from althan.csp import build_network, csp_address
 from althan.han import BRIDGE_MODELS, NetworkConfig, Strategy, generate_fleet
 from althan.model import AltHANVariant, Region
 from althan.runtime.sim import Simulator
@@ -39,12 +39,10 @@ class _Sink:
 
 def run(homes: int, size: int, seed: int, strategy: Strategy) -> dict[str, float]:
     fleet = generate_fleet(homes, seed)
-    sim = Simulator(seed=seed)
+    sim = Simulator()
     sink = _Sink()
     sim.add(sink)
-    net = build_network(
-        fleet, NetworkConfig(strategy=strategy, seed=seed), DevicePki.generate(seed), sim
-    )
+    net = build_network(fleet, NetworkConfig(strategy=strategy), DevicePki.generate(seed), sim)
     n = 0
     for v in AltHANVariant:
         m = BRIDGE_MODELS[v]
@@ -63,7 +61,7 @@ def run(homes: int, size: int, seed: int, strategy: Strategy) -> dict[str, float
         for r, ts in per.items():
             n += 1
             sim.post(
-                f"csp:{r.value}",
+                csp_address(r),
                 FirmwareDistribution(
                     f"m{n}", f"d{n}", hashlib.sha256(img).hexdigest(), img, tuple(ts)
                 ),

@@ -88,7 +88,7 @@ class Flow:
             )
 
     def device_state(self, eui: EUI64):  # type: ignore[no-untyped-def]
-        return self.w.network._hub_of[eui][1]
+        return self.w.network.han_device(eui)
 
 
 def _cs02d_body(cert: bytes) -> etree._Element:

@@ -7,9 +7,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from althan import gbcs
-from althan.csp import Network, build_network
+from althan.csp import Network, build_network, csp_address
 from althan.han import BRIDGE_MODELS, Fleet, Home, NetworkConfig
 from althan.model import EUI64, AltHANVariant, Region
+from althan.runtime.faults import FaultInjector, FaultPlan
 from althan.runtime.sim import Simulator
 from althan.smki.device_pki import DevicePki
 from althan.smwan import (
@@ -87,7 +88,7 @@ class World:
         self.seq += 1
         dist = f"dist-{self.seq}"
         self.sim.post(
-            f"csp:{region.value}",
+            csp_address(region),
             FirmwareDistribution(
                 f"msg-{self.seq}",
                 dist,
@@ -100,11 +101,16 @@ class World:
         return dist
 
 
-def world(fleet: Fleet, config: NetworkConfig, seed: int = 7) -> World:
-    sim = Simulator(seed=seed)
+def world(
+    fleet: Fleet, config: NetworkConfig, seed: int = 7, faults: FaultPlan | None = None
+) -> World:
+    """The network of `fleet`, a DSP double, and the runtime applying the fault plan."""
+    injector = FaultInjector(faults or FaultPlan(), fleet, config.han)
+    sim = Simulator(faults=injector)
     dsp = DspDouble()
     sim.add(dsp)
     net = build_network(fleet, config, pki(seed), sim)
+    injector.schedule(sim)
     return World(sim, dsp, net, fleet)
 
 

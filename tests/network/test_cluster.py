@@ -6,16 +6,14 @@ import hashlib
 
 import pytest
 
+from althan.zigbee.client import ClientState, OtaClient, RetryAt
 from althan.zigbee.cluster import (
     UPGRADE_TIME_WAIT,
-    ClientState,
     ImageBlockRequest,
-    OtaClient,
     OtaClusterError,
     OtaImageInfo,
     OtaServer,
     OtaStatus,
-    RetryAt,
     UpgradeEndRequest,
     block_interval,
     blocks_between,

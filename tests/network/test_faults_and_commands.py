@@ -11,7 +11,7 @@ from althan.csp.region import csp_address
 from althan.han import (
     MAX_TYPE1_DEVICES,
     Fleet,
-    FwState,
+    HanTiming,
     NetworkConfig,
     RegionWan,
     Strategy,
@@ -20,7 +20,9 @@ from althan.han import (
     generate_fleet,
 )
 from althan.model import ACCESS_CONTROL_BROKER_EUI, EUI64, FirmwareVersion, Region
+from althan.runtime.faults import DeviceReboot, FaultPlan, Outage
 from althan.smwan import DeliveryOutcome, FirmwareDistribution, FirmwareTarget, GbcsCommand
+from althan.zigbee.client import ClientState
 
 FLEET = enumerate_topologies(seed=5)
 GAS = next(h for h in FLEET.homes if h.kind is TopologyKind.GAS_REMOTE_MAINS)
@@ -30,23 +32,25 @@ BATTERY = next(h for h in FLEET.homes if h.kind is TopologyKind.GAS_REMOTE_BATTE
 def test_reboot_mid_download_resumes_from_offset() -> None:
     home = BATTERY  # B4 is sleepy: 1 block per second, so a 64 KiB image takes ~1,000 s
     b4 = home.remote_bridges[0]
-    cfg = NetworkConfig(device_reboots=((b4.eui, 500.0),))
-    w = world(Fleet(0, (home,)), cfg)
+    cfg = NetworkConfig()
+    w = world(
+        Fleet(0, (home,)), cfg, faults=FaultPlan(device_reboots=(DeviceReboot(b4.eui, 500.0),))
+    )
     image = bridge_image(b4.variant, size=65_536)
     w.distribute(image, [(home.chf, b4.eui)], home.region, 0.0)
     hub = w.net.hub(home.chf)
-    d = hub.by_eui[b4.eui]
+    d = w.net.han_device(b4.eui)
     w.sim.run(until=499.0)
-    assert d.state is FwState.DOWNLOADING and d.running
+    assert d.state is ClientState.DOWNLOADING and d.running
     w.sim.run(until=501.0)
     assert not d.up and d.stalls == 1
-    offset_at_reboot = d.offset
+    offset_at_reboot = d.client.offset
     assert 0 < offset_at_reboot < len(image)
-    assert offset_at_reboot % cfg.block_size == 0
+    assert offset_at_reboot % cfg.han.block_size == 0
     w.sim.run()
     assert w.net.device(b4.eui).firmware_version == NEW_VERSION
     # resumed, not restarted: blocks moved over the HAN == the image's blocks, once
-    blocks = -(-len(image) // cfg.block_size)
+    blocks = -(-len(image) // cfg.han.block_size)
     assert hub.ota_blocks == blocks
     assert [m.payload.alert_code for _, m in w.dsp.ccs08()] == [0x8F8A]
 
@@ -58,25 +62,31 @@ def test_reboot_mid_download_restart_would_cost_more_time() -> None:
     b4 = home.remote_bridges[0]
     image = bridge_image(b4.variant, size=65_536)
     times = []
-    for reboots in ((), ((b4.eui, 500.0),)):
-        w = world(Fleet(0, (home,)), NetworkConfig(device_reboots=reboots, settle_s=0.0))
+    for reboots in ((), (DeviceReboot(b4.eui, 500.0),)):
+        w = world(
+            Fleet(0, (home,)),
+            NetworkConfig(han=HanTiming(settle_s=0.0)),
+            faults=FaultPlan(device_reboots=reboots),
+        )
         w.distribute(image, [(home.chf, b4.eui)], home.region, 0.0)
         w.sim.run()
         times.append(w.net.device(b4.eui).completed_at)
     cfg = NetworkConfig()
     extra = times[1] - times[0]
-    assert 0 < extra < cfg.reboot_s + cfg.sleepy_rejoin_s + 5.0
+    assert 0 < extra < cfg.han.reboot_s + cfg.han.sleepy_rejoin_s + 5.0
 
 
 def test_corrupted_block_is_caught_by_hash_check() -> None:
     home = GAS
     b2 = home.remote_bridges[0]
-    w = world(Fleet(0, (home,)), NetworkConfig(corrupt_devices=frozenset({b2.eui})))
+    w = world(
+        Fleet(0, (home,)), NetworkConfig(), faults=FaultPlan(corrupt_devices=frozenset({b2.eui}))
+    )
     w.distribute(bridge_image(b2.variant), [(home.chf, b2.eui)], home.region, 0.0)
     w.sim.run()
     view = w.net.device(b2.eui)
     assert view.firmware_version == b2.firmware_version  # not activated
-    assert view.state is FwState.IDLE and view.reachable
+    assert view.state is ClientState.IDLE and view.reachable
     assert not w.dsp.cs09()
     [(alert, msg)] = w.dsp.ccs08()
     assert alert.device == b2.eui and alert.chf == home.chf
@@ -93,7 +103,7 @@ def test_corrupted_block_is_caught_by_hash_check() -> None:
 
 def test_random_block_corruption_rate_reports_failures() -> None:
     fleet = generate_fleet(200, seed=11)
-    w = world(fleet, NetworkConfig(corrupt_block_probability=0.002))
+    w = world(fleet, NetworkConfig(), faults=FaultPlan(block_corruption=0.002))
     from network_support import distribute_all
 
     distribute_all(w, size=4096)
@@ -228,8 +238,10 @@ def test_cs08_reads_the_running_version_before_and_after() -> None:
 def test_cs08_to_a_cut_off_device_is_answered_when_it_is_back() -> None:
     home = GAS
     gsme_side = home.remote_bridges[0]
-    cfg = NetworkConfig(device_reboots=((home.b1.eui, 100.0),))
-    w = world(Fleet(0, (home,)), cfg)
+    cfg = NetworkConfig()
+    w = world(
+        Fleet(0, (home,)), cfg, faults=FaultPlan(device_reboots=(DeviceReboot(home.b1.eui, 100.0),))
+    )
     w.sim.post(
         csp_address(home.region),
         GbcsCommand("c", home.chf, gsme_side.eui, _cs08(gsme_side.eui, 5)),
@@ -237,7 +249,7 @@ def test_cs08_to_a_cut_off_device_is_answered_when_it_is_back() -> None:
     )
     w.sim.run()
     [(t, rsp)] = [(t, m) for t, m in w.dsp.got if hasattr(m, "command_msg_id")]
-    assert t >= 100.0 + cfg.reboot_s + cfg.rejoin_s
+    assert t >= 100.0 + cfg.han.reboot_s + cfg.han.rejoin_s
     assert rsp.device == gsme_side.eui
 
 
@@ -294,7 +306,11 @@ def test_wan_capacity_latency_and_outage() -> None:
     img = bridge_image(homes[0].b1.variant, size=8_000)
     results = {}
     for outage in ((), ((0.0, 3_600.0),)):
-        w = world(fleet, NetworkConfig(wan=wan, outages={Region.CENTRAL: outage}))
+        w = world(
+            fleet,
+            NetworkConfig(wan=wan),
+            faults=FaultPlan(outages=tuple(Outage(Region.CENTRAL, a, b) for a, b in outage)),
+        )
         for r in Region:
             ts = [(h.chf, h.b1.eui) for h in fleet.by_region(r)]
             w.distribute(img, ts, r, 0.0)

@@ -12,7 +12,7 @@ FLEET = generate_fleet(1_000, seed=2024)
 
 
 def _run(strategy: Strategy, fleet=FLEET) -> NetworkMetrics:  # type: ignore[no-untyped-def]
-    w = world(fleet, NetworkConfig(strategy=strategy, seed=1))
+    w = world(fleet, NetworkConfig(strategy=strategy))
     distribute_all(w, size=16_384)
     w.sim.run()
     for _, b in fleet.bridges():

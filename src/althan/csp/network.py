@@ -10,11 +10,14 @@ from typing import Protocol
 from althan.csp.region import CspRegion, csp_address
 from althan.han import gbcs_io
 from althan.han.config import NetworkConfig
-from althan.han.disruption import HomeDisruption, Interval, count_ticks, subtract, union
-from althan.han.hub import CommsHub, DeviceState, FwState
+from althan.han.device import Device, Power
+from althan.han.disruption import HomeDisruption
+from althan.han.hub import CommsHub
+from althan.han.strategy import STRATEGIES
 from althan.han.topology import Fleet
 from althan.model import EUI64, Region
 from althan.smwan.effects import Component
+from althan.zigbee.client import ClientState
 
 __all__ = ["DeviceView", "Network", "NetworkMetrics", "SimLike", "build_network", "percentile"]
 
@@ -26,8 +29,6 @@ class SimLike(Protocol):
     def now(self) -> float: ...
 
     def add(self, component: Component) -> None: ...
-
-    def call_at(self, address: str, at: float, token: object) -> None: ...
 
 
 def percentile(values: Sequence[float], p: float) -> float:
@@ -41,12 +42,17 @@ def percentile(values: Sequence[float], p: float) -> float:
 
 @dataclass(frozen=True, slots=True)
 class DeviceView:
+    """What one HAN device is doing, read from its hub."""
+
     eui: EUI64
     firmware_version: int
-    state: FwState
+    state: ClientState | Power  # its OTA client's state while powered, else its power state
     reachable: bool
     joined: bool
-    completed_at: float | None
+    completed_at: float | None  # when it rejoined running a new image
+    offset: int  # how far its download got
+    receiving: bool  # blocks are moving to it now
+    stalls: int  # downloads cut off mid-way (it or a bridge on its path went down)
 
 
 @dataclass(frozen=True)
@@ -91,11 +97,7 @@ class Network:
         self.config = config
         self._sim = sim
         self.regions: dict[Region, CspRegion] = {}
-        self._hub_of: dict[EUI64, tuple[CommsHub, DeviceState]] = {}
-
-    def _register(self, csp: CspRegion) -> None:
-        self.regions[csp.region] = csp
-        self._hub_of.update(csp.device_hub)
+        self._hub_of: dict[EUI64, CommsHub] = {}  # built on first look-up
 
     def address(self, region: Region) -> str:
         return csp_address(region)
@@ -107,9 +109,27 @@ class Network:
                 return h
         raise KeyError(f"no Comms Hub {chf}")
 
+    def han_device(self, eui: EUI64) -> Device:
+        """The live HAN device (for tests and diagnostics; read it, do not drive it)."""
+        if not self._hub_of:
+            for hub in self.hubs():
+                for d in hub.devices:
+                    self._hub_of[d.eui] = hub
+        return self._hub_of[eui].by_eui[eui]
+
     def device(self, eui: EUI64) -> DeviceView:
-        _hub, d = self._hub_of[eui]
-        return DeviceView(d.eui, d.version, d.state, d.reachable, d.joined, d.completed_at)
+        d = self.han_device(eui)
+        return DeviceView(
+            d.eui,
+            d.version,
+            d.state,
+            d.reachable,
+            d.joined,
+            d.completed_at,
+            d.client.offset,
+            d.running,
+            d.stalls,
+        )
 
     def hubs(self) -> Iterable[CommsHub]:
         for csp in self.regions.values():
@@ -117,49 +137,14 @@ class Network:
 
     # ------------------------------------------------------------------ metrics
 
-    def _home(self, hub: CommsHub, now: float) -> HomeDisruption:
-        cfg = self.config
-        home = hub.home
-        busy = hub.busy_intervals(now)
-        mins: dict[str, float] = {"gsme": 0.0, "ihd": 0.0, "ppmid": 0.0}
-        lost_u = lost_c = 0
-        every: list[Interval] = []
-        for key, dev, period in (
-            ("gsme", home.gsme, cfg.gsme_period_s),
-            ("ihd", home.ihd, cfg.ihd_period_s),
-            ("ppmid", home.ppmid, cfg.ihd_period_s),
-        ):
-            if dev is None:
-                continue
-            d = hub.by_eui[dev.eui]
-            ivs: list[Interval] = list(hub.down_intervals(d, now))
-            for p in d.path:
-                ivs.extend(hub.down_intervals(p, now))
-            merged = union(ivs)
-            every.extend(merged)
-            mins[key] = sum(b - a for a, b in merged) / 60.0
-            phase = (dev.eui.value % 9973) / 9973.0 * period
-            lost_u += count_ticks(merged, period, phase)
-            lost_c += count_ticks(subtract(busy, merged), period, phase)
-        return HomeDisruption(
-            home_id=home.id,
-            gsme_unreachable_min=mins["gsme"],
-            ihd_unreachable_min=mins["ihd"],
-            ppmid_unreachable_min=mins["ppmid"],
-            lost_unreachable=lost_u,
-            lost_congestion=lost_c,
-            ota_airtime_s=hub.ota_blocks * cfg.han_block_airtime_s,
-            outage_windows=len(union(every)),
-        )
-
     def metrics(self) -> NetworkMetrics:
         now = self._sim.now
         homes: list[HomeDisruption] = []
         completion: dict[EUI64, float] = {}
         failures: list[tuple[EUI64, str]] = []
         for hub in sorted(self.hubs(), key=lambda h: h.home.id):
-            homes.append(self._home(hub, now))
-            for d in hub.devs:
+            homes.append(hub.home_disruption(now))
+            for d in hub.devices:
                 if d.completed_at is not None:
                     completion[d.eui] = d.completed_at
             failures.extend(hub.failures)
@@ -177,13 +162,23 @@ def build_network(
     device_pki: gbcs_io.KeySource,
     sim: SimLike,
 ) -> Network:
-    """Add one CSP component per region (``csp:<Region>``) to `sim`; schedule configured faults."""
+    """Add one CSP component per region (``csp:<Region>``) to `sim`.
+
+    Faults are not part of the network: the sim runtime applies a fault plan
+    (:class:`althan.runtime.faults.FaultInjector`) to the components this adds.
+    """
     net = Network(fleet, config, sim)
+    strategy = STRATEGIES[config.strategy]
     for region in Region:
-        homes = fleet.by_region(region)
-        csp = CspRegion(region, homes, config, device_pki)
+        csp = CspRegion(
+            region,
+            fleet.by_region(region),
+            config.wan_for(region),
+            config.han,
+            strategy,
+            device_pki,
+            preloaded_device_logs=config.preloaded_device_logs,
+        )
         sim.add(csp)
-        net._register(csp)
-        for at, token in csp.fault_tokens():
-            sim.call_at(csp.address, at, token)
+        net.regions[region] = csp
     return net

@@ -1,17 +1,23 @@
-"""Configuration of the simulated network: strategy, WAN capacities, HAN timings, faults."""
+"""Configuration of the simulated network: each CSP region's WAN, the HAN's timings, the strategy.
+
+Faults are not configuration of the components: they are a seeded fault plan that the sim
+runtime applies (:mod:`althan.runtime.faults`).
+"""
 
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from althan.model import EUI64, Region
+from althan.model import Region
 
-__all__ = ["NetworkConfig", "RegionWan", "Strategy"]
+__all__ = ["HanTiming", "NetworkConfig", "RegionWan", "Strategy", "default_wan"]
 
 
 class Strategy(enum.StrEnum):
-    """How a Comms Hub serves firmware to the devices of its HAN.
+    """The name of a strategy by which Comms Hubs serve firmware (the behaviour itself is an
+    object of :mod:`althan.han.strategy`).
 
     ``naive``: every target at once, no block pacing, each device activates as soon as its
     download verifies. ``han-aware``: one download per HAN at a time, paced blocks
@@ -28,12 +34,13 @@ class Strategy(enum.StrEnum):
 class RegionWan:
     """One CSP region's SM WAN: total image throughput, parallel transfers, one-way latency."""
 
-    bytes_per_s: float
-    concurrent: int
+    bytes_per_s: float  # image bytes per second, all transfers together
+    concurrent: int  # transfers at once (the rest queue)
     latency_s: float
 
 
-def _default_wan() -> dict[Region, RegionWan]:
+def default_wan() -> dict[Region, RegionWan]:
+    """North is long-range radio (slow, high latency); Central and South are cellular."""
     return {
         Region.NORTH: RegionWan(bytes_per_s=20_000.0, concurrent=20, latency_s=30.0),
         Region.CENTRAL: RegionWan(bytes_per_s=200_000.0, concurrent=100, latency_s=5.0),
@@ -41,10 +48,11 @@ def _default_wan() -> dict[Region, RegionWan]:
     }
 
 
-@dataclass(frozen=True)
-class NetworkConfig:
-    strategy: Strategy = Strategy.HAN_AWARE
-    wan: dict[Region, RegionWan] = field(default_factory=_default_wan)
+@dataclass(frozen=True, slots=True)
+class HanTiming:
+    """The HAN behind every Comms Hub: ZigBee OTA pacing, reboots, han-aware activation holds,
+    and the periodic HAN traffic that OTA may disrupt."""
+
     # ZigBee OTA
     block_size: int = 64  # bytes of image per Image Block Response
     han_block_airtime_s: float = 0.01  # CH HAN airtime of one block exchange
@@ -63,13 +71,16 @@ class NetworkConfig:
     gsme_period_s: float = 1800.0
     ihd_period_s: float = 10.0
     congestion_threshold: float = 0.5  # HAN OTA utilisation above which HAN traffic is lost
-    # faults
-    seed: int = 0
-    corrupt_block_probability: float = 0.0
-    corrupt_devices: frozenset[EUI64] = frozenset()  # these devices receive one bad block
-    device_reboots: tuple[tuple[EUI64, float], ...] = ()  # (device, time): power cycles
-    outages: dict[Region, tuple[tuple[float, float], ...]] = field(default_factory=dict)
-    wan_failure_probability: float = 0.0
+
+
+@dataclass(frozen=True)
+class NetworkConfig:
+    """What `althan.csp.build_network` builds: the strategy every Comms Hub follows, the WAN of
+    each region, the HAN timings, and whether the fleet's Type 1 devices start whitelisted."""
+
+    strategy: Strategy = Strategy.HAN_AWARE
+    wan: Mapping[Region, RegionWan] = field(default_factory=default_wan)
+    han: HanTiming = field(default_factory=HanTiming)
     preloaded_device_logs: bool = True  # fleet Type 1 devices already whitelisted and joined
 
     def wan_for(self, region: Region) -> RegionWan:

@@ -27,7 +27,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from althan import gbcs
 from althan.gbcs.codec import DLMS_OCTET_STRING, DlmsData, Reader
-from althan.han.hub import TransferResult
+from althan.han.image import TransferResult
 from althan.model import ACCESS_CONTROL_BROKER_EUI, EUI64, FirmwareVersion
 
 __all__ = [

@@ -175,7 +175,7 @@ class Home:
 
     def type1(self) -> tuple[Bridge | HanDevice, ...]:
         """The Type 1 devices in the CH device log: bridges (as PPMIDs) and a real PPMID."""
-        return (*self.bridges, *((self.ppmid,) if self.ppmid is not None else ()))
+        return tuple(d for d in self.devices() if d.device_type.is_type1)
 
     def path(self, eui: EUI64) -> tuple[EUI64, ...]:
         """The bridges a device's traffic crosses to reach the CH, nearest the CH first."""

@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from althan.csp.network import build_network
 from althan.dsp import cpl
 from althan.dsp.bootstrap import InventoryDevice, seed_inventory
 from althan.duis.namespaces import SR
@@ -25,6 +26,7 @@ from althan.han.config import NetworkConfig
 from althan.han.topology import Bridge, Fleet, Home, generate_fleet
 from althan.model import ALTHANCO_DEFAULT_EUI, EUI64, TEST_SUPPLIER_EUI, FirmwareVersion
 from althan.runtime.assemble import build_dsp, register_test_users
+from althan.runtime.faults import FaultInjector, FaultPlan
 from althan.runtime.sim import Simulator
 from althan.runtime.world import EPOCH, DspNode, DuisPost, UserNode, at
 from althan.store.tables import devices
@@ -89,10 +91,9 @@ class DemoWorld:
         *,
         seed: int,
         network: NetworkConfig | None = None,
+        faults: FaultPlan | None = None,
         db_url: str | None = None,
     ) -> None:
-        from althan.csp.network import build_network
-
         self.fleet = fleet
         a = build_dsp(data_dir, db_url=db_url, seed=seed)
         self.assembly = a
@@ -104,13 +105,15 @@ class DemoWorld:
         sup_cert, sup_key = a.zaz1[TEST_SUPPLIER_EUI]
         self.supplier = RequestBuilder(TEST_SUPPLIER_EUI, sup_key, sup_cert)
         self.update_started = 0.0
-        self.sim = Simulator(start=EPOCH.timestamp(), seed=seed)
+        cfg = network or NetworkConfig(preloaded_device_logs=False)
+        injector = FaultInjector(faults or FaultPlan(seed=seed), fleet, cfg.han)
+        self.sim = Simulator(start=EPOCH.timestamp(), faults=injector)
         self.dsp_node = DspNode(self.dsp)
         self.user = UserNode(TEST_SUPPLIER_EUI, self.dsp_trust)
         self.sim.add(self.dsp_node)
         self.sim.add(self.user)
-        cfg = network or NetworkConfig(seed=seed, preloaded_device_logs=False)
         self.network = build_network(fleet, cfg, self.keys, self.sim)
+        injector.schedule(self.sim)
         self._bootstrap()
 
     def _bootstrap(self) -> None:

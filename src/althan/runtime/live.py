@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 
 from althan.dsp.service import Dsp
-from althan.runtime.sim import Simulator
+from althan.runtime.sim import Faults, Simulator
 from althan.smwan import Effect, SmwanMessage
 
 log = logging.getLogger("althan.live")
@@ -87,13 +87,13 @@ class LiveNetwork:
         dsp: Dsp,
         clock: ScaledClock,
         *,
-        seed: int = 0,
+        faults: Faults | None = None,
         on_dsp_output: Callable[[], None] = lambda: None,
         expire_every: float = 1.0,
     ) -> None:
         self.dsp = dsp
         self.clock = clock
-        self.sim = Simulator(start=clock.seconds(), seed=seed)
+        self.sim = Simulator(start=clock.seconds(), faults=faults)
         self.sim.add(_DspEndpoint(dsp, on_dsp_output))
         self._on_dsp_output = on_dsp_output
         self._inbox: queue.SimpleQueue[tuple[str, object]] = queue.SimpleQueue()

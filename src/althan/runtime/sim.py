@@ -2,15 +2,18 @@
 
 Components are sans-IO (`althan.smwan.effects.Component`); the simulator owns the only clock.
 Events are ordered by (time, sequence number), so the same inputs and seed give the same run,
-bit for bit. Latency, loss and faults are applied here, never inside components.
+bit for bit. Latency, loss and faults are applied here, never inside components: a
+:class:`Faults` (the seeded fault plan of :mod:`althan.runtime.faults`) decides, as each
+message is delivered, whether its link loses it and which fault events follow it into the
+component that got it.
 """
 
 from __future__ import annotations
 
 import heapq
-import random
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from althan.smwan.effects import Component, Effect, Send, Timer
 
@@ -18,13 +21,16 @@ LatencyFn = Callable[[str, str, object], float]
 """(sender address, receiver address, message) -> seconds of link latency."""
 
 
-@dataclass
-class LinkFaults:
-    """Loss applied to messages between two address prefixes (e.g. ``csp:`` → ``dsp``)."""
+class Faults(Protocol):
+    """Faults the runtime applies to message deliveries (`FaultInjector` fits)."""
 
-    loss: float = 0.0
-    sender_prefix: str = ""
-    receiver_prefix: str = ""
+    def lost(self, sender: str, receiver: str, msg: object) -> bool:
+        """The link from `sender` to `receiver` loses `msg`."""
+        ...
+
+    def after(self, receiver: str, msg: object) -> Sequence[object]:
+        """Fault events delivered to `receiver` right after `msg`."""
+        ...
 
 
 @dataclass(order=True)
@@ -48,9 +54,8 @@ class Simulator:
         self,
         *,
         start: float = 0.0,
-        seed: int = 0,
         latency: LatencyFn | None = None,
-        faults: Iterable[LinkFaults] = (),
+        faults: Faults | None = None,
     ) -> None:
         self.now = start
         self._queue: list[_Event] = []
@@ -58,8 +63,7 @@ class Simulator:
         self._components: dict[str, Component] = {}
         self._routes: list[tuple[str, Component]] = []
         self._latency = latency or (lambda _s, _r, _m: 0.0)
-        self._faults = list(faults)
-        self.rng = random.Random(seed)
+        self._faults = faults
         self.delivered = 0
         self.dropped = 0
 
@@ -96,26 +100,12 @@ class Simulator:
     def apply(self, source: str, effects: Iterable[Effect]) -> None:
         for eff in effects:
             if isinstance(eff, Send):
-                if self._lost(source, eff.to):
-                    self.dropped += 1
-                    continue
                 at = self.now + eff.delay + self._latency(source, eff.to, eff.msg)
                 self._push(_Event(at, self._next(), eff.to, False, eff.msg, source))
             elif isinstance(eff, Timer):
                 self._push(_Event(self.now + eff.delay, self._next(), source, True, eff.token))
             else:  # pragma: no cover - typing guards this
                 raise TypeError(f"not an effect: {eff!r}")
-
-    def _lost(self, sender: str, receiver: str) -> bool:
-        for f in self._faults:
-            if (
-                f.loss > 0
-                and sender.startswith(f.sender_prefix)
-                and receiver.startswith(f.receiver_prefix)
-                and self.rng.random() < f.loss
-            ):
-                return True
-        return False
 
     def step(self) -> bool:
         """Run the next event; False when nothing is left."""
@@ -125,11 +115,17 @@ class Simulator:
         self.now = max(self.now, ev.at)
         comp = self._resolve(ev.target)
         if ev.is_timer:
-            effects = comp.on_timer(ev.payload, self.now)
-        else:
-            effects = comp.on_message(ev.payload, self.now)
-            self.delivered += 1
-        self.apply(comp.address, effects)
+            self.apply(comp.address, comp.on_timer(ev.payload, self.now))
+            return True
+        faults = self._faults
+        if faults is not None and faults.lost(ev.sender, ev.target, ev.payload):
+            self.dropped += 1
+            return True
+        self.apply(comp.address, comp.on_message(ev.payload, self.now))
+        self.delivered += 1
+        if faults is not None:
+            for fault in faults.after(ev.target, ev.payload):
+                self.apply(comp.address, comp.on_message(fault, self.now))
         return True
 
     def run(self, *, until: float | None = None, max_events: int | None = None) -> int:

@@ -177,7 +177,7 @@ def run_simulation(
     """Roll one new image per bridge model out to `homes` installed Alt HAN homes.
 
     `data_dir` must not already hold a store (the SMI is seeded from scratch). `config`, when
-    given, replaces the default network configuration (its strategy and seed are overridden).
+    given, replaces the default network configuration (its strategy is overridden).
     """
     strat = _strategy(strategy)
     if not 1 <= homes <= MAX_HOMES:
@@ -197,7 +197,7 @@ def run_simulation(
     n = len(bridges)
     tick(STAGES[0], 0, n)
     base = config or NetworkConfig()
-    cfg = dataclasses.replace(base, strategy=strat, seed=seed, preloaded_device_logs=True)
+    cfg = dataclasses.replace(base, strategy=strat, preloaded_device_logs=True)
     w = DemoWorld(fleet, data_dir, seed=seed, network=cfg)
     _seed_bridges(w, bridges)
     tick(STAGES[0], n, n)

@@ -1,8 +1,8 @@
-"""ZigBee OTA Upgrade cluster (0x0019): sans-IO server and client state machines.
+"""ZigBee OTA Upgrade cluster (0x0019): its commands, pacing arithmetic and sans-IO server.
 
-The commands are typed values (not ZCL frames); a server and a client exchange them through
-whatever carries them (a test, the HAN model). Times are milliseconds handed in by the
-caller: nothing here reads a clock.
+The commands are typed values (not ZCL frames); a server and a client
+(:mod:`althan.zigbee.client`) exchange them through whatever carries them (a test, the HAN
+model). Times are milliseconds handed in by the caller: nothing here reads a clock.
 
 Behaviour modelled after ZCL rev. 7 §11 (OTA Upgrade):
 
@@ -25,25 +25,21 @@ machines obey, so both levels agree.
 from __future__ import annotations
 
 import enum
-import hashlib
 import math
 from dataclasses import dataclass
 
 __all__ = [
     "UPGRADE_TIME_NOW",
     "UPGRADE_TIME_WAIT",
-    "ClientState",
     "ImageBlockRequest",
     "ImageBlockResponse",
     "ImageNotify",
-    "OtaClient",
     "OtaClusterError",
     "OtaImageInfo",
     "OtaServer",
     "OtaStatus",
     "QueryNextImageRequest",
     "QueryNextImageResponse",
-    "RetryAt",
     "UpgradeEndRequest",
     "UpgradeEndResponse",
     "block_interval",
@@ -79,7 +75,7 @@ class OtaImageInfo:
     manufacturer_code: int
     image_type: int
     file_version: int
-    data: bytes
+    data: bytes  # the whole OTA file
     minimum_hardware_version: int | None = None
     maximum_hardware_version: int | None = None
 
@@ -129,7 +125,7 @@ class ImageBlockRequest:
     manufacturer_code: int
     image_type: int
     file_version: int
-    file_offset: int
+    file_offset: int  # the first byte it wants (what it has so far)
     max_data_size: int
 
 
@@ -325,156 +321,3 @@ class OtaServer:
             now_ms // 1000,
             now_ms // 1000 + delay_s,
         )
-
-
-# --------------------------------------------------------------------------- client
-
-
-class ClientState(enum.Enum):
-    IDLE = "idle"
-    QUERYING = "querying"
-    DOWNLOADING = "downloading"
-    VERIFYING = "verifying"
-    WAITING_TO_ACTIVATE = "waiting-to-activate"
-    ACTIVATING = "activating"
-
-
-@dataclass(frozen=True, slots=True)
-class RetryAt:
-    """Client asks again at `at_ms` (after WAIT_FOR_DATA) with `request`."""
-
-    at_ms: int
-    request: ImageBlockRequest
-
-
-class OtaClient:
-    """An OTA client (a device). Stores the received prefix so a reboot can resume.
-
-    The caller supplies the expected SHA-256 of the whole OTA file (what the Comms Hub was
-    given); :meth:`on_block_response` answers the next request, a `RetryAt`, or the Upgrade
-    End Request once the file is complete and verified (SUCCESS) or not (INVALID_IMAGE).
-    """
-
-    def __init__(
-        self,
-        *,
-        manufacturer_code: int,
-        image_type: int,
-        file_version: int,
-        hardware_version: int | None,
-        max_data_size: int = 64,
-        expected_sha256: str | None = None,
-    ) -> None:
-        self.manufacturer_code = manufacturer_code
-        self.image_type = image_type
-        self.file_version = file_version
-        self.hardware_version = hardware_version
-        self.max_data_size = max_data_size
-        self.expected_sha256 = expected_sha256
-        self.state = ClientState.IDLE
-        self.target_version: int | None = None
-        self.image_size = 0
-        self.received = bytearray()
-        self.pending_version: int | None = None
-
-    @property
-    def offset(self) -> int:
-        return len(self.received)
-
-    def on_image_notify(self, notify: ImageNotify) -> QueryNextImageRequest | None:
-        if notify.manufacturer_code != self.manufacturer_code or notify.image_type != (
-            self.image_type
-        ):
-            return None
-        if self.state not in (ClientState.IDLE, ClientState.QUERYING):
-            return None
-        self.state = ClientState.QUERYING
-        return QueryNextImageRequest(
-            self.manufacturer_code, self.image_type, self.file_version, self.hardware_version
-        )
-
-    def on_query_response(self, rsp: QueryNextImageResponse) -> ImageBlockRequest | None:
-        if self.state is not ClientState.QUERYING:
-            raise OtaClusterError(f"Query Next Image Response in state {self.state.value}")
-        if rsp.status != OtaStatus.SUCCESS:
-            self.state = ClientState.IDLE
-            return None
-        if self.target_version != rsp.file_version or self.image_size != rsp.image_size:
-            self.received.clear()  # a different image: start over
-        self.target_version = rsp.file_version
-        self.image_size = rsp.image_size
-        self.state = ClientState.DOWNLOADING
-        return self._next_request()
-
-    def _next_request(self) -> ImageBlockRequest:
-        assert self.target_version is not None
-        return ImageBlockRequest(
-            self.manufacturer_code,
-            self.image_type,
-            self.target_version,
-            self.offset,
-            self.max_data_size,
-        )
-
-    def on_block_response(
-        self, rsp: ImageBlockResponse, now_ms: int
-    ) -> ImageBlockRequest | RetryAt | UpgradeEndRequest | None:
-        if self.state is not ClientState.DOWNLOADING or self.target_version is None:
-            raise OtaClusterError(f"Image Block Response in state {self.state.value}")
-        if rsp.status == OtaStatus.WAIT_FOR_DATA:
-            return RetryAt(max(rsp.request_time, now_ms), self._next_request())
-        if rsp.status != OtaStatus.SUCCESS:
-            self.state = ClientState.IDLE  # aborted; received prefix kept for a resume
-            return None
-        if rsp.file_offset != self.offset:
-            raise OtaClusterError(
-                f"block at offset {rsp.file_offset}, client expected offset {self.offset}"
-            )
-        if not rsp.data or self.offset + len(rsp.data) > self.image_size:
-            raise OtaClusterError(
-                f"block of {len(rsp.data)} bytes at offset {rsp.file_offset} overruns the"
-                f" image size {self.image_size}"
-            )
-        self.received += rsp.data
-        if self.offset < self.image_size:
-            return self._next_request()
-        self.state = ClientState.VERIFYING
-        ok = self.expected_sha256 is None or (
-            hashlib.sha256(self.received).hexdigest() == self.expected_sha256
-        )
-        status = OtaStatus.SUCCESS if ok else OtaStatus.INVALID_IMAGE
-        if ok:
-            self.state = ClientState.WAITING_TO_ACTIVATE
-            self.pending_version = self.target_version
-        else:
-            self.state = ClientState.IDLE
-            self.received.clear()
-            self.target_version = None
-        return UpgradeEndRequest(status, self.manufacturer_code, self.image_type, rsp.file_version)
-
-    def on_upgrade_end_response(self, rsp: UpgradeEndResponse, now_s: int) -> int | None:
-        """Seconds from now until activation, or None to keep waiting (0xFFFFFFFF)."""
-        if self.state is not ClientState.WAITING_TO_ACTIVATE:
-            raise OtaClusterError(f"Upgrade End Response in state {self.state.value}")
-        if rsp.upgrade_time == UPGRADE_TIME_WAIT:
-            return None
-        self.state = ClientState.ACTIVATING
-        return max(0, rsp.upgrade_time - rsp.current_time) if rsp.upgrade_time else 0
-
-    def activated(self) -> None:
-        """The new image runs: adopt its version, forget the download."""
-        if self.state is not ClientState.ACTIVATING or self.pending_version is None:
-            raise OtaClusterError(f"activation in state {self.state.value}")
-        self.file_version = self.pending_version
-        self.pending_version = None
-        self.target_version = None
-        self.received.clear()
-        self.state = ClientState.IDLE
-
-    def reboot(self) -> ImageBlockRequest | None:
-        """Power cycle: a download in progress resumes from the stored offset."""
-        if self.state is ClientState.DOWNLOADING:
-            return self._next_request()
-        if self.state is ClientState.QUERYING:
-            self.state = ClientState.IDLE
-        return None
