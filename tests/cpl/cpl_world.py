@@ -12,7 +12,7 @@ from althan.dsp import cpl
 from althan.duis.xmldsig import verify
 from althan.han.topology import Bridge, Home, generate_fleet
 from althan.model import ALTHANCO_DEFAULT_EUI, EUI64, FirmwareVersion
-from althan.runtime.demo import DemoWorld, by_model
+from althan.runtime.scenario import Scenario, by_model
 from althan.runtime.world import at
 from althan.store.tables import devices, firmware_deliveries, firmware_images, outbox
 from althan.zigbee.ota import parse_ota
@@ -41,12 +41,12 @@ class Reply:
 
 
 class World:
-    """DemoWorld over a small fleet, every bridge pre-notified, whitelisted and commissioned."""
+    """Scenario over a small fleet, every bridge pre-notified, whitelisted and commissioned."""
 
     def __init__(self, data_dir: Path) -> None:
         self.data_dir = data_dir
         self.fleet = generate_fleet(HOMES, SEED)
-        self.w = DemoWorld(self.fleet, data_dir, seed=SEED)
+        self.w = Scenario(self.fleet, data_dir, seed=SEED)
         self.bridges: list[tuple[Home, Bridge]] = list(self.fleet.bridges())
         self.w.install(self.bridges)
         assert self.status_of_bridges() == {"Commissioned"}, "setup: bridges not commissioned"

@@ -1,6 +1,6 @@
 """Critical Service Requests through DUIS's Transform / Signed Pre-Command path, end to end.
 
-A DemoWorld fleet (bridges pre-notified, whitelisted, commissioned), the ZAZ1 test supplier
+A Scenario fleet (bridges pre-notified, whitelisted, commissioned), the ZAZ1 test supplier
 signing DUIS XML and, with its GBCS DS key from the DCC Boxed keystore, the GBCS pre-command.
 """
 
@@ -21,7 +21,7 @@ from althan.duis.xmldsig import sign, verify
 from althan.gbcs.codec import Reader
 from althan.han.topology import generate_fleet
 from althan.model import ACCESS_CONTROL_BROKER_EUI, EUI64, TEST_SUPPLIER_EUI
-from althan.runtime.demo import DemoWorld
+from althan.runtime.scenario import Scenario
 from althan.smki.boxed_keystore import remote_party_key
 from althan.store.tables import devices, outbox
 from althan.supplier.client import SignedRequest
@@ -42,7 +42,7 @@ def _e(name: str, text: str | None = None, *kids: etree._Element) -> etree._Elem
 class Flow:
     def __init__(self, data_dir: Path) -> None:
         fleet = generate_fleet(2, 7)
-        self.w = w = DemoWorld(fleet, data_dir, seed=7)
+        self.w = w = Scenario(fleet, data_dir, seed=7)
         self.homes = list(fleet.bridges())
         w.install(self.homes)
         self.ds = remote_party_key(keystore_json(), TEST_SUPPLIER_EUI, "ds").key

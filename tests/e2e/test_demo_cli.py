@@ -2,7 +2,11 @@
 
 `demo_300_seed7.json` is the JSON `althan demo --json --homes 300 --seed 7` printed before the
 redesign (issue 10), `wall_seconds` left out: same seed, same run, whatever the code's shape.
-One 300-home run serves every assertion; other seeds use 20 homes.
+`demo_300_seed7.store.json` fingerprints the store after that run; it changed once, on purpose:
+the Comms Hubs and meters the DCC knows before the rollout were recorded as commissioned at
+1970-01-01 (the epoch, not the sim's start); they are now commissioned at 2026-12-01, the sim's
+first instant, every other row byte for byte as before. One 300-home run serves every
+assertion; other seeds use 20 homes.
 """
 
 from __future__ import annotations

@@ -38,6 +38,9 @@ def simulate(
     ),
 ) -> None:
     """Roll new firmware out to an installed Alt HAN fleet through the DSP; report disruption."""
+    import dataclasses
+
+    from althan.reports.simulation import plot_simulation
     from althan.runtime.simulate import STAGES, SimulationError, run_simulation
 
     out = Path(data_dir) if data_dir else Path(tempfile.mkdtemp(prefix="althan-simulate-"))
@@ -53,6 +56,17 @@ def simulate(
             result = run_simulation(homes, strategy, seed, out, progress=tick)
     except SimulationError as e:
         raise typer.BadParameter(str(e)) from None
+    png, svg = plot_simulation(
+        out,
+        title=f"Completion by region: {result.homes:,} homes, {result.strategy.value}, "
+        f"seed {result.seed}",
+        completion=result.completion,
+        devices_by_region=result.devices_by_region,
+        per_home_disruption=result.per_home_disruption,
+        median=result.disruption_minutes.median,
+        p95=result.disruption_minutes.p95,
+    )
+    result = dataclasses.replace(result, png=png, svg=svg)
 
     s = result.summary()
     t = Table(title=f"Alt HAN firmware rollout: {strategy.value}, seed {seed}")

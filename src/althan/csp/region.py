@@ -59,14 +59,9 @@ from althan.smwan import (
     Send,
     Timer,
 )
+from althan.smwan.addresses import DSP_ADDRESS, csp_address
 
 __all__ = ["DSP_ADDRESS", "CspRegion", "RegionCounters", "csp_address"]
-
-DSP_ADDRESS = "dsp"
-
-
-def csp_address(region: Region) -> str:
-    return f"csp:{region.value}"
 
 
 @dataclass

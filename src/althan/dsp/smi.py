@@ -115,3 +115,25 @@ def remove_from_device_log(conn: Connection, chf: EUI64, device: EUI64) -> None:
 
 def region_of(row: Any) -> Region:
     return Region(row.region)
+
+
+# ------------------------------------------------------------------ views of the fleet
+
+_ALTHAN = select(
+    devices.c.eui, devices.c.variant, devices.c.firmware_version, devices.c.region, devices.c.status
+).where(devices.c.variant.is_not(None))
+
+
+def althan_devices(conn: Connection) -> list[Any]:
+    """Every Alt HAN device: EUI, variant, firmware version, region, status."""
+    return list(conn.execute(_ALTHAN))
+
+
+def count_althan(conn: Connection, *, status: str | None = None, version: str | None = None) -> int:
+    """How many Alt HAN devices (with that status / firmware version)."""
+    q = select(func.count()).select_from(devices).where(devices.c.variant.is_not(None))
+    if status is not None:
+        q = q.where(devices.c.status == status)
+    if version is not None:
+        q = q.where(devices.c.firmware_version == version)
+    return int(conn.execute(q).scalar_one())

@@ -6,12 +6,14 @@ An HTML page (with a chart) and a CSV, written side by side.
 from __future__ import annotations
 
 import csv
-import io
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
+from matplotlib.figure import Figure
+
+from althan.reports import charts
 
 
 def _chart_svg(
@@ -19,38 +21,18 @@ def _chart_svg(
     completion: Sequence[tuple[float, str]],
     bar_title: str,
 ) -> str:
-    from matplotlib.figure import Figure
-
     panels = 2 if completion else 1
     fig = Figure(figsize=(5.5 * panels, 4))
-    ax1 = fig.add_subplot(1, panels, 1)
-    regions = sorted(by_region_variant)
-    bottom = [0] * len(regions)
-    colours = {"B1": "#1f77b4", "B2": "#2ca02c", "B3": "#ff7f0e", "B4": "#9467bd"}
-    for v, colour in colours.items():
-        vals = [by_region_variant[r].get(v, 0) for r in regions]
-        ax1.bar(regions, vals, bottom=bottom, label=v, color=colour)
-        bottom = [b + x for b, x in zip(bottom, vals, strict=True)]
-    ax1.set_title(bar_title)
-    ax1.set_ylabel("devices")
-    ax1.legend(title="variant")
+    charts.by_region_and_variant(fig.add_subplot(1, panels, 1), by_region_variant, bar_title)
     if completion:
-        ax2 = fig.add_subplot(1, 2, 2)
         by_region: dict[str, list[float]] = {}
         for t, region in completion:
-            by_region.setdefault(region, []).append(t / 3600)
-        for region in sorted(by_region):
-            ts = sorted(by_region[region])
-            ax2.step(ts, range(1, len(ts) + 1), where="post", label=region)
-        ax2.set_title("Activations (N39) over time")
-        ax2.set_xlabel("hours since the 11.4")
-        ax2.set_ylabel("devices activated")
-        ax2.legend(title="CSP region")
+            by_region.setdefault(region, []).append(t)
+        ax = fig.add_subplot(1, 2, 2)
+        charts.completion(ax, by_region, since="the 11.4")
+        ax.set_title("Activations (N39) over time")
     fig.tight_layout()
-    buf = io.StringIO()
-    fig.savefig(buf, format="svg", metadata={"Date": None})
-    svg = buf.getvalue()
-    return svg[svg.find("<svg") :]
+    return charts.svg_of(fig)
 
 
 def write_versions_csv(path: Path, versions: Sequence[dict[str, Any]]) -> None:

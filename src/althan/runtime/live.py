@@ -23,10 +23,9 @@ from datetime import UTC, datetime, timedelta
 from althan.dsp.service import Dsp
 from althan.runtime.sim import Faults, Simulator
 from althan.smwan import Effect, SmwanMessage
+from althan.smwan.addresses import DSP_ADDRESS
 
 log = logging.getLogger("althan.live")
-
-DSP_ADDRESS = "dsp"
 
 
 class ScaledClock:

@@ -16,25 +16,24 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, insert, select
-
 from althan.csp.network import NetworkMetrics, percentile
+from althan.dsp import smi
 from althan.han.config import NetworkConfig, Strategy
-from althan.han.topology import Bridge, Fleet, Home, generate_fleet
-from althan.model import (
-    TEST_SUPPLIER_EUI,
-    DeviceStatus,
-    Region,
+from althan.han.topology import Fleet, generate_fleet
+from althan.model import Region
+from althan.runtime.faults import FaultPlan
+from althan.runtime.scenario import (
+    MAX_DEVICES_PER_11_4,
+    Progress,
+    Scenario,
+    Stage,
+    installed_bridges,
 )
-from althan.runtime.demo import MAX_DEVICES_PER_11_4 as _MAX_11_4
-from althan.runtime.demo import DemoWorld
-from althan.runtime.world import at
-from althan.store.tables import chf_device_log, devices
 
 __all__ = [
     "MAX_DEVICES_PER_11_4",
@@ -43,25 +42,13 @@ __all__ = [
     "SimulationError",
     "SimulationResult",
     "Stats",
-    "plot_simulation",
     "run_simulation",
 ]
 
-Progress = Callable[[str, int, int], None]
-"""(stage, done, total) -> None."""
+STAGES = (Stage.INSTALLED, Stage.ASSURE, Stage.UPDATE)
 
-STAGES = (
-    "installed fleet (SMI, device logs)",
-    "assure firmware (CPL)",
-    "update firmware (11.4 → N39)",
-    "plot",
-)
-
-MAX_DEVICES_PER_11_4 = _MAX_11_4
 MAX_HOMES = 1_000_000
 NEW_VERSION = 0x01000200
-PNG_NAME = "simulation.png"
-SVG_NAME = "simulation.svg"
 _FAILURE_ALERTS = ("N39", "N55", "N56")  # the last of these closes the rollout
 _TIMELINE_STEP_PCT = 5
 
@@ -170,9 +157,8 @@ def run_simulation(
     progress: Progress | None = None,
     *,
     payload_size: int = 32 * 1024,
-    plot: bool = True,
-    svg: bool = True,
     config: NetworkConfig | None = None,
+    faults: FaultPlan | None = None,
 ) -> SimulationResult:
     """Roll one new image per bridge model out to `homes` installed Alt HAN homes.
 
@@ -188,33 +174,26 @@ def run_simulation(
         raise SimulationError(f"payload_size must be >= 1, got {payload_size}")
     if (data_dir / "althan.db").exists():
         raise SimulationError(f"{data_dir} already holds a store (althan.db); use a new directory")
-    tick = progress or (lambda _s, _d, _t: None)
+    tick: Progress = progress or (lambda _s, _d, _t: None)
     wall0 = time.perf_counter()
 
     # 1. the installed fleet
     fleet = generate_fleet(homes, seed)
     bridges = list(fleet.bridges())
     n = len(bridges)
-    tick(STAGES[0], 0, n)
+    tick(Stage.INSTALLED, 0, n)
     base = config or NetworkConfig()
     cfg = dataclasses.replace(base, strategy=strat, preloaded_device_logs=True)
-    w = DemoWorld(fleet, data_dir, seed=seed, network=cfg)
-    _seed_bridges(w, bridges)
-    tick(STAGES[0], n, n)
+    w = Scenario(fleet, data_dir, seed=seed, network=cfg, faults=faults)
+    w.seed(installed_bridges(bridges))
+    tick(Stage.INSTALLED, n, n)
 
     # 2. AltHANCo assures one image per bridge model
-    images = w.assure(bridges, NEW_VERSION, payload_size, tick, STAGES[1])
+    images = w.assure(bridges, NEW_VERSION, payload_size, tick)
     # 3. the supplier's 11.4s, then the sim runs until nothing is left to happen
-    tick(STAGES[2], 0, n)
-    w.update_firmware(bridges, images, NEW_VERSION, tick, STAGES[2])
-
-    result = _result(w, fleet, strat, seed, time.perf_counter() - wall0)
-    if plot:
-        tick(STAGES[3], 0, 1)
-        png, svg_path = plot_simulation(result, data_dir, svg=svg)
-        tick(STAGES[3], 1, 1)
-        result = dataclasses.replace(result, png=png, svg=svg_path)
-    return result
+    tick(Stage.UPDATE, 0, n)
+    w.update_firmware(bridges, images, NEW_VERSION, tick)
+    return _result(w, fleet, strat, seed, time.perf_counter() - wall0)
 
 
 def _strategy(s: Strategy | str) -> Strategy:
@@ -225,51 +204,15 @@ def _strategy(s: Strategy | str) -> Strategy:
         raise SimulationError(f"unknown strategy {s!r}; expected one of {names}") from None
 
 
-def _seed_bridges(w: DemoWorld, bridges: Sequence[tuple[Home, Bridge]]) -> None:
-    """SMI: every bridge a Commissioned PPMID with its variant; CHF device logs hold them."""
-    now = at(w.now())
-    dev_rows = [
-        {
-            "eui": b.eui,
-            "device_type": b.device_type.value,
-            "status": DeviceStatus.COMMISSIONED.value,
-            "manufacturer": f"{b.manufacturer_code:04X}",
-            "model": f"{b.image_type:04X}{b.hardware_version:04X}",
-            "hardware_version": b.hardware_version,
-            "firmware_version": f"{b.firmware_version:08X}",
-            "variant": b.variant.value,
-            "region": h.region.value,
-            "chf": h.chf,
-            "gbcs_version": "4.0",
-            "smets_version": "CHTS V1.4",
-            "supplier": TEST_SUPPLIER_EUI,
-            "commissioned_at": now,
-            "updated_at": now,
-        }
-        for h, b in bridges
-    ]
-    log_rows = [{"chf": h.chf, "device": b.eui, "added_at": now} for h, b in bridges]
-    with w.engine.begin() as conn:
-        for i in range(0, len(dev_rows), 10_000):
-            conn.execute(insert(devices), dev_rows[i : i + 10_000])
-            conn.execute(insert(chf_device_log), log_rows[i : i + 10_000])
-
-
 def _result(
-    w: DemoWorld, fleet: Fleet, strategy: Strategy, seed: int, wall: float
+    w: Scenario, fleet: Fleet, strategy: Strategy, seed: int, wall: float
 ) -> SimulationResult:
     bridges = list(fleet.bridges())
     region_of = {str(b.eui): h.region.value for h, b in bridges}
     devices_by_region: Counter[str] = Counter(region_of.values())
     want = f"{NEW_VERSION:08X}"
     with w.engine.connect() as conn:
-        updated = int(
-            conn.execute(
-                select(func.count())
-                .select_from(devices)
-                .where(devices.c.variant.is_not(None), devices.c.firmware_version == want)
-            ).scalar_one()
-        )
+        updated = smi.count_althan(conn, version=want)
     t0 = w.update_started
     last = t0
     completion: dict[str, list[float]] = {r.value: [] for r in Region}
@@ -305,66 +248,3 @@ def _result(
         responses=dict(sorted(Counter(r.response_code for r in w.user.replies).items())),
         network_failures=len(m.failures),
     )
-
-
-def plot_simulation(
-    result: SimulationResult, data_dir: Path, *, svg: bool = True
-) -> tuple[Path, Path | None]:
-    """Completion over time by region and the per-home disruption histogram: PNG (and SVG)."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(11, 4.5), dpi=100)
-    FigureCanvasAgg(fig)
-    left, right = fig.subplots(1, 2, gridspec_kw={"width_ratios": [3, 2]})
-    for region, times in result.completion.items():
-        total = result.devices_by_region.get(region, 0)
-        if total == 0:
-            continue
-        xs, ys = _downsample(times, total)
-        left.step(xs, ys, where="post", label=f"{region} ({total:,} devices)")
-    left.set_xlabel("hours since the first 11.4")
-    left.set_ylabel("devices updated (N39 received), %")
-    left.set_ylim(0, 102)
-    left.set_xlim(left=0)
-    left.grid(True, alpha=0.3)
-    left.legend(loc="lower right")
-    left.set_title(
-        f"Completion by region: {result.homes:,} homes, {result.strategy.value}, seed {result.seed}"
-    )
-    d = result.per_home_disruption
-    if d:
-        right.hist(d, bins=min(40, max(5, len(set(d)))), color="tab:red", alpha=0.8)
-    dm = result.disruption_minutes
-    for v, ls, lab in ((dm.median, "-", "median"), (dm.p95, "--", "p95")):
-        right.axvline(v, color="black", linestyle=ls, linewidth=1, label=f"{lab} {v:.2f} min")
-    right.set_xlabel("minutes GSME + IHD + PPMID cut off, per home")
-    right.set_ylabel("homes")
-    right.set_title("Disruption per home")
-    right.legend(loc="upper right")
-    right.grid(True, alpha=0.3)
-    fig.tight_layout()
-    data_dir.mkdir(parents=True, exist_ok=True)
-    png = data_dir / PNG_NAME
-    fig.savefig(png, format="png")
-    svg_path: Path | None = None
-    if svg:
-        svg_path = data_dir / SVG_NAME
-        fig.savefig(svg_path, format="svg", metadata={"Date": None})
-    return png, svg_path
-
-
-def _downsample(
-    times: Sequence[float], total: int, points: int = 400
-) -> tuple[list[float], list[float]]:
-    """At most ~`points` steps of the cumulative curve (hours, percent), starting at (0, 0)."""
-    xs = [0.0]
-    ys = [0.0]
-    stride = max(1, len(times) // points)
-    for i in range(stride - 1, len(times), stride):
-        xs.append(times[i] / 3600.0)
-        ys.append(100.0 * (i + 1) / total)
-    if times and len(times) % stride != 0:
-        xs.append(times[-1] / 3600.0)
-        ys.append(100.0 * len(times) / total)
-    return xs, ys

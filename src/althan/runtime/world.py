@@ -16,13 +16,13 @@ from datetime import UTC, datetime, timedelta
 
 from lxml import etree
 
-from althan.csp.region import csp_address
 from althan.dsp.outbox import SMWAN
 from althan.dsp.service import Dsp, DuisReply
 from althan.duis.namespaces import SR
 from althan.duis.xmldsig import TrustStore, verify
 from althan.model import EUI64
 from althan.smwan import Effect, Send
+from althan.smwan.addresses import DSP_ADDRESS, csp_address
 from althan.smwan.codec import decode as decode_smwan
 from althan.smwan.messages import (
     CSPFirmwareDeliveryStatus,
@@ -85,7 +85,9 @@ class DuisDelivery:
 class DspNode:
     """The DSP as a sim component."""
 
-    address = "dsp"
+    address = DSP_ADDRESS
+    EXPIRE = "expire-deliveries"
+    """Timer token: fail the deliveries whose deadline has passed (`Dsp.expire`)."""
 
     def __init__(self, dsp: Dsp) -> None:
         self.dsp = dsp
@@ -107,6 +109,8 @@ class DspNode:
         return out
 
     def on_timer(self, token: object, now: float) -> Sequence[Effect]:
+        if token == self.EXPIRE:
+            self.dsp.expire(at(now))
         return self.drain(at(now))
 
     def drain(self, t: datetime) -> list[Effect]:
