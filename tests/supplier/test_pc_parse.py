@@ -5,9 +5,9 @@ Every byte position of each GBCS message is changed three ways (xor 0x01, 0x80, 
 bit, the high bit — which turns lengths and tags into other forms — and every bit), once in a
 document the DSP re-signed around the changed GBCS (so only the GBCS checks can catch it, as
 when a DSP relays what it was given) and once in the DSP's document as it was (so the XML
-signature breaks too). Each of the 3 x (87 + 132 + 102) changes, both ways, must be "invalid" — not "unknown
-certificate", not "unverifiable": the GBCS is compared with its document before any key is
-looked up, so a changed EUI cannot send the checks to another device's certificate.
+signature breaks too). Each of the 3 x (87 + 132 + 102) changes, both ways, must be "invalid" —
+not "unknown certificate", not "unverifiable": the GBCS is compared with its document before
+any key is looked up, so a changed EUI cannot send the checks to another device's certificate.
 """
 
 from __future__ import annotations

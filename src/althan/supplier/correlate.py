@@ -30,6 +30,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TypeVar
 
 from althan import gbcs
 from althan.duis.envelope import RequestEnvelope, parse_request
@@ -65,6 +66,7 @@ __all__ = [
 ]
 
 Fields = dict[str, str]
+_P = TypeVar("_P")
 
 CANCELLATION_DUIS = datetime(3000, 12, 31, tzinfo=UTC)
 """The DUIS 6.15.1 ExecutionDateTime that cancels a pending future-dated update (its GBCS
@@ -135,10 +137,22 @@ def _cs02d_request(env: RequestEnvelope) -> tuple[int, Fields]:
     return gbcs.MessageCode.CS02D, {"DeviceCertificate": describe_certificate(der)}
 
 
+def _command_payload(msg: gbcs.GbcsMessage, decoder: Callable[[Reader], _P]) -> _P | str:
+    """The payload read as the use case's command whatever the header says (a CRA flag or
+    message code changed leaves it a RawPayload), or why it is not one."""
+    raw = msg.payload.encode()
+    try:
+        r = Reader(raw)
+        payload = decoder(r)
+        r.expect_end("command")
+    except gbcs.GbcsError as exc:
+        return f"not the use case's command: {exc}"
+    return payload
+
+
 def _cs02d_precommand(msg: gbcs.GbcsMessage) -> Fields:
-    p = msg.payload
-    cert = p.certificate if isinstance(p, gbcs.UpdateDeviceCertificateCommand) else None
-    return {"DeviceCertificate": describe_certificate(cert)}
+    p = _command_payload(msg, gbcs.UpdateDeviceCertificateCommand.decode)
+    return {"DeviceCertificate": p if isinstance(p, str) else describe_certificate(p.certificate)}
 
 
 # ------------------------------------------------------------------ 6.15.1 CS02b
@@ -200,9 +214,9 @@ def _cs02b_request(env: RequestEnvelope) -> tuple[int, Fields]:
 
 
 def _cs02b_precommand(msg: gbcs.GbcsMessage) -> Fields:
-    p = msg.payload
-    if not isinstance(p, gbcs.UpdateSecurityCredentialsCommand):
-        return {"RemotePartyRole": f"not a CS02b payload ({type(p).__name__})"}
+    p = _command_payload(msg, gbcs.UpdateSecurityCredentialsCommand.decode)
+    if isinstance(p, str):
+        return {"RemotePartyRole": p}
     try:
         u = gbcs.CredentialsUpdate.from_payload(p)
     except gbcs.GbcsError as exc:
@@ -278,13 +292,8 @@ def _ecs70_request(env: RequestEnvelope) -> tuple[int, Fields]:
 
 
 def _ecs70_precommand(msg: gbcs.GbcsMessage) -> Fields:
-    p = msg.payload
-    data = p.data if isinstance(p, gbcs.RawPayload) else p.encode()
-    try:
-        req = gbcs.DlmsAccessRequest.decode(Reader(data))
-    except gbcs.GbcsError as exc:
-        return {"CurrentDateTime": f"not a DLMS ACCESS request: {exc}"}
-    return _ecs70_fields(req)
+    req = _command_payload(msg, gbcs.DlmsAccessRequest.decode)
+    return {"CurrentDateTime": req} if isinstance(req, str) else _ecs70_fields(req)
 
 
 # ------------------------------------------------------------------ the table, and compare

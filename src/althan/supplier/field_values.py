@@ -78,7 +78,7 @@ def describe_certificate(der: bytes | None) -> str:
     """A certificate as ``serial 4A07…, subject 90-B3-…, sha256 1a2b3c4d5e6f7a8b``; bytes that
     are not a certificate by their digest alone."""
     if der is None:
-        return "not base64"
+        return "not base64 (or empty)"
     digest = hashlib.sha256(der).hexdigest()[:16]
     try:
         cert = x509.load_der_x509_certificate(der)
