@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from pc_world import A4, ESME, RtdsDsp, T, gbcs_of, rtds_dsp, rtds_hex, template_body
+from pc_world import A4, ESME, RtdsDsp, T, gbcs_of, rtds_hex, template_body
 from typer.testing import CliRunner
 
 from althan import gbcs
@@ -39,11 +39,6 @@ def run(*args: str) -> tuple[int, str, str]:
     r = CliRunner().invoke(app, ["pc", "correlate", *args])
     assert r.exception is None or isinstance(r.exception, SystemExit), r.exception
     return r.exit_code, r.stdout, r.stderr
-
-
-@pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory, reference_dir: Path) -> RtdsDsp:
-    return rtds_dsp(tmp_path_factory.mktemp("pc-correlate"), reference_dir)
 
 
 @dataclasses.dataclass
