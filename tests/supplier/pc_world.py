@@ -99,7 +99,7 @@ class RtdsDsp:
         [cmd] = [decode_smwan(i.payload) for i in items if i.kind == "smwan"]
         assert isinstance(cmd, GbcsCommand)
         rtds = rtds_hex(reference_dir, CS08_RESPONSE)
-        self.a.dsp.handle_smwan(GbcsResponse("r1", cmd.msg_id, CHF, A4, rtds), T)
+        self.a.dsp.handle_smwan(GbcsResponse(f"r-{cmd.msg_id}", cmd.msg_id, CHF, A4, rtds), T)
         docs = self.outbox()
         [resp] = [d for d in docs if b"GBCSPayload" in d]
         return req, resp, [ack, *(d for d in docs if d is not resp)]
