@@ -167,3 +167,12 @@ def test_correlate_bad_input(
     code, out, _ = run("correlate", r615, forged, "--json")
     doc = json.loads(out.strip().splitlines()[-1])
     assert code == 1 and doc["differences"] == [] and doc["xml_signature"]["verdict"] == "invalid"
+
+
+def test_every_exit_code_is_documented() -> None:
+    text = (Path(__file__).resolve().parents[2] / "docs/supplier.md").read_text()
+    for kind, code in EXIT_CODES.items():
+        if kind in ("valid", "invalid", "usage"):
+            assert f"| {code} | |" in text, kind
+        else:
+            assert f"| {code} | `{kind}` |" in text, kind

@@ -1,5 +1,5 @@
 """Parse & Correlate for critical commands: is the DSP's pre-command substantively identical to
-the Service Request it was transformed from (SEC Appendix AB H11)?
+the Service Request it was transformed from (SEC Section H11)?
 
 A supplier sends a critical Service Request with CommandVariant 4 (Transform); the DSP answers
 with ``sr:PreCommand`` holding the GBCS it would have the device execute. Before signing it

@@ -1,5 +1,5 @@
 """Parse & Correlate for what comes back: a DUIS response or alert carrying GBCS, checked as a
-supplier can check it (SEC Appendix AB H11), every verdict kept.
+supplier can check it (SEC Section H11), every verdict kept.
 
 ``ResponseParser(trust, keys).parse(data)`` returns a :class:`ParseResult`:
 
