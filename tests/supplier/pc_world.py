@@ -110,6 +110,16 @@ class RtdsDsp:
         [doc] = self.outbox()
         return doc
 
+    def sign_and_send(self, req: SignedRequest, answer: bytes, srv: str, cv: int) -> bytes:
+        """The supplier's part of a critical SRV: sign the answer's pre-command with its ZAZ1
+        DS key and send it back under the same RequestID with CommandVariant ``cv``."""
+        ds = remote_party_key(keystore_json(), TEST_SUPPLIER_EUI, "ds").key
+        assert ds is not None
+        signed = gbcs.sign_precommand(gbcs_of(answer), ds)
+        payload = sr_element("GBCSPayload", base64.b64encode(signed).decode())
+        spc = sr_element("SignedPreCommand", None, payload)
+        return self.send(request_with_id(self.client, req.request_id, srv, cv, spc))
+
     def cs02d_response(self, reference_dir: Path) -> tuple[SignedRequest, bytes, bytes]:
         """6.15.2 to the ESME A0 with the RTDS template's certificate: (the request, the DSP's
         Transform answer, the DSP's device response carrying the RTDS CS02d response — after
@@ -117,13 +127,7 @@ class RtdsDsp:
         body = template_body(reference_dir, "CS02d_6.15.2_SUCCESS_REQUEST_DUIS.XML")
         req = self.client.request("6.15.2", 4, body, ESME)
         answer = self.send(req)
-        ds = remote_party_key(keystore_json(), TEST_SUPPLIER_EUI, "ds").key
-        assert ds is not None
-        signed = gbcs.sign_precommand(gbcs_of(answer), ds)
-        spc = sr_element(
-            "SignedPreCommand", None, sr_element("GBCSPayload", base64.b64encode(signed).decode())
-        )
-        ack = self.send(request_with_id(self.client, req.request_id, "6.15.2", 5, spc))
+        ack = self.sign_and_send(req, answer, "6.15.2", 5)
         assert b"I99" in ack, ack
         items = self.a.dsp.outbox.claim(T, limit=1000)
         self.a.dsp.outbox.mark_sent([i.id for i in items], T)

@@ -18,7 +18,15 @@ import shutil
 from pathlib import Path
 
 import pytest
-from pc_world import CS08_RESPONSE, RtdsDsp, gbcs_of, rtds_hex
+from pc_world import (
+    CS08_RESPONSE,
+    ESME,
+    RtdsDsp,
+    gbcs_of,
+    rtds_dsp,
+    rtds_hex,
+    template_body,
+)
 from typer.testing import CliRunner
 
 from althan.cli import app
@@ -178,3 +186,32 @@ def test_a_supplier_cannot_check_the_mac_of_a_response_to_an_acb_command(
     code, out, err = run("parse", str(f), "--keystore", str(keys), "--json")
     assert code == 0, err
     assert _checks(last_json(out))["gbcs-mac"] == "valid"
+
+
+def test_the_transform_answer_and_a_command_for_local_delivery(
+    reference_dir: Path, tmp_path: Path
+) -> None:
+    """The pre-command carries no protection (expected); the CV 6 LocalCommand carries the
+    supplier's signature (its ZAZ1 DS certificate) and the ACB's MAC (the ZAZ1 ACB KA key)."""
+    w = rtds_dsp(tmp_path / "dsp", reference_dir)
+    body = template_body(reference_dir, "CS02d_6.15.2_SUCCESS_REQUEST_DUIS.XML")
+    req = w.client.request("6.15.2", 4, body, ESME)
+    answer = w.send(req)
+    local = w.sign_and_send(req, answer, "6.15.2", 6)
+    keys = ["--keystore", str(reference_dir / "gbcs/keystore"), "--json"]
+    for doc, sig, mac, protection in (
+        (answer, "absent", "absent", "a pre-command: no signature field, no MAC"),
+        (local, "valid", "valid", "signature and MAC"),
+    ):
+        f = tmp_path / "doc.xml"
+        f.write_bytes(doc)
+        code, out, err = run("parse", str(f), *keys)
+        assert code == 0, err
+        result = last_json(out)
+        checks = _checks(result)
+        assert (checks["gbcs-signature"], checks["gbcs-mac"]) == (sig, mac)
+        assert result["checks"][-1] == {
+            "name": "gbcs-protection",
+            "verdict": "valid",
+            "detail": protection,
+        }
