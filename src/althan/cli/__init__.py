@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from althan.cli import cpl, duis, firmware, gbcs, users
+from althan.cli import cpl, duis, firmware, gbcs, pc, users
 from althan.cli.demo import demo
 from althan.cli.report import report
 from althan.cli.serve import serve
@@ -19,6 +19,9 @@ app.add_typer(firmware.app, name="firmware", help="Inspect and build ZigBee OTA 
 app.add_typer(cpl.app, name="cpl", help="The Central Product List of assured firmware.")
 app.add_typer(gbcs.app, name="gbcs", help="Decode and check GBCS messages.")
 app.add_typer(duis.app, name="duis", help="Sign, verify, validate and send DUIS XML.")
+app.add_typer(
+    pc.app, name="pc", help="Parse & Correlate: check the DCC's responses and pre-commands."
+)
 app.command("demo")(demo)
 app.command("serve")(serve)
 app.command("simulate")(simulate)
