@@ -8,7 +8,7 @@ must produce the DUIS a supplier expects — and a changed byte must produce not
 from __future__ import annotations
 
 import base64
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 from lxml import etree
@@ -53,8 +53,7 @@ def _setup(tmp_path: Path, reference_dir: Path):  # type: ignore[no-untyped-def]
 
 
 def _outbox(a):  # type: ignore[no-untyped-def]
-    items = a.dsp.outbox.claim("test", T, timedelta(seconds=5), limit=1000)
-    a.dsp.outbox.mark_sent("test", [i.id for i in items], T)
+    items = a.dsp.outbox.take("test", T)
     return items
 
 

@@ -79,8 +79,7 @@ class RtdsDsp:
         return sign(root, key, cert)
 
     def outbox(self) -> list[bytes]:
-        items = self.a.dsp.outbox.claim(T, limit=1000)
-        self.a.dsp.outbox.mark_sent([i.id for i in items], T)
+        items = self.a.dsp.outbox.take("test", T)
         return [i.payload for i in items if i.kind == "duis"]
 
     def send(self, req: SignedRequest) -> bytes:
@@ -94,8 +93,7 @@ class RtdsDsp:
         every other document it sent — the N42 alert)."""
         req = self.client.read_firmware_version(A4)
         ack = self.send(req)
-        items = self.a.dsp.outbox.claim(T, limit=1000)
-        self.a.dsp.outbox.mark_sent([i.id for i in items], T)
+        items = self.a.dsp.outbox.take("test", T)
         [cmd] = [decode_smwan(i.payload) for i in items if i.kind == "smwan"]
         assert isinstance(cmd, GbcsCommand)
         rtds = rtds_hex(reference_dir, CS08_RESPONSE)
@@ -129,8 +127,7 @@ class RtdsDsp:
         answer = self.send(req)
         ack = self.sign_and_send(req, answer, "6.15.2", 5)
         assert b"I99" in ack, ack
-        items = self.a.dsp.outbox.claim(T, limit=1000)
-        self.a.dsp.outbox.mark_sent([i.id for i in items], T)
+        items = self.a.dsp.outbox.take("test", T)
         [cmd] = [decode_smwan(i.payload) for i in items if i.kind == "smwan"]
         assert isinstance(cmd, GbcsCommand)
         rtds = rtds_hex(reference_dir, "6.15.2_CS02d/CS02d_6.15.2_SUCCESS_RESPONSE_GBCS.HEX")

@@ -1,4 +1,4 @@
-"""The outbox dispatcher: what the DSP must send leaves its store, and is sent once it is acknowledged.
+"""The outbox dispatcher: what the DSP must send leaves its store, sent until acknowledged.
 
 Every ``duis`` row (an asynchronous response or a DCC alert, already signed) is POSTed to its
 user's registered endpoint (``users.endpoint``); a 2xx marks the row sent, anything else (no

@@ -12,7 +12,7 @@ import functools
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from lxml import etree
 
@@ -38,7 +38,6 @@ EPOCH = datetime(2026, 12, 1, tzinfo=UTC)
 
 SIM_CLAIMANT = "sim"
 """The sim runtime's one dispatcher: it sends everything it claims at once."""
-_NO_LEASE = timedelta(0)
 
 
 def user_address(user: EUI64) -> str:
@@ -118,7 +117,7 @@ class DspNode:
         out: list[Effect] = []
         images = functools.cache(self.dsp.services.images.get)
         while True:
-            items = self.dsp.outbox.claim(SIM_CLAIMANT, t, _NO_LEASE, limit=5_000)
+            items = self.dsp.outbox.take(SIM_CLAIMANT, t)
             if not items:
                 return out
             for it in items:
@@ -127,7 +126,6 @@ class DspNode:
                     out.append(Send(csp_address(it.region), msg))
                 else:
                     out.append(Send(user_address(it.user), DuisDelivery(it.payload)))
-            self.dsp.outbox.mark_sent(SIM_CLAIMANT, [i.id for i in items], t)
 
 
 def _text(root: etree._Element, path: str) -> str | None:
