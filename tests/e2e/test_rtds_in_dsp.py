@@ -49,7 +49,7 @@ def _setup(tmp_path: Path, reference_dir: Path):  # type: ignore[no-untyped-def]
         )
         c.execute(devices.update().where(devices.c.eui == A4).values(variant="B3"))
     cert, key = a.zaz1[TEST_SUPPLIER_EUI]
-    return a, DuisClient(TEST_SUPPLIER_EUI, key, cert, counter=1_300)
+    return a, DuisClient(TEST_SUPPLIER_EUI, key, cert, counter=999)  # RTDS: user counter 1000
 
 
 def _outbox(a):  # type: ignore[no-untyped-def]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -57,17 +58,30 @@ def decode_alert(data: bytes, keys: DspGbcsKeys) -> DecodedAlert | None:
     return None
 
 
-def decode_response(data: bytes, keys: DspGbcsKeys) -> DecodedResponse | None:
-    """A device's response to a command the ACB sent; its MAC is checked with the ACB's key."""
+def decode_response(
+    data: bytes, keys: DspGbcsKeys, *, responders: Collection[EUI64], counter: int
+) -> DecodedResponse | None:
+    """A device's response to a command the ACB sent for a user, or None when it is not
+    believed: it must come from one of `responders` (the device or its CHF), answer the user's
+    request (`counter`: the supplementary remote party counter it echoes, or its transaction
+    ID when it echoes none), and carry a MAC that verifies with the ACB's KA key and the
+    responder's, or (a response to a critical command) the responder's DS signature."""
     try:
         msg = gbcs.decode(data)
     except gbcs.GbcsError:
         return None
-    dev_ka = keys.device_ka_public(msg.originator)
-    if msg.mac is not None and (
-        dev_ka is None
-        or not gbcs.verify_mac(msg, private_key=keys.acb_ka_private, public_key=dev_ka)
-    ):
+    echoed = msg.other_info.supplementary_remote_party_counter
+    if msg.originator not in responders or (
+        echoed if echoed is not None else msg.transaction_id
+    ) != counter:
+        return None
+    if msg.mac is not None:
+        dev_ka = keys.device_ka_public(msg.originator)
+        if dev_ka is None or not gbcs.verify_mac(
+            msg, private_key=keys.acb_ka_private, public_key=dev_ka
+        ):
+            return None
+    elif not signed_by(data, msg.originator, keys):
         return None
     p = msg.payload
     if isinstance(p, gbcs.ReadFirmwareVersionResponse):

@@ -16,6 +16,7 @@ from althan.dsp import commands, firmware, gbcs_in, smi
 from althan.dsp.bodies import CommsHubFirmwareTransfer, CspDeliveryStatus, PpmidFirmwareAlert, el
 from althan.dsp.context import InboundCtx, ResponseCtx
 from althan.dsp.firmware import DeliveryEvent, IllegalTransition
+from althan.dsp.gbcs_out import transaction_id
 from althan.model import DeviceStatus
 from althan.smwan import (
     CSPFirmwareDeliveryStatus,
@@ -123,7 +124,12 @@ def gbcs_response(ctx: InboundCtx, msg: GbcsResponse) -> None:
         return
     commands.mark_done(ctx.conn, cmd.msg_id, ctx.now)
     srv = ctx.services.srvs[cmd.srv]
-    result = gbcs_in.decode_response(msg.payload, ctx.services.gbcs_keys)
+    result = gbcs_in.decode_response(
+        msg.payload,
+        ctx.services.gbcs_keys,
+        responders=(cmd.device, cmd.chf),
+        counter=transaction_id(cmd.request_id.counter),
+    )
     handle = ctx.responses.get(cmd.srv)
     if handle is not None:
         handle(ResponseCtx(ctx.conn, ctx.now, ctx.services, ctx.effects, cmd, msg.payload, result))
