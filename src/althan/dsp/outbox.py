@@ -56,6 +56,8 @@ _PUT = insert(outbox).values(
     created_at=bindparam("now"),
     not_before=bindparam("now"),
     attempts=0,
+    alert_id=bindparam("alert_id"),
+    request_id=bindparam("request_id"),
 )
 _DUE = (
     select(outbox.c.id, outbox.c.kind, outbox.c.destination, outbox.c.payload, outbox.c.attempts)
@@ -89,13 +91,36 @@ class Outbox:
                         "destination": region.value,
                         "payload": encode(m, image_ref=True),
                         "now": now,
+                        "alert_id": None,
+                        "request_id": None,
                     }
                     for region, m in rows
                 ],
             )
 
-    def put_duis(self, conn: Connection, user: EUI64, xml: bytes, now: datetime) -> None:
-        conn.execute(_PUT, {"kind": DUIS, "destination": str(user), "payload": xml, "now": now})
+    def put_duis(
+        self,
+        conn: Connection,
+        user: EUI64,
+        xml: bytes,
+        now: datetime,
+        *,
+        alert_id: int | None = None,
+        request_id: str | None = None,
+    ) -> None:
+        """Signed DUIS for `user`: a DCC alert (its `alerts` row) or the device response to
+        a request (its RequestID), so the SSI can show the signed XML of either."""
+        conn.execute(
+            _PUT,
+            {
+                "kind": DUIS,
+                "destination": str(user),
+                "payload": xml,
+                "now": now,
+                "alert_id": alert_id,
+                "request_id": request_id,
+            },
+        )
 
     # -- dispatching
     def claim(self, now: datetime, limit: int = 500, kind: str | None = None) -> list[OutboxItem]:
