@@ -53,13 +53,20 @@ def _chart_svg(
     return svg[svg.find("<svg") :]
 
 
-def write_versions_csv(path: Path, versions: Sequence[dict[str, Any]]) -> None:
+def versions_csv(versions: Sequence[dict[str, Any]]) -> str:
+    """The rows as CSV text, columns in the rows' own key order."""
     fields = list(versions[0]) if versions else ["variant", "region", "firmware_version", "devices"]
+    buf = io.StringIO(newline="")
+    w = csv.DictWriter(buf, fieldnames=fields, lineterminator="\r\n")
+    w.writeheader()
+    for row in versions:
+        w.writerow({k: row[k] for k in fields})
+    return buf.getvalue()
+
+
+def write_versions_csv(path: Path, versions: Sequence[dict[str, Any]]) -> None:
     with path.open("w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=fields)
-        w.writeheader()
-        for row in versions:
-            w.writerow({k: row[k] for k in fields})
+        f.write(versions_csv(versions))
 
 
 def write_report(
