@@ -24,6 +24,7 @@ import httpx
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
+from starlette.routing import BaseRoute
 
 from althan.dsp import users
 from althan.dsp.outbox import DUIS, OutboxItem
@@ -160,6 +161,7 @@ def create_app(
     *,
     clock: Clock = utc_now,
     dispatcher: OutboxDispatcher | None = None,
+    routes: Sequence[BaseRoute] = (),
 ) -> FastAPI:
     """The DUIS web interface over `assembly`'s DSP.
 
@@ -210,4 +212,5 @@ def create_app(
         app.add_api_route(
             f"/api/v1/service{service}", endpoint, methods=["POST"], name=f"service{service}"
         )
+    app.router.routes.extend(routes)  # e.g. Mount("/ssi", create_ssi_app(...)), from the CLI
     return app

@@ -18,8 +18,6 @@ from althan.ssi.web import PageRequest, safe_next
 
 def login_page(pr: PageRequest) -> Response:
     if pr.request.method == "GET":
-        if pr.who is not None:
-            return pr.redirect(safe_next(pr.param("next")))
         return pr.render("login.html.j2", next=safe_next(pr.param("next")))
     login = pr.form.get("login", "").strip()[:64]
     password = pr.form.get("password", "")[:1024]
