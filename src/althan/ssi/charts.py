@@ -9,9 +9,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-WIDTH, HEIGHT = 640, 260
-LEFT, RIGHT, TOP, BOTTOM = 56, 16, 16, 36
+WIDTH, HEIGHT = 640, 280
+LEFT, RIGHT, TOP, BOTTOM = 56, 16, 12, 56
+LEGEND_Y = HEIGHT - 10
 COLOURS = {
     "Delivered to CH": "#1f77b4",
     "Transferred": "#ff7f0e",
@@ -47,6 +49,24 @@ class LineChart:
     x_ticks: tuple[Tick, ...]
     y_ticks: tuple[Tick, ...]
     plot: tuple[int, int, int, int]  # left, top, right, bottom
+    legend_y: int = LEGEND_Y
+
+
+def nice_top(n: int) -> tuple[int, int]:
+    """An axis top at or above `n` and its tick step (1, 2 or 5 times a power of ten), for
+    about four ticks."""
+    target = max(n, 1) / 4
+    base = 1
+    while True:
+        for m in (1, 2, 5):
+            step = m * base
+            if step >= target:
+                return -(-max(n, 1) // step) * step, step
+        base *= 10
+
+
+def _y_ticks(top: int, step: int, y: Any) -> tuple[Tick, ...]:
+    return tuple(Tick(y(v), f"{v:,}") for v in range(0, top + 1, step))
 
 
 def _colour(name: str, i: int) -> str:
@@ -59,7 +79,7 @@ def progress(
     """Cumulative count of each series' events from `start` to `end` (y up to `total`)."""
     x0, x1, y0, y1 = LEFT, WIDTH - RIGHT, HEIGHT - BOTTOM, TOP
     span = max((end - start).total_seconds(), 1.0)
-    top = max(total, 1)
+    top, step = nice_top(total)
 
     def x(t: datetime) -> float:
         return x0 + (x1 - x0) * min(max((t - start).total_seconds() / span, 0.0), 1.0)
@@ -85,7 +105,7 @@ def progress(
         )
         for k in range(5)
     )
-    y_ticks = tuple(Tick(y(round(top * k / 4)), f"{round(top * k / 4):,}") for k in range(5))
+    y_ticks = _y_ticks(top, step, y)
     return LineChart(WIDTH, HEIGHT, tuple(lines), x_ticks, y_ticks, (x0, y1, x1, y0))
 
 
@@ -124,13 +144,14 @@ class BarChart:
     legend: tuple[tuple[str, str], ...]
     y_ticks: tuple[Tick, ...]
     plot: tuple[int, int, int, int]
+    legend_y: int = LEGEND_Y
 
 
 def stacked(table: Mapping[str, Mapping[str, int]], stack_order: Sequence[str] = ()) -> BarChart:
     """One bar per key of `table`, stacked by the keys of its values."""
     names = list(stack_order) or sorted({k for row in table.values() for k in row})
     x0, x1, y0, y1 = LEFT, WIDTH - RIGHT, HEIGHT - BOTTOM, TOP
-    top = max([sum(row.values()) for row in table.values()] or [1]) or 1
+    top, step = nice_top(max([sum(row.values()) for row in table.values()] or [1]))
     slot = (x1 - x0) / max(len(table), 1)
     bars = []
     for i, (label, row) in enumerate(table.items()):
@@ -145,5 +166,5 @@ def stacked(table: Mapping[str, Mapping[str, int]], stack_order: Sequence[str] =
             Bar(label, x0 + slot * i + slot * 0.15, slot * 0.7, sum(row.values()), tuple(segs))
         )
     legend = tuple((n, _colour(n, j)) for j, n in enumerate(names))
-    y_ticks = tuple(Tick(y0 - (y0 - y1) * k / 4, f"{round(top * k / 4):,}") for k in range(5))
+    y_ticks = _y_ticks(top, step, lambda v: y0 - (y0 - y1) * v / top)
     return BarChart(WIDTH, HEIGHT, tuple(bars), legend, y_ticks, (x0, y1, x1, y0))
