@@ -116,9 +116,7 @@ def list_(
     for col in ("login", "role", "DUIS user", "created"):
         t.add_column(col)
     for a in rows:
-        t.add_row(
-            a.login, a.role.value, str(a.user) if a.user else "-", a.created_at.isoformat()
-        )
+        t.add_row(a.login, a.role.value, str(a.user) if a.user else "-", a.created_at.isoformat())
     Console(width=160).print(t)
 
 

@@ -46,9 +46,12 @@ def search_page(pr: PageRequest) -> Response:
     page = search.SearchPage([], False)
     if not errors:
         with pr.portal.engine.connect() as conn:
+            seen_eqs, seen_where = scope.device_filters(who)
+            eqs, where = search.conditions(query)
             page = search.search(
                 conn,
-                [*scope.devices_seen(who), *search.conditions(query)],
+                [*seen_eqs, *eqs],
+                [*seen_where, *where],
                 after=after,
                 limit=pr.portal.config.page_size,
             )

@@ -16,7 +16,8 @@ from althan.dsp import smi
 from althan.model import DeviceType
 from althan.ssi.accounts import Role
 from althan.ssi.web import Principal
-from althan.store.tables import devices
+from althan.store.bulk import raw
+from althan.store.tables import devices, signed64
 
 
 def devices_seen(who: Principal) -> list[ColumnElement[bool]]:
@@ -26,6 +27,17 @@ def devices_seen(who: Principal) -> list[ColumnElement[bool]]:
     if who.role is Role.ALTHANCO:
         return [devices.c.device_type == DeviceType.PPMID.value, devices.c.variant.is_not(None)]
     return []
+
+
+def device_filters(who: Principal) -> tuple[list[Any], list[ColumnElement[bool]]]:
+    """`devices_seen` split for the search: equality filters (column as stored, value) and
+    the rest."""
+    if who.role is Role.SUPPLIER:
+        assert who.user is not None
+        return [(raw(devices.c.supplier), signed64(who.user.value))], []
+    if who.role is Role.ALTHANCO:
+        return [(devices.c.device_type, DeviceType.PPMID.value)], [devices.c.variant.is_not(None)]
+    return [], []
 
 
 def sees_device(who: Principal, row: Any) -> bool:
