@@ -4,10 +4,13 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 NPM_STAMP := node_modules/.installed
+HTMX := src/althan/ssi/static/vendor/htmx.min.js
+# the browser the SSI's browser tests drive (Playwright's own download is not used)
+CHROMIUM := /usr/bin/chromium
 
 .PHONY: setup demo test test-fast bench lint fuzz serve clean
 
-setup: $(STAMP) $(NPM_STAMP)
+setup: $(STAMP) $(NPM_STAMP) $(HTMX) $(CHROMIUM)
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -18,6 +21,13 @@ $(STAMP): pyproject.toml
 $(NPM_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $(NPM_STAMP)
+
+$(HTMX): $(NPM_STAMP)
+	mkdir -p $(dir $@)
+	cp node_modules/htmx.org/dist/htmx.min.js $@
+
+$(CHROMIUM):
+	apt-get install -y chromium || (apt-get update && apt-get install -y chromium)
 
 demo: setup
 	$(BIN)/althan demo

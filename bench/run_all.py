@@ -30,6 +30,8 @@ def main() -> int:
         ],
         # DESIGN §6 11.4 target at full size on SQLite (add --db both --profile for the rest)
         [py, str(HERE / "bench_11_4.py"), "--devices", "50000", "--reps", "2"],
+        # issue 13: the SSI's device search on 1,000,000 devices (add --db both for PostgreSQL)
+        [py, str(HERE / "bench_ssi_search.py"), "--devices", "1000000", "--reps", "20"],
     ]
     for cmd in runs:
         print("$", " ".join(Path(c).name for c in cmd), flush=True)

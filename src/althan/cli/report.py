@@ -46,11 +46,16 @@ def report(
         name="deployed-report",
     )
     t = Table(title="Deployed Alt HAN firmware")
-    for c in ("variant", "region", "firmware version", "CPL status", "devices"):
+    for c in ("variant", "model", "region", "firmware version", "CPL status", "devices"):
         t.add_column(c, justify="right" if c == "devices" else "left")
     for v in rep.versions:
         t.add_row(
-            v["variant"], v["region"], v["firmware_version"], v["cpl_status"], str(v["devices"])
+            v["variant"],
+            v["model"],
+            v["region"],
+            v["firmware_version"],
+            v["cpl_status"],
+            str(v["devices"]),
         )
     console = Console()
     console.print(t)

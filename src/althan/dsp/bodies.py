@@ -22,6 +22,7 @@ __all__ = [
     "AlertBody",
     "CommsHubFirmwareTransfer",
     "CspDeliveryStatus",
+    "EndpointTest",
     "FirmwareDistributionFailure",
     "FirmwareVersionMismatch",
     "PpmidFirmwareAlert",
@@ -226,4 +227,24 @@ class FirmwareDistributionFailure:
             None,
             el("UpdateFirmwareRequestID", self.request_id),
             el("MeterIDs", id_list(self.devices)),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class EndpointTest:
+    """A test alert a user asks for (the SSI's "send test alert"), to see signed DCC alerts
+    reach its registered endpoint. DUIS has no test body: this one is sr:DUISVersionMismatch /
+    sr:DCCAlertVersionMismatch naming the test alert's own code, with the DUIS version the
+    DSP's alerts are built to (no mismatch is reported; docs/duis.md says so)."""
+
+    ELEMENT: ClassVar[str] = "DUISVersionMismatch"
+    alert_code: str
+    duis_version: str
+
+    def element(self) -> etree._Element:
+        return el(
+            self.ELEMENT,
+            None,
+            el("DCCAlertVersionMismatch", None, el("DCCAlertCode", self.alert_code)),
+            el("ServiceUserDUISVersion", self.duis_version),
         )

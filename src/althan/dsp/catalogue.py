@@ -17,6 +17,7 @@ from althan.dsp.bodies import (
     AlertBody,
     CommsHubFirmwareTransfer,
     CspDeliveryStatus,
+    EndpointTest,
     FirmwareDistributionFailure,
     FirmwareVersionMismatch,
     PpmidFirmwareAlert,
@@ -99,7 +100,10 @@ N57: Final = DccAlert(
     FirmwareDistributionFailure,
     "an 11.4's deliveries timed out without an outcome; the devices are free again",
 )
-DCC_ALERTS: Final = (N39, N42, N55, N56, N57)
+N999: Final = DccAlert(
+    "N999", EndpointTest, "test alert a user asked for (SSI DUIS interface settings)"
+)
+DCC_ALERTS: Final = (N39, N42, N55, N56, N57, N999)
 
 RESPONSE_BY_CODE: Final = {c.code: c for c in RESPONSE_CODES}
 _ALERT_BY_BODY: Final = {a.body: a for a in DCC_ALERTS}

@@ -136,7 +136,9 @@ class Effects:
             service_reference_variant=srv.variant,
             payload=payload,
         )
-        self._outbox.put_duis(self._conn, request_id.originator, xml, self._now)
+        self._outbox.put_duis(
+            self._conn, request_id.originator, xml, self._now, request_id=str(request_id)
+        )
 
     def command(
         self,

@@ -19,7 +19,7 @@ message) is refused by the table and changes nothing.
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
@@ -30,7 +30,13 @@ from althan.duis.envelope import RequestId
 from althan.model import EUI64, Region
 from althan.store import ImageStore
 from althan.store.bulk import bulk_insert, raw, select_where_in
-from althan.store.tables import UTCDateTime, eui_to_db, firmware_deliveries, firmware_images
+from althan.store.tables import (
+    UTCDateTime,
+    eui_to_db,
+    firmware_deliveries,
+    firmware_images,
+    firmware_warnings,
+)
 from althan.zigbee.ota import OtaImage
 
 
@@ -174,6 +180,28 @@ def start(
             for t in targets
         ),
     )
+
+
+def record_warnings(
+    conn: Connection, request_id: RequestId, lists: Mapping[str, Sequence[int]]
+) -> None:
+    """Keep the devices an 11.4's synchronous warning listed (stored EUIs, by list name)."""
+    rid = str(request_id)
+    rows = ((rid, dev, name) for name, devs in lists.items() for dev in devs)
+    bulk_insert(conn, firmware_warnings, ("request_id", "device", "list"), rows)
+
+
+def warnings_of(conn: Connection, request_id: str) -> dict[str, list[EUI64]]:
+    """The warning lists an 11.4 answered with, by list name (empty lists left out)."""
+    q = (
+        select(firmware_warnings.c.list, firmware_warnings.c.device)
+        .where(firmware_warnings.c.request_id == request_id)
+        .order_by(firmware_warnings.c.list, firmware_warnings.c.device)
+    )
+    out: dict[str, list[EUI64]] = {}
+    for r in conn.execute(q):
+        out.setdefault(r.list, []).append(r.device)
+    return out
 
 
 def in_progress(conn: Connection, devices: Sequence[int]) -> set[int]:

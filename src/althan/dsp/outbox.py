@@ -60,6 +60,8 @@ _PUT = insert(outbox).values(
     created_at=bindparam("now"),
     not_before=bindparam("now"),
     attempts=0,
+    alert_id=bindparam("alert_id"),
+    request_id=bindparam("request_id"),
 )
 _CLAIMABLE = (
     outbox.c.sent_at.is_(None),
@@ -88,13 +90,36 @@ class Outbox:
                         "destination": region.value,
                         "payload": encode(m, image_ref=True),
                         "now": now,
+                        "alert_id": None,
+                        "request_id": None,
                     }
                     for region, m in rows
                 ],
             )
 
-    def put_duis(self, conn: Connection, user: EUI64, xml: bytes, now: datetime) -> None:
-        conn.execute(_PUT, {"kind": DUIS, "destination": str(user), "payload": xml, "now": now})
+    def put_duis(
+        self,
+        conn: Connection,
+        user: EUI64,
+        xml: bytes,
+        now: datetime,
+        *,
+        alert_id: int | None = None,
+        request_id: str | None = None,
+    ) -> None:
+        """Signed DUIS for `user`: a DCC alert (its `alerts` row) or the device response to
+        a request (its RequestID), so the SSI can show the signed XML of either."""
+        conn.execute(
+            _PUT,
+            {
+                "kind": DUIS,
+                "destination": str(user),
+                "payload": xml,
+                "now": now,
+                "alert_id": alert_id,
+                "request_id": request_id,
+            },
+        )
 
     # -- dispatching: claim, deliver, mark (each fenced by the claimant's id)
     def claim(

@@ -173,6 +173,7 @@ def srv_11_4(ctx: Ctx) -> Handled:
             ]
         )
     if lists:
+        firmware.record_warnings(conn, ctx.req.request_id, lists)
         warnings = {k: [eui_from_db(d) for d in v] for k, v in lists.items()}
         return Handled(C.W110401, update_ppmid_firmware_warning(warnings), len(go))
     return Handled(C.I0, None, len(go))

@@ -16,7 +16,7 @@ from althan.store.tables import cpl_entries, devices, firmware_deliveries
 
 @dataclass(frozen=True)
 class DeployedReport:
-    versions: list[dict[str, Any]]  # variant, region, firmware_version, cpl_status, devices
+    versions: list[dict[str, Any]]  # variant, model, region, firmware_version, cpl_status, devices
     by_region_variant: dict[str, dict[str, int]]  # devices per region and variant
     deliveries: dict[str, int]  # firmware delivery records by status
     devices: int
@@ -59,14 +59,15 @@ def deployed(conn: Connection) -> DeployedReport:
             )
         )
     }
-    merged: dict[tuple[str, str, str, str], int] = {}
+    merged: dict[tuple[str, str, str, str, str], int] = {}
     table: dict[str, dict[str, int]] = {}
     total = 0
     for r in conn.execute(q):
         region = r.region or "Unknown"
         version = r.firmware_version or ""
-        status = cpl.get((r.manufacturer.upper(), str(r.model_id).upper(), version), "not in CPL")
-        key = (r.variant, region, version, status)
+        model = str(r.model_id).upper()
+        status = cpl.get((r.manufacturer.upper(), model, version), "not in CPL")
+        key = (r.variant, model, region, version, status)
         merged[key] = merged.get(key, 0) + int(r.n)
         row = table.setdefault(region, {})
         row[r.variant] = row.get(r.variant, 0) + int(r.n)
@@ -82,9 +83,10 @@ def deployed(conn: Connection) -> DeployedReport:
     versions = [
         {
             "variant": k[0],
-            "region": k[1],
-            "firmware_version": k[2],
-            "cpl_status": k[3],
+            "model": k[1],
+            "region": k[2],
+            "firmware_version": k[3],
+            "cpl_status": k[4],
             "devices": n,
         }
         for k, n in sorted(merged.items())

@@ -6,6 +6,7 @@ An HTML page (with a chart) and a CSV, written side by side.
 from __future__ import annotations
 
 import csv
+import io
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -35,13 +36,20 @@ def _chart_svg(
     return charts.svg_of(fig)
 
 
-def write_versions_csv(path: Path, versions: Sequence[dict[str, Any]]) -> None:
+def versions_csv(versions: Sequence[dict[str, Any]]) -> str:
+    """The rows as CSV text, columns in the rows' own key order."""
     fields = list(versions[0]) if versions else ["variant", "region", "firmware_version", "devices"]
+    buf = io.StringIO(newline="")
+    w = csv.DictWriter(buf, fieldnames=fields, lineterminator="\r\n")
+    w.writeheader()
+    for row in versions:
+        w.writerow({k: row[k] for k in fields})
+    return buf.getvalue()
+
+
+def write_versions_csv(path: Path, versions: Sequence[dict[str, Any]]) -> None:
     with path.open("w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=fields)
-        w.writeheader()
-        for row in versions:
-            w.writerow({k: row[k] for k in fields})
+        f.write(versions_csv(versions))
 
 
 def write_report(

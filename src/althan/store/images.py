@@ -46,6 +46,10 @@ class ImageStore:
         except FileNotFoundError as exc:
             raise ImageNotFound(sha256) from exc
 
+    def remove(self, sha256: str) -> None:
+        """Forget an image (a staging area's; the DSP's images are kept for ever)."""
+        self.path(sha256).unlink(missing_ok=True)
+
     def __contains__(self, sha256: object) -> bool:
         return isinstance(sha256, str) and self.path(sha256).exists()
 

@@ -118,8 +118,14 @@ devices = Table(
     Column("commissioned_at", UTCDateTime, nullable=True),
     Column("updated_at", UTCDateTime, nullable=False),
 )
-Index("ix_devices_chf", devices.c.chf)
-Index("ix_devices_variant", devices.c.variant)
+# Search (the SSI's device search, keyset-paginated by EUI): one (column, eui) index per filter.
+Index("ix_devices_chf_eui", devices.c.chf, devices.c.eui)
+Index("ix_devices_variant_eui", devices.c.variant, devices.c.eui)
+Index("ix_devices_supplier_eui", devices.c.supplier, devices.c.eui)
+Index("ix_devices_status_eui", devices.c.status, devices.c.eui)
+Index("ix_devices_region_eui", devices.c.region, devices.c.eui)
+Index("ix_devices_type_eui", devices.c.device_type, devices.c.eui)
+Index("ix_devices_fw_eui", devices.c.firmware_version, devices.c.eui)
 
 chf_device_log = Table(
     "chf_device_log",
@@ -183,6 +189,8 @@ service_requests = Table(
     Column("device_count", Integer, nullable=False, default=0),
 )
 Index("ix_sr_user_time", service_requests.c.user_eui, service_requests.c.received_at)
+Index("ix_sr_time", service_requests.c.received_at)
+Index("ix_sr_srv_time", service_requests.c.srv, service_requests.c.received_at)
 
 firmware_deliveries = Table(
     "firmware_deliveries",
@@ -202,6 +210,16 @@ firmware_deliveries = Table(
     UniqueConstraint("request_id", "device"),
 )
 Index("ix_fd_device_active", firmware_deliveries.c.device, firmware_deliveries.c.active)
+Index("ix_fd_request_device", firmware_deliveries.c.request_id, firmware_deliveries.c.device)
+
+firmware_warnings = Table(
+    "firmware_warnings",
+    metadata,
+    Column("request_id", String(80), primary_key=True),
+    Column("device", EUIType, primary_key=True),
+    Column("list", String(40), nullable=False),  # a DSPUpdatePPMIDFirmwareWarning list name
+)
+"""The devices an 11.4 listed in its synchronous warning (W110401), by list."""
 
 outbox = Table(
     "outbox",
@@ -216,8 +234,12 @@ outbox = Table(
     Column("sent_at", UTCDateTime, nullable=True),
     Column("claimed_by", String(64), nullable=True),  # the dispatcher holding it
     Column("claim_until", UTCDateTime, nullable=True),  # ... until its lease ends
+    Column("alert_id", Integer, nullable=True),  # the alerts row this signed DCC alert is
+    Column("request_id", String(80), nullable=True),  # the request a device response answers
 )
 Index("ix_outbox_pending", outbox.c.sent_at, outbox.c.not_before)
+Index("ix_outbox_alert", outbox.c.alert_id)
+Index("ix_outbox_request", outbox.c.request_id)
 
 inbox = Table(
     "inbox",
@@ -239,6 +261,7 @@ device_commands = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("done_at", UTCDateTime, nullable=True),
 )
+Index("ix_commands_device", device_commands.c.device, device_commands.c.created_at)
 
 alerts = Table(
     "alerts",
@@ -250,3 +273,37 @@ alerts = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("detail", String(200), nullable=False, default=""),
 )
+Index("ix_alerts_device", alerts.c.device, alerts.c.id)
+Index("ix_alerts_user", alerts.c.user_eui, alerts.c.id)
+
+# ------------------------------------------------------------------ the Self-Service Interface
+
+ssi_accounts = Table(
+    "ssi_accounts",
+    metadata,
+    Column("login", String(64), primary_key=True),
+    Column("role", String(10), nullable=False),  # supplier | althanco | dcc
+    Column("user_eui", EUIType, nullable=True),  # the DUIS user a supplier/AltHANCo acts for
+    Column("password_hash", String(200), nullable=False),
+    Column("session_key", String(32), nullable=False),  # changes: every session of it ends
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+ssi_signin_failures = Table(
+    "ssi_signin_failures",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("login", String(64), nullable=False),
+    Column("client", String(64), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+)
+Index("ix_ssi_fail_login", ssi_signin_failures.c.login, ssi_signin_failures.c.at)
+Index("ix_ssi_fail_client", ssi_signin_failures.c.client, ssi_signin_failures.c.at)
+
+ssi_secrets = Table(
+    "ssi_secrets",
+    metadata,
+    Column("name", String(40), primary_key=True),
+    Column("value", String(128), nullable=False),
+)
+"""The key that signs SSI session cookies, made once per store and shared by every process."""
