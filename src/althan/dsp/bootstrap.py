@@ -12,6 +12,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection, insert
 
+from althan.dsp import records
 from althan.model import EUI64, DeviceStatus
 from althan.store.tables import devices
 
@@ -52,5 +53,8 @@ def seed_inventory(conn: Connection, rows: Sequence[InventoryDevice], now: datet
             }
             for r in rows
         ],
+    )
+    records.versions_given(
+        conn, ((r.eui, r.firmware_version) for r in rows), now, records.Source.SEED
     )
     return len(rows)
