@@ -114,7 +114,14 @@ class VersionChange:
         }
 
 
-VERSION_FIELDS = ("at", "device", "previous_version", "firmware_version", "source", "request_id")
+VERSION_FIELDS: tuple[str, ...] = (
+    "at",
+    "device",
+    "previous_version",
+    "firmware_version",
+    "source",
+    "request_id",
+)
 
 
 def iso(t: datetime | None) -> str | None:
@@ -169,7 +176,7 @@ class DeploymentRecord:
         }
 
 
-DEPLOYMENT_FIELDS = (
+DEPLOYMENT_FIELDS: tuple[str, ...] = (
     "request_id",
     "user",
     "requested_at",
