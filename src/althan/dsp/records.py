@@ -125,8 +125,9 @@ VERSION_FIELDS: tuple[str, ...] = (
 
 
 def iso(t: datetime | None) -> str | None:
-    """A UTC time as the records print it (``2026-12-01T09:00:00Z``)."""
-    return None if t is None else t.strftime("%Y-%m-%dT%H:%M:%S.%fZ").replace(".000000Z", "Z")
+    """A UTC time as the records print it (``2026-12-01T09:00:00.000000Z``: one width, so the
+    text sorts as the time does)."""
+    return None if t is None else t.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def version_changes(
