@@ -68,8 +68,19 @@ def test_quarantined_then_released_once_or_rejected(
     data_dir: Path,
 ) -> None:
     image, devices = seed_bridges(assembly, clock(), 150)
-    cli(data_dir, "ad", "set", "--user", str(TEST_SUPPLIER_EUI), "--srv", "11.4",
-        "--max-devices", "100", "--window", "24h")  # fmt: skip
+    cli(
+        data_dir,
+        "ad",
+        "set",
+        "--user",
+        str(TEST_SUPPLIER_EUI),
+        "--srv",
+        "11.4",
+        "--max-devices",
+        "100",
+        "--window",
+        "24h",
+    )
     req = supplier.update_ppmid_firmware(image, FirmwareVersion(VERSION), devices)
     answer = post(client, assembly, req)
     # accepted (I99, no warning lists): nothing processed, nothing sent, no device in progress
@@ -84,8 +95,11 @@ def test_quarantined_then_released_once_or_rejected(
     [held] = cli_json(data_dir, "ad", "quarantine", "list")
     assert held["ref"] == int(ref) and held["request_id"] == req.request_id
     assert (held["user"], held["srv"], held["devices"], held["status"]) == (
-        str(TEST_SUPPLIER_EUI), "11.4", 150, "Quarantined",
-    )  # fmt: skip
+        str(TEST_SUPPLIER_EUI),
+        "11.4",
+        150,
+        "Quarantined",
+    )
     assert "at most 100 devices per 1d" in held["reason"] and "names 150" in held["reason"]
 
     # a second one, rejected: never runs, the user is answered E48
@@ -133,8 +147,18 @@ def test_dcc_wide_threshold_counts_every_user(
     data_dir: Path,
 ) -> None:
     image, devices = seed_bridges(assembly, clock(), 10)
-    cli(data_dir, "ad", "set", "--all-users", "--srv", "11.4", "--max-requests", "1",
-        "--window", "1h")  # fmt: skip
+    cli(
+        data_dir,
+        "ad",
+        "set",
+        "--all-users",
+        "--srv",
+        "11.4",
+        "--max-requests",
+        "1",
+        "--window",
+        "1h",
+    )
     # a second supplier (every CLI command re-registers the ZAZ1 users with their DCC Boxed
     # roles, so this comes last)
     cli(data_dir, "users", "add", "--eui", str(OTHER_USER_EUI), "--roles", "IS,GS")
@@ -173,8 +197,19 @@ def test_an_unreviewed_quarantine_expires_and_a_release_refused_later_is_answere
     data_dir: Path,
 ) -> None:
     image, devices = seed_bridges(assembly, clock(), 3)
-    cli(data_dir, "ad", "set", "--user", str(TEST_SUPPLIER_EUI), "--srv", "11.4",
-        "--max-requests", "1", "--window", "7d")  # fmt: skip
+    cli(
+        data_dir,
+        "ad",
+        "set",
+        "--user",
+        str(TEST_SUPPLIER_EUI),
+        "--srv",
+        "11.4",
+        "--max-requests",
+        "1",
+        "--window",
+        "7d",
+    )
     assert (
         post(
             client,

@@ -35,8 +35,19 @@ def test_released_11_4_runs_once_and_the_n39s_follow(tmp_path: Path) -> None:
     images = w.assure(bridges, NEW, 2048)
     model, b1s = max(by_model(bridges).items(), key=lambda kv: len(kv[1]))
     assert len(b1s) == HOMES  # every home has a B1
-    cli(data, "ad", "set", "--user", str(TEST_SUPPLIER_EUI), "--srv", "11.4",
-        "--max-devices", "20", "--window", "24h")  # fmt: skip
+    cli(
+        data,
+        "ad",
+        "set",
+        "--user",
+        str(TEST_SUPPLIER_EUI),
+        "--srv",
+        "11.4",
+        "--max-devices",
+        "20",
+        "--window",
+        "24h",
+    )
 
     req = w.supplier.update_ppmid_firmware(
         images[model], FirmwareVersion(NEW), [b.eui for b in b1s]

@@ -35,21 +35,57 @@ def _listed(data: Path) -> list[dict[str, object]]:
 
 def test_set_replace_list_remove(assembly: Assembly, data_dir: Path) -> None:
     assert _listed(data_dir) == DEFAULTS
-    cli(data_dir, "ad", "set", "--user", SUPPLIER, "--srv", "11.4", "--max-devices", "100",
-        "--window", "24h")  # fmt: skip
-    cli(data_dir, "ad", "set", "--user", SUPPLIER, "--srv", "11.2", "--max-requests", "500",
-        "--window", "30m")  # fmt: skip
+    cli(
+        data_dir,
+        "ad",
+        "set",
+        "--user",
+        SUPPLIER,
+        "--srv",
+        "11.4",
+        "--max-devices",
+        "100",
+        "--window",
+        "24h",
+    )
+    cli(
+        data_dir,
+        "ad",
+        "set",
+        "--user",
+        SUPPLIER,
+        "--srv",
+        "11.2",
+        "--max-requests",
+        "500",
+        "--window",
+        "30m",
+    )
     # set again: replaced, not added
-    t = cli_json(data_dir, "ad", "set", "--user", SUPPLIER, "--srv", "11.4",
-                 "--max-requests", "7", "--max-devices", "120", "--window", "7d")  # fmt: skip
+    t = cli_json(
+        data_dir,
+        "ad",
+        "set",
+        "--user",
+        SUPPLIER,
+        "--srv",
+        "11.4",
+        "--max-requests",
+        "7",
+        "--max-devices",
+        "120",
+        "--window",
+        "7d",
+    )
     assert (t["max_requests"], t["max_devices"], t["window"]) == (7, 120, "7d")
     listed = _listed(data_dir)
     assert listed[0] == DEFAULTS[0]
-    assert [(x["user"], x["srv"], x["max_requests"], x["max_devices"], x["window"])
-            for x in listed[1:]] == [
+    assert [
+        (x["user"], x["srv"], x["max_requests"], x["max_devices"], x["window"]) for x in listed[1:]
+    ] == [
         (SUPPLIER, "11.2", 500, None, "30m"),
         (SUPPLIER, "11.4", 7, 120, "7d"),
-    ]  # fmt: skip
+    ]
     cli(data_dir, "ad", "remove", "--user", SUPPLIER, "--srv", "11.2")
     assert len(_listed(data_dir)) == 2
     assert "no threshold for" in cli_error(

@@ -75,8 +75,17 @@ def test_daily_editions_reach_althanco_as_report_edition_reproduces_them(
     w.install(bridges)
     images = w.assure(bridges, NEW, 1024)
     w.update_firmware(bridges, images, NEW)
-    _cli(data, "users", "add", "--eui", str(ALTHANCO_DEFAULT_EUI), "--roles", "OU",
-         "--endpoint", receiver.url)  # fmt: skip
+    _cli(
+        data,
+        "users",
+        "add",
+        "--eui",
+        str(ALTHANCO_DEFAULT_EUI),
+        "--roles",
+        "OU",
+        "--endpoint",
+        receiver.url,
+    )
     dsp = w.dsp
     now = at(w.now())
 

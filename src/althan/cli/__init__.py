@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from althan.cli import ad, cpl, duis, firmware, gbcs, records, users
+from althan.cli import ad, cpl, duis, firmware, gbcs, intake, records, users
 from althan.cli.demo import demo
 from althan.cli.report import report
 from althan.cli.serve import serve
@@ -26,6 +26,7 @@ app.command("report")(report)
 app.add_typer(users.app, name="users", help="DCC users known to the DSP.")
 app.add_typer(ad.app, name="ad", help="Anomaly detection: thresholds and the quarantine queue.")
 app.add_typer(records.app, name="records", help="The DCC's firmware records.")
+app.add_typer(intake.app, name="intake", help="Suppliers' upgrade outcomes, for AltHANCo.")
 
 
 def main() -> None:

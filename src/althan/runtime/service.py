@@ -26,6 +26,7 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from althan.dsp import users
+from althan.dsp.intake_api import PREFIX, intake_router
 from althan.dsp.outbox import DUIS, OutboxItem
 from althan.dsp.service import Dsp
 from althan.model import EUI64
@@ -210,4 +211,5 @@ def create_app(
         app.add_api_route(
             f"/api/v1/service{service}", endpoint, methods=["POST"], name=f"service{service}"
         )
+    app.include_router(intake_router(dsp, clock), prefix=PREFIX)
     return app
