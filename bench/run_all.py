@@ -30,6 +30,8 @@ def main() -> int:
         ],
         # DESIGN §6 11.4 target at full size on SQLite (add --db both --profile for the rest)
         [py, str(HERE / "bench_11_4.py"), "--devices", "50000", "--reps", "2"],
+        # what anomaly detection costs the gateway, by requests in the window (add --db both)
+        [py, str(HERE / "bench_anomaly.py")],
     ]
     for cmd in runs:
         print("$", " ".join(Path(c).name for c in cmd), flush=True)

@@ -264,7 +264,8 @@ def named_devices(body: etree._Element) -> int:
     ids = sr_text(body, DEVICE_LIST)
     if ids is None:
         return 1
-    return len({x.strip().upper() for x in ids.split(",") if x.strip()})
+    # the schema's pattern: hyphenated EUIs joined by commas, nothing else
+    return len(set(ids.upper().split(",")))
 
 
 # ------------------------------------------------------------------ the gateway step
