@@ -32,6 +32,8 @@ def main() -> int:
         [py, str(HERE / "bench_11_4.py"), "--devices", "50000", "--reps", "2"],
         # issue 13: the SSI's device search on 1,000,000 devices (add --db both for PostgreSQL)
         [py, str(HERE / "bench_ssi_search.py"), "--devices", "1000000", "--reps", "20"],
+        # what anomaly detection costs the gateway, by requests in the window (add --db both)
+        [py, str(HERE / "bench_anomaly.py")],
     ]
     for cmd in runs:
         print("$", " ".join(Path(c).name for c in cmd), flush=True)

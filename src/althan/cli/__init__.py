@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from althan.cli import cpl, duis, firmware, gbcs, pc, ssi, users
+from althan.cli import ad, cpl, duis, firmware, gbcs, intake, pc, records, ssi, users
 from althan.cli.demo import demo
 from althan.cli.report import report
 from althan.cli.serve import serve
@@ -28,6 +28,9 @@ app.command("simulate")(simulate)
 app.command("report")(report)
 app.add_typer(users.app, name="users", help="DCC users known to the DSP.")
 app.add_typer(ssi.app, name="ssi", help="The Self-Service Interface: its accounts.")
+app.add_typer(ad.app, name="ad", help="Anomaly detection: thresholds and the quarantine queue.")
+app.add_typer(records.app, name="records", help="The DCC's firmware records.")
+app.add_typer(intake.app, name="intake", help="Suppliers' upgrade outcomes, for AltHANCo.")
 
 
 def main() -> None:

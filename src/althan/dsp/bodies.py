@@ -26,6 +26,7 @@ __all__ = [
     "FirmwareDistributionFailure",
     "FirmwareVersionMismatch",
     "PpmidFirmwareAlert",
+    "QuarantinedRequest",
     "el",
     "id_list",
     "inventory_device",
@@ -247,4 +248,33 @@ class EndpointTest:
             None,
             el("DCCAlertVersionMismatch", None, el("DCCAlertCode", self.alert_code)),
             el("ServiceUserDUISVersion", self.duis_version),
+        )
+
+
+QUARANTINE_BREACHES = ("ADUserThresholdBreach", "ADDCCThresholdBreach", "ADAttributeLimitsBreach")
+"""The choice inside sr:QuarantinedRequest: which kind of anomaly-detection threshold broke."""
+
+
+@dataclass(frozen=True, slots=True)
+class QuarantinedRequest:
+    """sr:QuarantinedRequest: the user's request breached an anomaly-detection threshold and is
+    held in quarantine under `ref` (sr:QuarantineEventRef) until a DCC operator decides."""
+
+    ELEMENT: ClassVar[str] = "QuarantinedRequest"
+    breach: str  # one of QUARANTINE_BREACHES
+    request_id: str
+    ref: int
+
+    def element(self) -> etree._Element:
+        if self.breach not in QUARANTINE_BREACHES:
+            raise ValueError(f"{self.breach!r} is not a QuarantinedRequest choice")
+        return el(
+            self.ELEMENT,
+            None,
+            el(
+                self.breach,
+                None,
+                el("RequestID", self.request_id),
+                el("QuarantineEventRef", str(self.ref)),
+            ),
         )

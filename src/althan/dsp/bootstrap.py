@@ -12,6 +12,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection, insert
 
+from althan.dsp import records
 from althan.model import EUI64, DeviceStatus
 from althan.store.tables import chf_device_log, devices
 
@@ -72,4 +73,7 @@ def seed_inventory(conn: Connection, rows: Sequence[InventoryDevice], now: datet
         ]
         if logged:
             conn.execute(insert(chf_device_log), logged)
+    records.versions_given(
+        conn, ((r.eui, r.firmware_version) for r in rows), now, records.Source.SEED
+    )
     return len(rows)

@@ -21,6 +21,7 @@ from althan.dsp.bodies import (
     FirmwareDistributionFailure,
     FirmwareVersionMismatch,
     PpmidFirmwareAlert,
+    QuarantinedRequest,
 )
 
 
@@ -49,6 +50,11 @@ E30: Final = Code(
     "E30", "Signed Pre-Command does not match a Pre-Command the DSP issued for this RequestID"
 )
 E31: Final = Code("E31", "Signed Pre-Command's GBCS signature not valid for the user's DS key")
+E48: Final = Code(
+    "E48",
+    "Quarantined by anomaly detection and not released: rejected by a DCC operator, or "
+    "expired unreviewed; never processed",
+)
 E100: Final = Code("E100", "Request too large, or sent to the wrong DUIS web service")
 E080201: Final = Code("E080201", "8.2: no device matches")
 E080405: Final = Code("E080405", "8.4: device not known")
@@ -91,7 +97,7 @@ N56: Final = DccAlert(
 )
 
 RESPONSE_CODES: Final = (
-    I0, I99, E1, E2, E3, E4, E5, E11, E12, E13, E17, E19, E20, E21, E30, E31, E100,
+    I0, I99, E1, E2, E3, E4, E5, E11, E12, E13, E17, E19, E20, E21, E30, E31, E48, E100,
     E080201, E080405, E080406, E080724, E080823, E081101, E110401, E110402, E110403, W110401,
     E120201, E120204,
 )  # fmt: skip
@@ -100,10 +106,15 @@ N57: Final = DccAlert(
     FirmwareDistributionFailure,
     "an 11.4's deliveries timed out without an outcome; the devices are free again",
 )
+N48: Final = DccAlert(
+    "N48",
+    QuarantinedRequest,
+    "the user's request breached an anomaly-detection threshold and is quarantined",
+)
 N999: Final = DccAlert(
     "N999", EndpointTest, "test alert a user asked for (SSI DUIS interface settings)"
 )
-DCC_ALERTS: Final = (N39, N42, N55, N56, N57, N999)
+DCC_ALERTS: Final = (N39, N42, N48, N55, N56, N57, N999)
 
 RESPONSE_BY_CODE: Final = {c.code: c for c in RESPONSE_CODES}
 _ALERT_BY_BODY: Final = {a.body: a for a in DCC_ALERTS}

@@ -73,6 +73,10 @@ class DspSettings:
     max_11_4_devices: int = 50_000
     delivery_timeout: timedelta = timedelta(days=3)
     """An 11.4 delivery with no outcome this long after the request fails ("timeout")."""
+    quarantine_expiry: timedelta = timedelta(hours=48)
+    """A quarantined request no DCC operator released or rejected this long expires (E48)."""
+    report_period: timedelta = timedelta(days=1)
+    """How often the deployed-versions report goes to AltHANCo (`althan.reports.editions`)."""
     outbox_backoff: Sequence[float] = field(default_factory=lambda: (1, 2, 5, 15, 60, 300))
 
 
@@ -117,6 +121,28 @@ class Effects:
             device=device,
             detail=detail,
         )
+
+    def response(
+        self,
+        request_id: RequestId,
+        srv: SrvInfo,
+        code: str,
+        payload: etree._Element | None = None,
+        schema_version: str = "5.1",
+    ) -> None:
+        """The answer to a request, sent asynchronously to its originator instead of in the
+        HTTP reply (a quarantined request that was released, rejected or expired)."""
+        xml = self._duis.response(
+            request_id=request_id,
+            response_id=None,
+            code=code,
+            when=self._now,
+            service_reference=srv.reference,
+            service_reference_variant=srv.variant,
+            payload=payload,
+            schema_version=schema_version,
+        )
+        self._outbox.put_duis(self._conn, request_id.originator, xml, self._now)
 
     def device_response(
         self,

@@ -215,6 +215,11 @@ class DuisIO:
         )
         return sign(doc, self.key, self.cert)
 
+    def sign_document(self, root: etree._Element) -> bytes:
+        """Any XML document, signed by the DSP as its DUIS messages are (enveloped XMLDSig,
+        the DCC Boxed profile): what the DCC sends that DUIS has no message for."""
+        return sign(root, self.key, self.cert)
+
     def dcc_alert(
         self, *, user: EUI64, counter: int, code: str, when: datetime, body: etree._Element
     ) -> bytes:

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
 
-from sqlalchemy import BigInteger, Connection, bindparam, func, insert, select, update
+from sqlalchemy import BigInteger, Connection, Update, bindparam, func, insert, select, update
 
 from althan.duis.envelope import RequestId
 from althan.model import EUI64, Region
@@ -155,6 +155,7 @@ _COLUMNS = (
     "status",
     "active",
     "updated_at",
+    "distributed_at",
 )
 
 
@@ -176,7 +177,7 @@ def start(
         firmware_deliveries,
         _COLUMNS,
         (
-            (deadline, rid, t.device, t.chf, t.region, image_sha256, version, state, 1, now)
+            (deadline, rid, t.device, t.chf, t.region, image_sha256, version, state, 1, now, now)
             for t in targets
         ),
     )
@@ -251,16 +252,24 @@ _OF_REQUEST = select(firmware_deliveries).where(
     firmware_deliveries.c.device == bindparam("device", type_=BigInteger()),
     firmware_deliveries.c.request_id == bindparam("request_id"),
 )
-_MOVE = (
-    update(firmware_deliveries)
-    .where(firmware_deliveries.c.id == bindparam("delivery_id"))
-    .values(
-        status=bindparam("new_status"),
-        active=bindparam("new_active"),
-        reason=bindparam("new_reason"),
-        updated_at=bindparam("now"),
+_MOVE_TO: Final[dict[DeliveryState, Update]] = {
+    state: (
+        update(firmware_deliveries)
+        .where(firmware_deliveries.c.id == bindparam("delivery_id"))
+        .values(
+            {
+                "status": bindparam("new_status"),
+                "active": bindparam("new_active"),
+                "reason": bindparam("new_reason"),
+                "updated_at": bindparam("now"),
+                f"{state.value.lower()}_at": bindparam("now"),
+            }
+        )
     )
-)
+    for state in DeliveryState
+    if state is not DeliveryState.DISTRIBUTED
+}
+"""One statement per state a delivery can move to; each also stamps the time it got there."""
 
 
 def active_delivery(conn: Connection, device: EUI64) -> Delivery | None:
@@ -281,7 +290,7 @@ def advance(
     """Apply `event` to the delivery (IllegalTransition when its state does not admit it)."""
     state = next_state(d.state, event)
     conn.execute(
-        _MOVE,
+        _MOVE_TO[state],
         {
             "delivery_id": d.id,
             "new_status": state.value,
@@ -321,6 +330,7 @@ _EXPIRE = (
         active=0,
         reason=TIMEOUT_REASON,
         updated_at=bindparam("now", type_=UTCDateTime()),
+        failed_at=bindparam("now", type_=UTCDateTime()),
     )
 )
 

@@ -3,8 +3,10 @@
 A request that `DuisIO.accept` let through (well-formed, schema-valid, signed by a trusted
 certificate) becomes a `Call` and passes the steps of `STEPS` in order; each step either
 refuses (raises `Reject`: the request's transaction is rolled back) or calls the next. The
-last step runs the SRV's handler. Anomaly detection and any other gateway rule is one more
-step in the list.
+last step runs the SRV's handler. Anomaly detection (`althan.dsp.anomaly`) is one step of the
+list, after the request is authenticated, authorised and validated and before the SRV's own
+rules; a quarantined request that a DCC operator releases later runs the steps again, without
+claiming its counter a second time (`RELEASE_SKIPS`), and those after anomaly detection.
 """
 
 from __future__ import annotations
@@ -17,8 +19,8 @@ from typing import Final
 from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
+from althan.dsp import anomaly, requests, users
 from althan.dsp import catalogue as C
-from althan.dsp import requests, users
 from althan.dsp.context import Ctx, Effects, Handled, Reject, Route, Services
 from althan.dsp.duis_io import Request
 from althan.duis.srv import SERVICE_FOR_CV, SIGNED_PRE_COMMAND_CVS, SrvInfo
@@ -38,6 +40,8 @@ class Call:
     effects: Effects
     roles: frozenset[UserRole] = frozenset()
     last_counter: int | None = None
+    raw: bytes = b""
+    """The request as received (signed XML): what quarantine keeps."""
     _srv: SrvInfo | None = None
     _route: Route | None = None
 
@@ -174,9 +178,22 @@ STEPS: Final[tuple[Step, ...]] = (
     non_device_targets_dcc,
     routed,
     fresh_counter,
+    anomaly.anomaly_detection,
     recorded,
 )
 """The rules every request passes, in order, before its SRV's handler."""
+
+RELEASE_SKIPS: Final[frozenset[Step]] = frozenset({fresh_counter})
+"""What a released quarantined request does not do again: it claimed its counter on arrival."""
+
+
+def release_steps(steps: Sequence[Step]) -> tuple[Step, ...]:
+    """The pipeline for a quarantined request a DCC operator releases: `steps` without
+    anomaly detection (it was detected) and without `RELEASE_SKIPS`. Empty when `steps` has
+    no anomaly detection (nothing is ever quarantined)."""
+    if anomaly.anomaly_detection not in steps:
+        return ()
+    return tuple(s for s in steps if s is not anomaly.anomaly_detection and s not in RELEASE_SKIPS)
 
 
 def compose(steps: Sequence[Step], endpoint: Next = run_handler) -> Next:

@@ -71,9 +71,10 @@ def decode_response(
     except gbcs.GbcsError:
         return None
     echoed = msg.other_info.supplementary_remote_party_counter
-    if msg.originator not in responders or (
-        echoed if echoed is not None else msg.transaction_id
-    ) != counter:
+    if (
+        msg.originator not in responders
+        or (echoed if echoed is not None else msg.transaction_id) != counter
+    ):
         return None
     if msg.mac is not None:
         dev_ka = keys.device_ka_public(msg.originator)

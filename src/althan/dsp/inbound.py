@@ -12,7 +12,7 @@ import base64
 from collections.abc import Callable, Mapping
 from typing import Any, Final
 
-from althan.dsp import commands, firmware, gbcs_in, smi
+from althan.dsp import commands, firmware, gbcs_in, records, smi
 from althan.dsp.bodies import CommsHubFirmwareTransfer, CspDeliveryStatus, PpmidFirmwareAlert, el
 from althan.dsp.context import InboundCtx, ResponseCtx
 from althan.dsp.firmware import DeliveryEvent, IllegalTransition
@@ -96,9 +96,12 @@ def firmware_activation(ctx: InboundCtx, msg: GbcsAlert, a: gbcs_in.DecodedAlert
     row = smi.get_device(ctx.conn, a.device)
     if row is None or a.device != msg.device:
         return
-    if a.success:
-        smi.set_firmware_version(ctx.conn, a.device, a.firmware_version, ctx.now)
     d = firmware.active_delivery(ctx.conn, a.device)
+    if a.success:
+        rid = str(d.request_id) if d is not None else None
+        smi.set_firmware_version(
+            ctx.conn, row, a.firmware_version, ctx.now, records.Source.N39, rid
+        )
     if d is not None:
         event = DeliveryEvent.ACTIVATED if a.success else DeliveryEvent.ACTIVATION_FAILED
         _advance(ctx, d, event, "" if a.success else "device could not activate the image")

@@ -21,16 +21,28 @@ from lxml import etree
 from sqlalchemy import Connection, Engine
 
 from althan.dsp import catalogue as C
-from althan.dsp import firmware, inbox
+from althan.dsp import firmware, inbox, quarantine
 from althan.dsp.bodies import FirmwareDistributionFailure
 from althan.dsp.context import DspSettings, Effects, Handled, InboundCtx, Reject, Services
 from althan.dsp.duis_io import DuisIO, DuisRejected, Request
-from althan.dsp.gateway import STEPS, Call, Step, compose
+from althan.dsp.gateway import STEPS, Call, Step, compose, release_steps
 from althan.dsp.inbound import INBOUND, InboundHandler
 from althan.dsp.outbox import Outbox
 from althan.dsp.routes import Routes
+from althan.duis.envelope import RequestId
 from althan.smwan import SmwanMessage
 from althan.store import ImageStore
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """What became of a quarantined request: its new status and the code it was answered."""
+
+    ref: int
+    request_id: str
+    status: quarantine.Status
+    code: str
+    detail: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +71,7 @@ class Dsp:
         self.routes = routes
         self.outbox = Outbox(engine)
         self._pipeline = compose(steps)
+        self._released = compose(release_steps(steps))
         self._inbound = dict(inbound)
         self._responses = routes.response_handlers()
 
@@ -99,7 +112,14 @@ class Dsp:
         try:
             with self.engine.begin() as conn:
                 call = Call(
-                    conn, req, service, now, self.services, self.routes, self._effects(conn, now)
+                    conn,
+                    req,
+                    service,
+                    now,
+                    self.services,
+                    self.routes,
+                    self._effects(conn, now),
+                    raw=data,
                 )
                 handled = self._pipeline(call)
                 if not handled.code.code.startswith(("I", "W")):
@@ -127,6 +147,64 @@ class Dsp:
             schema_version=req.schema_version,
         )
         return DuisReply(200, body, code.code, detail)
+
+    # ------------------------------------------------------------------ quarantine
+    def release(self, ref: int, now: datetime) -> Decision:
+        """A DCC operator releases quarantined request `ref`: it is processed now, once, as if
+        it had just arrived (the gateway steps again, its counter not claimed twice, no anomaly
+        detection), in one transaction with the decision; the answer the gateway would have
+        given goes to the user asynchronously. QuarantineError when `ref` is not Quarantined."""
+        try:
+            with self.engine.begin() as conn:
+                entry = quarantine.decide(conn, ref, quarantine.Status.RELEASED, now)
+                req = self.duis.accept(quarantine.request_xml(conn, ref))
+                effects = self._effects(conn, now)
+                call = Call(conn, req, entry.service, now, self.services, self.routes, effects)
+                handled = self._released(call)
+                if not handled.code.code.startswith(("I", "W")):
+                    raise Reject(handled.code)
+                effects.response(
+                    req.request_id, call.srv, handled.code.code, handled.payload, req.schema_version
+                )
+                quarantine.set_outcome(conn, ref, handled.code.code)
+        except (Reject, DuisRejected) as exc:  # refused now: rolled back, answered with the code
+            return self._answer_held(ref, quarantine.Status.RELEASED, exc.code, now, exc.detail)
+        return Decision(ref, entry.request_id, quarantine.Status.RELEASED, handled.code.code)
+
+    def reject(self, ref: int, now: datetime) -> Decision:
+        """A DCC operator rejects quarantined request `ref`: it is never processed; its user is
+        answered E48. QuarantineError when `ref` is not Quarantined."""
+        return self._answer_held(ref, quarantine.Status.REJECTED, C.E48, now, "rejected")
+
+    def expire_quarantine(self, now: datetime) -> list[Decision]:
+        """Every request still in quarantine past its expiry: Expired, its user answered E48."""
+        with self.engine.connect() as conn:
+            refs = quarantine.due(conn, now)
+        out = []
+        for ref in refs:
+            try:
+                out.append(self._answer_held(ref, quarantine.Status.EXPIRED, C.E48, now, "expired"))
+            except quarantine.QuarantineError:  # decided meanwhile by an operator
+                continue
+        return out
+
+    def next_quarantine_expiry(self) -> datetime | None:
+        """When `expire_quarantine` next has work."""
+        with self.engine.connect() as conn:
+            return quarantine.next_expiry(conn)
+
+    def _answer_held(
+        self, ref: int, status: quarantine.Status, code: C.Code, now: datetime, detail: str
+    ) -> Decision:
+        """Decide `ref` and answer its user `code`, in one transaction."""
+        with self.engine.begin() as conn:
+            entry = quarantine.decide(conn, ref, status, now)
+            srv = self.services.srvs[entry.srv]
+            rid = RequestId.parse(entry.request_id)
+            effects = self._effects(conn, now)
+            effects.response(rid, srv, code.code, None, entry.schema_version)
+            quarantine.set_outcome(conn, ref, code.code)
+        return Decision(ref, entry.request_id, status, code.code, detail)
 
     # ------------------------------------------------------------------ time passing
     def next_deadline(self) -> datetime | None:
@@ -157,4 +235,4 @@ class Dsp:
             handler(ctx, msg)
 
 
-__all__ = ["Dsp", "DspSettings", "DuisReply", "Handled"]
+__all__ = ["Decision", "Dsp", "DspSettings", "DuisReply", "Handled"]

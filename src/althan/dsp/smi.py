@@ -13,6 +13,7 @@ from sqlalchemy import Connection, bindparam, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from althan.dsp import records
 from althan.model import EUI64, TYPE1_DEVICE_TYPES, DeviceStatus, DeviceType, Region
 from althan.store.tables import chf_device_log, devices
 
@@ -52,19 +53,44 @@ _PRENOTIFY = {
 }
 
 
-def prenotify(conn: Connection, values: Mapping[str, Any]) -> bool:
-    """Insert a pre-notified device; False when the EUI is already in the SMI (also when
-    another transaction inserts it at the same moment: the loser waits, then sees it)."""
+def prenotify(
+    conn: Connection, values: Mapping[str, Any], now: datetime, request_id: str | None = None
+) -> bool:
+    """Insert a pre-notified device (its declared firmware version recorded); False when the
+    EUI is already in the SMI (also when another transaction inserts it at the same moment: the
+    loser waits, then sees it)."""
     stmt = _PRENOTIFY[conn.dialect.name].values(**values)
-    return conn.execute(stmt).first() is not None
+    if conn.execute(stmt).first() is None:
+        return False
+    if values.get("firmware_version"):
+        records.version_changed(
+            conn,
+            values["eui"],
+            None,
+            values["firmware_version"],
+            now,
+            records.Source.PRENOTIFICATION,
+            request_id,
+        )
+    return True
 
 
 def update_device(conn: Connection, eui: EUI64, values: Mapping[str, Any], now: datetime) -> None:
     conn.execute(update(devices).where(devices.c.eui == eui).values(**values, updated_at=now))
 
 
-def set_firmware_version(conn: Connection, eui: EUI64, version: str, now: datetime) -> None:
-    update_device(conn, eui, {"firmware_version": version}, now)
+def set_firmware_version(
+    conn: Connection,
+    row: Any,
+    version: str,
+    now: datetime,
+    source: records.Source,
+    request_id: str | None = None,
+) -> None:
+    """The device of SMI `row` runs `version`: the SMI takes it, and the change (from the
+    row's version, if it differs) is recorded with its source and request."""
+    update_device(conn, row.eui, {"firmware_version": version}, now)
+    records.version_changed(conn, row.eui, row.firmware_version, version, now, source, request_id)
 
 
 def commission(conn: Connection, eui: EUI64, now: datetime) -> None:

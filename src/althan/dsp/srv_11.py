@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from althan import gbcs
 from althan.dsp import catalogue as C
-from althan.dsp import cpl, firmware, gbcs_out, smi
+from althan.dsp import cpl, firmware, gbcs_out, records, smi
 from althan.dsp.bodies import FirmwareVersionMismatch, update_ppmid_firmware_warning
 from althan.dsp.context import Ctx, Handled, Reject, ResponseCtx, Route
 from althan.dsp.srv_8 import actionable, known
@@ -217,7 +217,9 @@ def version_read(r: ResponseCtx) -> None:
     body = FirmwareVersionMismatch(
         device, row.device_type, row.firmware_version or "00000000", found
     )
-    smi.set_firmware_version(r.conn, device, found, r.now)
+    smi.set_firmware_version(
+        r.conn, row, found, r.now, records.Source.READ_BACK, str(r.command.request_id)
+    )
     r.effects.alert(r.command.user, body, device=device)
 
 

@@ -32,6 +32,8 @@ def srv_12_2(ctx: Ctx) -> Handled:
             "supplier": ctx.user,
             "updated_at": ctx.now,
         },
+        ctx.now,
+        str(ctx.req.request_id),
     )
     if not added:
         raise Reject(C.E120201, f"{eui} is already in the SMI")

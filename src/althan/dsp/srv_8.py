@@ -8,7 +8,7 @@ from lxml import etree
 
 from althan import gbcs
 from althan.dsp import catalogue as C
-from althan.dsp import gbcs_out, smi
+from althan.dsp import gbcs_out, records, smi
 from althan.dsp.bodies import el, inventory_device
 from althan.dsp.context import Ctx, Handled, Reject, ResponseCtx, Route
 from althan.duis.namespaces import sr_child as child
@@ -53,6 +53,7 @@ _DETAILS = (
     ("manufacturer", "DeviceManufacturer"),
     ("model", "DeviceModel"),
     ("smets_version", "SMETSCHTSVersion"),
+    ("firmware_version", "FirmwareVersion"),
     ("esme_variant", "ESMEVariant"),
     ("variant", "AltHANDeviceVariant"),
 )
@@ -82,6 +83,16 @@ def srv_8_4(ctx: Ctx) -> Handled:
         raise Reject(C.E21, f"8.4 {etree.QName(b[1]).localname} is not supported by althan")
     if values:
         smi.update_device(ctx.conn, eui, values, ctx.now)
+    if "firmware_version" in values:
+        records.version_changed(
+            ctx.conn,
+            eui,
+            row.firmware_version,
+            str(values["firmware_version"]),
+            ctx.now,
+            records.Source.INVENTORY_UPDATE,
+            str(ctx.req.request_id),
+        )
     return Handled(C.I0, device_count=1)
 
 

@@ -115,6 +115,19 @@ class RequestBuilder:
             ),
         )
 
+    def update_inventory_firmware(self, device: EUI64, version: FirmwareVersion) -> SignedRequest:
+        """8.4 UpdateDeviceDetails with a FirmwareVersion: what the SMI should hold."""
+        return self.request(
+            "8.4",
+            8,
+            _e(
+                "UpdateInventory",
+                None,
+                _e("DeviceID", str(device)),
+                _e("UpdateDeviceDetails", None, _e("FirmwareVersion", str(version))),
+            ),
+        )
+
     def whitelist(self, chf: EUI64, device: EUI64, install_code: bytes) -> SignedRequest:
         body = _e(
             "UpdateHANDeviceLog",

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, func, literal_column, select
 
 from althan.store.tables import cpl_entries, devices, firmware_deliveries
 
@@ -30,13 +30,16 @@ class DeployedReport:
 
 
 def deployed(conn: Connection) -> DeployedReport:
+    # the model identifier, one expression with its bounds inline: PostgreSQL matches the
+    # GROUP BY to the SELECT only when both say the very same thing
+    model_id = func.substr(devices.c.model, literal_column("1"), literal_column("4"))
     q = (
         select(
             devices.c.variant,
             devices.c.region,
             devices.c.firmware_version,
             devices.c.manufacturer,
-            func.substr(devices.c.model, 1, 4).label("model_id"),
+            model_id.label("model_id"),
             func.count().label("n"),
         )
         .where(devices.c.variant.is_not(None))
@@ -45,7 +48,7 @@ def deployed(conn: Connection) -> DeployedReport:
             devices.c.region,
             devices.c.firmware_version,
             devices.c.manufacturer,
-            func.substr(devices.c.model, 1, 4),
+            model_id,
         )
     )
     cpl = {

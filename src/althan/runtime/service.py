@@ -17,6 +17,7 @@ from starlette.routing import BaseRoute, Router
 from althan.runtime.assemble import Assembly
 from althan.runtime.dispatcher import Clock, OutboxDispatcher, utc_now
 from althan.runtime.duis_http import duis_routes
+from althan.runtime.intake_http import intake_routes
 from althan.runtime.live import LiveNetwork
 
 __all__ = ["create_app"]
@@ -30,7 +31,8 @@ def create_app(
     network: LiveNetwork | None = None,
     routes: Sequence[BaseRoute] = (),
 ) -> Starlette:
-    """The DUIS web interface over `assembly`'s DSP, and `routes` beside it.
+    """The DUIS web interface over `assembly`'s DSP, AltHANCo's intake of suppliers' upgrade
+    outcomes, and `routes` beside them.
 
     With a `dispatcher` (woken after every request) and a `network`, both run in background
     threads for the app's lifetime.
@@ -52,7 +54,11 @@ def create_app(
 
     wake = dispatcher.wake.set if dispatcher is not None else (lambda: None)
     app = Starlette(
-        routes=[*duis_routes(assembly.dsp, clock, after_request=wake), *routes],
+        routes=[
+            *duis_routes(assembly.dsp, clock, after_request=wake),
+            *intake_routes(assembly.dsp, clock),
+            *routes,
+        ],
         lifespan=lifespan,
     )
     router = app.router

@@ -190,7 +190,21 @@ service_requests = Table(
 )
 Index("ix_sr_user_time", service_requests.c.user_eui, service_requests.c.received_at)
 Index("ix_sr_time", service_requests.c.received_at)
-Index("ix_sr_srv_time", service_requests.c.srv, service_requests.c.received_at)
+# anomaly detection counts a user's (or every user's) requests of one SRV, and the devices they
+# named, in a window: covering indexes, so the count reads the index only
+Index(
+    "ix_sr_user_srv_time",
+    service_requests.c.user_eui,
+    service_requests.c.srv,
+    service_requests.c.received_at,
+    service_requests.c.device_count,
+)
+Index(
+    "ix_sr_srv_time",
+    service_requests.c.srv,
+    service_requests.c.received_at,
+    service_requests.c.device_count,
+)
 
 firmware_deliveries = Table(
     "firmware_deliveries",
@@ -207,6 +221,12 @@ firmware_deliveries = Table(
     Column("updated_at", UTCDateTime, nullable=False),
     Column("reason", String(200), nullable=False, server_default=""),  # why it Failed
     Column("deadline", UTCDateTime, nullable=True),  # it fails ("timeout") if still active
+    # when it reached each stage (the 11.4 deployment record, requirement 5)
+    Column("distributed_at", UTCDateTime, nullable=True),
+    Column("delivered_at", UTCDateTime, nullable=True),
+    Column("transferred_at", UTCDateTime, nullable=True),
+    Column("activated_at", UTCDateTime, nullable=True),
+    Column("failed_at", UTCDateTime, nullable=True),
     UniqueConstraint("request_id", "device"),
 )
 Index("ix_fd_device_active", firmware_deliveries.c.device, firmware_deliveries.c.active)
@@ -307,3 +327,91 @@ ssi_secrets = Table(
     Column("value", String(128), nullable=False),
 )
 """The key that signs SSI session cookies, made once per store and shared by every process."""
+
+# ------------------------------------------------------------------ anomaly detection
+
+ad_thresholds = Table(
+    "ad_thresholds",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("user_eui", EUIType, nullable=True),  # None: DCC-wide (all users together)
+    Column("srv", String(12), nullable=False),
+    Column("max_requests", Integer, nullable=True),
+    Column("max_devices", Integer, nullable=True),
+    Column("window_s", Integer, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+Index("ix_adt_srv", ad_thresholds.c.srv)
+
+ad_quarantine = Table(
+    "ad_quarantine",
+    metadata,
+    Column("ref", Integer, primary_key=True, autoincrement=True),  # QuarantineEventRef
+    Column("request_id", String(80), nullable=False, unique=True),
+    Column("user_eui", EUIType, nullable=False),
+    Column("srv", String(12), nullable=False),
+    Column("service", String(1), nullable=False),  # the DUIS web service: D, S or T
+    Column("schema_version", String(10), nullable=False),
+    Column("devices", Integer, nullable=False),  # devices the request names
+    Column("breach", String(30), nullable=False),  # ADUserThresholdBreach | ADDCCThresholdBreach
+    Column("reason", String(300), nullable=False),
+    Column("status", String(12), nullable=False),
+    Column("received_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("decided_at", UTCDateTime, nullable=True),
+    Column("outcome", String(10), nullable=True),  # the response code it was finally given
+    Column("request_xml", LargeBinary, nullable=False),  # the signed request, as received
+)
+Index("ix_adq_status_expiry", ad_quarantine.c.status, ad_quarantine.c.expires_at)
+
+# ------------------------------------------------------------------ records and reports
+
+firmware_history = Table(
+    "firmware_history",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("device", EUIType, nullable=False),
+    Column("previous_version", String(8), nullable=True),
+    Column("firmware_version", String(8), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("source", String(20), nullable=False),  # althan.dsp.records.Source
+    Column("request_id", String(80), nullable=True),  # the request that caused it
+)
+Index("ix_fh_device_at", firmware_history.c.device, firmware_history.c.at)
+Index("ix_fh_at", firmware_history.c.at)
+
+report_editions = Table(
+    "report_editions",
+    metadata,
+    Column("edition", Integer, primary_key=True, autoincrement=True),
+    Column("generated_at", UTCDateTime, nullable=False),
+    Column("slot", BigInteger, nullable=True, unique=True),  # schedule slot (None: on demand)
+    Column("content", Text, nullable=False),  # the edition as canonical JSON
+    Column("document", LargeBinary, nullable=False),  # the signed XML delivered to AltHANCo
+    Column("sha256", String(64), nullable=False),  # of the document
+)
+
+intake_submissions = Table(
+    "intake_submissions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("supplier", EUIType, nullable=False),
+    Column("submission_ref", String(100), nullable=False),  # the supplier's own ID for it
+    Column("received_at", UTCDateTime, nullable=False),
+    Column("media_type", String(40), nullable=False),
+    Column("body_sha256", String(64), nullable=False),
+    Column("outcomes", Integer, nullable=False),
+    UniqueConstraint("supplier", "submission_ref"),
+)
+
+intake_outcomes = Table(
+    "intake_outcomes",
+    metadata,
+    Column("submission_id", Integer, ForeignKey("intake_submissions.id"), primary_key=True),
+    Column("line", Integer, primary_key=True),
+    Column("device", EUIType, nullable=False),
+    Column("firmware_version", String(8), nullable=False),
+    Column("outcome", String(10), nullable=False),  # success | failure
+    Column("at", UTCDateTime, nullable=False),
+)
+Index("ix_io_device", intake_outcomes.c.device)
