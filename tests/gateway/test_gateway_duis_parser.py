@@ -9,10 +9,10 @@ import subprocess
 from pathlib import Path
 
 from fastapi.testclient import TestClient
-from gateway_support import Template
 from test_gateway_templates import post_all
 
 from althan.runtime.assemble import Assembly
+from gateway_support import Template
 
 RUNNER = Path(__file__).with_name("duis_parse_many.js")
 

@@ -7,11 +7,11 @@ from collections import Counter
 from pathlib import Path
 
 from fastapi.testclient import TestClient
-from gateway_support import Template, service_of
 from lxml import etree
 
 from althan.duis.xmldsig import verify
 from althan.runtime.assemble import Assembly
+from gateway_support import Template, service_of
 
 SR = "{http://www.dccinterface.co.uk/ServiceUserGateway}"
 

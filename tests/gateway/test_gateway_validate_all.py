@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from gateway_support import Template
 from test_gateway_templates import post_all
 
 from althan.runtime.assemble import Assembly
+from gateway_support import Template
 
 
 @pytest.mark.java
