@@ -7,8 +7,6 @@ region carrying the image (stored once, by SHA-256) and its CH target list.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import functools
 import hashlib
 from collections import defaultdict
@@ -20,7 +18,7 @@ from sqlalchemy import Connection, insert, select
 from althan.dsp import catalogue as C
 from althan.dsp import cpl, gbcs_out
 from althan.dsp.bodies import update_ppmid_firmware_warning
-from althan.dsp.smi import get_device, may_act, text
+from althan.dsp.smi import base64_binary, get_device, may_act, text
 from althan.dsp.srv_8 import send_command
 from althan.model import EUI64, DeviceStatus, DeviceType
 from althan.smwan import FirmwareDistribution, FirmwareTarget
@@ -94,9 +92,8 @@ def srv_11_4(dsp: Dsp, ctx: Ctx) -> Handled:
     from althan.dsp.service import Handled
 
     b = ctx.req.body
-    try:
-        data = base64.b64decode(text(b, "FirmwareImage") or "", validate=True)
-    except (binascii.Error, ValueError):
+    data = base64_binary(text(b, "FirmwareImage"))
+    if data is None:
         return Handled(C.E110401)
     try:
         img = parse_ota(data)

@@ -22,7 +22,6 @@ cancellation) becomes the GBCS 9999-12-31T23:59:59Z. LoadController (CS02g) is E
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 import uuid
 from collections.abc import Callable, Sequence
@@ -36,7 +35,7 @@ from sqlalchemy import insert, select, update
 from althan import gbcs
 from althan.dsp import catalogue as C
 from althan.dsp.bodies import el
-from althan.dsp.smi import get_device, may_act, text
+from althan.dsp.smi import base64_binary, get_device, may_act, text
 from althan.dsp.srv_8 import send_command
 from althan.model import EUI64, DeviceStatus, DeviceType, UserRole
 from althan.store.tables import device_commands
@@ -97,7 +96,7 @@ def _payload_for(ctx: Ctx, row: Any) -> tuple[int, gbcs.usecases.Payload] | C.Co
     if variant == "6.15.2":
         if name != "UpdateSecurityCredentialsDevice":
             return C.E19
-        cert = _b64(text(b, "DeviceCertificate"))
+        cert = base64_binary(text(b, "DeviceCertificate"))
         if cert is None or not _is_certificate(cert):
             return C.E19
         return MESSAGE_CODE_CS02D, gbcs.UpdateDeviceCertificateCommand(cert)
@@ -147,14 +146,14 @@ def _cs02b_payload(ctx: Ctx, b: Any) -> tuple[int, gbcs.usecases.Payload] | C.Co
     ):
         if group is None or group.find(f"{{{SR_NS}}}{tag}") is None:
             continue
-        der = _b64(text(group, tag))
+        der = base64_binary(text(group, tag))
         if der is None or _subject_eui(der) is None:
             return C.E19
         if _subject_eui(der) != ctx.user:
             return C.E3  # the replacing credentials must be the user's own
         certs[tag] = der
     path = [
-        _b64(e.text.strip() if e.text else None)
+        base64_binary(e.text.strip() if e.text else None)
         for e in b.iterfind(f"{{{SR_NS}}}CertificationPathCertificates/{{{SR_NS}}}Certificate")
     ]
     if not certs or not path or any(c is None or not _is_certificate(c) for c in path):
@@ -201,15 +200,6 @@ def _subject_eui(der: bytes) -> EUI64 | None:
     if isinstance(raw, bytes) and len(raw) == 9 and raw[0] == 0:  # BIT STRING, 0 unused bits
         return EUI64.parse(raw[1:].hex())
     return None
-
-
-def _b64(value: str | None) -> bytes | None:
-    if not value:
-        return None
-    try:
-        return base64.b64decode(value, validate=True)
-    except (binascii.Error, ValueError):
-        return None
 
 
 def _is_certificate(der: bytes) -> bool:
@@ -302,7 +292,7 @@ def signed_precommand(dsp: Dsp, ctx: Ctx, user_keys: UserDsKeys | None = None) -
     b = ctx.req.body
     if b.tag.rsplit("}", 1)[-1] != "SignedPreCommand":
         return Handled(C.E19)
-    raw = _b64(text(b, "GBCSPayload"))
+    raw = base64_binary(text(b, "GBCSPayload"))
     if raw is None:
         return Handled(C.E30)
     issued = ctx.conn.execute(
