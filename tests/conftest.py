@@ -12,11 +12,23 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+import code_ledger
 from althan.model import TEST_SUPPLIER_EUI
 from althan.runtime.assemble import Assembly, build_dsp, register_test_users
 from althan.runtime.service import create_app
 from althan.supplier.client import DuisClient
 from gateway_support import FakeClock
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    code_ledger.addoption(parser)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The code ledger (tests/code_ledger.py): a full run fails on a catalogue code no test
+    produced."""
+    code_ledger.register(config)
+
 
 ROOT = Path(__file__).resolve().parents[1]
 REFERENCE = Path(os.environ.get("ALTHAN_REFERENCE_DIR", ROOT.parent / "shared" / "reference"))
