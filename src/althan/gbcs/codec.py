@@ -134,7 +134,8 @@ def der(tag: int, content: bytes, width: int = 0) -> bytes:
 
 
 def der_integer(value: int) -> bytes:
-    n = max(1, (value.bit_length() + 8) // 8)
+    """Minimal two's complement (-128 is one byte, 0x80: size it by ~value when negative)."""
+    n = max(1, ((value if value >= 0 else ~value).bit_length() + 8) // 8)
     return der(TAG_INTEGER, value.to_bytes(n, "big", signed=True))
 
 
