@@ -113,6 +113,8 @@ def test_transform_whose_body_is_not_the_srvs_is_e19(gateway: Gateway) -> None:
         ("6.15.2", _commission_body()),
         ("6.15.1", _cert_body(cert)),
         ("8.1.1", _cert_body(cert)),
+        # SynchroniseClock (6.11) has the very type of 8.1.1's CommissionDeviceSynchroniseClock
+        ("8.1.1", _el("SynchroniseClock", None, *_commission_body())),
     ):
         gateway.refused(s.request(srv, 4, body, ESME), "E19")
 
