@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 NPM_STAMP := node_modules/.installed
 
-.PHONY: setup demo test test-fast bench lint fuzz serve clean
+.PHONY: setup demo test test-fast knockout bench lint fuzz serve clean
 
 setup: $(STAMP) $(NPM_STAMP)
 
@@ -28,11 +28,16 @@ test: setup
 test-fast: setup
 	$(BIN)/python -m pytest -x -q -m "not slow"
 
+# each refusal rule of the DSP switched off in turn (on a copy of src/): some test must fail;
+# the result table goes into docs/testing.md ("Refusal rules")
+knockout: setup
+	$(BIN)/python mutate/knockout.py --docs docs/testing.md
+
 bench: setup
 	$(BIN)/python bench/run_all.py
 
 lint: setup
-	$(BIN)/ruff check src tests
+	$(BIN)/ruff check src tests mutate
 	$(BIN)/mypy
 
 fuzz: setup
