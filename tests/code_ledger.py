@@ -19,7 +19,6 @@ is not.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import tempfile
 from collections import defaultdict
@@ -31,6 +30,7 @@ from typing import Any
 import pytest
 
 from althan.dsp import catalogue as C
+from althan.dsp.service import Dsp
 
 Record = Callable[[str], None]
 """record(code): called with every code the DSP produces."""
@@ -45,8 +45,6 @@ def install_hooks(record: Record) -> Iterator[None]:
     * `Dsp.handle_duis`: every synchronous DUIS answer (its `DuisReply.response_code`);
     * `Dsp.send_alert`: every DCC alert the DSP queues for a user (the alert's code).
     """
-    from althan.dsp.service import Dsp
-
     handle_duis, send_alert = Dsp.handle_duis, Dsp.send_alert
 
     def handle_duis_recorded(self: Dsp, *args: Any, **kwargs: Any) -> Any:
@@ -185,7 +183,6 @@ class CodeLedger:
 def addoption(parser: pytest.Parser) -> None:
     parser.addoption(
         "--code-ledger-json",
-        default=os.environ.get("ALTHAN_CODE_LEDGER_JSON"),
         help="write the codes the DSP produced, with the tests that produced them, to this file",
     )
 

@@ -65,7 +65,6 @@ class World:
         self.w = DemoWorld(self.fleet, data_dir, seed=SEED)
         self.bridges: list[tuple[Home, Bridge]] = list(self.fleet.bridges())
         self._nodes: dict[EUI64, UserNode] = {self.w.user.eui: self.w.user}
-        self.supplier = self.w.supplier
         b_homes = {h.chf for h in self.fleet.homes[:homes_of_b]}
         self.bridges_of_b = [(h, b) for h, b in self.bridges if h.chf in b_homes]
         if homes_of_b:

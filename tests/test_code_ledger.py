@@ -76,7 +76,6 @@ def tiny(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def _run(tiny: Path, codes: str, *args: str) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ, TINY_CODES=codes)
     env["PYTHONPATH"] = os.pathsep.join([str(TESTS), env.get("PYTHONPATH", "")])
-    env.pop("ALTHAN_CODE_LEDGER_JSON", None)
     return subprocess.run(
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args],
         cwd=tiny,

@@ -83,7 +83,6 @@ UNREGISTERED = EUI64.parse("90-B3-D5-1F-30-00-00-07")
 class Gateway:
     assembly: Assembly
     client: TestClient
-    clock: FakeClock
     supplier: DuisClient
     supplier_b: DuisClient
     operator: DuisClient
@@ -192,7 +191,6 @@ def open_gateway(tmp: Path) -> Iterator[Gateway]:
         yield Gateway(
             a,
             client,
-            clock,
             supplier,
             supplier_b,
             zaz1_client(a, NETWORK_OPERATOR_EUI),

@@ -28,6 +28,7 @@ from rules_gateway import (
 )
 
 from althan import gbcs
+from althan.dsp.bodies import el
 from althan.duis.peers import keystore_json
 from althan.gbcs import builders as B
 from althan.model import ACCESS_CONTROL_BROKER_EUI, EUI64, TEST_SUPPLIER_EUI
@@ -37,16 +38,8 @@ from althan.supplier.client import DuisClient, SignedRequest
 from gateway_support import ESME, SR, FakeClock, seed_meter, send
 
 
-def _el(name: str, text: str | None = None, *kids: etree._Element) -> etree._Element:
-    e = etree.Element(f"{SR}{name}")
-    e.text = text
-    for k in kids:
-        e.append(k)
-    return e
-
-
 def _cert_body(cert_text: str) -> etree._Element:
-    return _el("UpdateSecurityCredentialsDevice", None, _el("DeviceCertificate", cert_text))
+    return el("UpdateSecurityCredentialsDevice", None, el("DeviceCertificate", cert_text))
 
 
 def _cert(a: Assembly, eui: EUI64 = ESME) -> str:
@@ -55,11 +48,11 @@ def _cert(a: Assembly, eui: EUI64 = ESME) -> str:
 
 
 def _commission_body(when: str = "2026-12-01T09:00:00Z") -> etree._Element:
-    return _el(
+    return el(
         "CommissionDeviceSynchroniseClock",
         None,
-        _el("CurrentDateTime", when),
-        _el("TolerancePeriod", "60"),
+        el("CurrentDateTime", when),
+        el("TolerancePeriod", "60"),
     )
 
 
@@ -84,7 +77,7 @@ def _signed_request(
 
 
 def _signed_body(payload: bytes) -> etree._Element:
-    return _el("SignedPreCommand", None, _el("GBCSPayload", base64.b64encode(payload).decode()))
+    return el("SignedPreCommand", None, el("GBCSPayload", base64.b64encode(payload).decode()))
 
 
 # ------------------------------------------------------------------ transform (CV 4) refusals
@@ -114,7 +107,7 @@ def test_transform_whose_body_is_not_the_srvs_is_e19(gateway: Gateway) -> None:
         ("6.15.1", _cert_body(cert)),
         ("8.1.1", _cert_body(cert)),
         # SynchroniseClock (6.11) has the very type of 8.1.1's CommissionDeviceSynchroniseClock
-        ("8.1.1", _el("SynchroniseClock", None, *_commission_body())),
+        ("8.1.1", el("SynchroniseClock", None, *_commission_body())),
     ):
         gateway.refused(s.request(srv, 4, body, ESME), "E19")
 
