@@ -8,7 +8,7 @@ HTMX := src/althan/ssi/static/vendor/htmx.min.js
 # the browser the SSI's browser tests drive (Playwright's own download is not used)
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: setup demo test test-fast bench lint fuzz serve clean
+.PHONY: setup demo test test-fast knockout bench lint fuzz serve clean
 
 setup: $(STAMP) $(NPM_STAMP) $(HTMX) $(CHROMIUM)
 
@@ -38,11 +38,16 @@ test: setup
 test-fast: setup
 	$(BIN)/python -m pytest -x -q -m "not slow"
 
+# each refusal rule of the DSP switched off in turn (on a copy of src/): some test must fail;
+# the result table goes into docs/testing.md ("Refusal rules")
+knockout: setup
+	$(BIN)/python mutate/knockout.py --docs docs/testing.md
+
 bench: setup
 	$(BIN)/python bench/run_all.py
 
 lint: setup
-	$(BIN)/ruff check src tests
+	$(BIN)/ruff check src tests mutate
 	$(BIN)/mypy
 
 fuzz: setup

@@ -1,14 +1,34 @@
-"""Shared fixtures: where the reference artefacts and the npm peers are."""
+"""Shared fixtures: where the reference artefacts and the npm peers are; a DSP behind the DUIS
+HTTP gateway."""
 
 from __future__ import annotations
 
 import os
 import shutil
 import subprocess
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
+
+import code_ledger
+from althan.model import TEST_SUPPLIER_EUI
+from althan.runtime.assemble import Assembly, build_dsp, register_test_users
+from althan.runtime.service import create_app
+from althan.supplier.client import DuisClient
+from gateway_support import FakeClock
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    code_ledger.addoption(parser)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The code ledger (tests/code_ledger.py): a full run fails on a catalogue code no test
+    produced."""
+    code_ledger.register(config)
+
 
 ROOT = Path(__file__).resolve().parents[1]
 REFERENCE = Path(os.environ.get("ALTHAN_REFERENCE_DIR", ROOT.parent / "shared" / "reference"))
@@ -122,3 +142,32 @@ def boxed_mp170(tool_jar: Path, tmp_path_factory: pytest.TempPathFactory) -> Box
     overlay = tmp_path_factory.mktemp("mp170-schema")
     export_overlaid(None, overlay)
     return _boxed_runner(f"{overlay}{os.pathsep}{tool_jar}", tmp_path_factory)
+
+
+# ------------------------------------------------------------------ a DSP behind the DUIS gateway
+# (tests/gateway and tests/rules: a DSP on SQLite in tmp_path, its FastAPI TestClient, the ZAZ1
+# test supplier's DUIS client; helpers in tests/gateway_support.py)
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def assembly(tmp_path: Path, clock: FakeClock) -> Assembly:
+    a = build_dsp(tmp_path / "data", db_url=f"sqlite:///{tmp_path / 'dsp.db'}")
+    register_test_users(a, clock())
+    return a
+
+
+@pytest.fixture
+def client(assembly: Assembly, clock: FakeClock) -> Iterator[TestClient]:
+    with TestClient(create_app(assembly, clock=clock)) as c:
+        yield c
+
+
+@pytest.fixture
+def supplier(assembly: Assembly) -> DuisClient:
+    cert, key = assembly.zaz1[TEST_SUPPLIER_EUI]
+    return DuisClient(TEST_SUPPLIER_EUI, key, cert)

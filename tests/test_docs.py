@@ -1,4 +1,12 @@
-"""The docs stay true: every code the DSP can emit is documented in docs/duis.md."""
+"""The docs stay true to the catalogue, and the catalogue to the tests.
+
+Every code the DSP can emit (src/althan/dsp/catalogue.py: RESPONSE_CODES and DCC_ALERTS) is
+documented in docs/duis.md: checked here. That each of them is also PRODUCED by some test is
+checked by the code ledger (tests/code_ledger.py): it records every response code the DSP
+answers and every DCC alert it emits during the run, and a full run (`make test`) fails,
+naming the code, when a catalogue code was never produced. tests/rules provokes each one
+through signed DUIS or the SM WAN.
+"""
 
 from __future__ import annotations
 

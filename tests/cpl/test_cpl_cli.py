@@ -7,13 +7,13 @@ import json
 from pathlib import Path
 from typing import Any
 
-from cpl_world import NEW_VERSION, World
 from typer.testing import CliRunner
 
 from althan.cli import app
 from althan.model import ALTHANCO_DEFAULT_EUI
 from althan.runtime.assemble import build_dsp
 from althan.zigbee.testimage import build_test_image
+from fleet_world import NEW_VERSION, World
 
 runner = CliRunner()
 SUPPLIER = "90-B3-D5-1F-30-01-00-00"

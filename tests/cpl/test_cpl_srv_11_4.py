@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from cpl_world import NEW_VERSION, World
 
 from althan.model import EUI64
+from fleet_world import NEW_VERSION, World
 
 
 @pytest.fixture

@@ -215,6 +215,23 @@ def test_6_15_1_transform_refusals(flow: Flow, reference_dir: Path) -> None:
     # CS02g (load controller) is not supported
     body = _krp_body(z1b, None, ca, role="LoadController")
     assert flow.reply(flow.request("6.15.1", 4, body, b.eui))[0] == "E21"
+    # a role with no KRP replacement by a supplier (the root, the ACB): E3
+    for role in ("Root", "ACB"):
+        body = _krp_body(z1b, None, ca, role=role)
+        assert flow.reply(flow.request("6.15.1", 4, body, b.eui))[0] == "E3", role
+    # an empty certificate (a valid xs:base64Binary), or no replacing certificate at all: E19
+    for certs in ([_e("DigitalSigningCertificate", "")], []):
+        body = _krp_body(z1b, None, ca)
+        group = body.find(f".//{SR}SupplierOrNetworkOperatorCertificates")
+        assert group is not None
+        for c in list(group):
+            group.remove(c)
+        group.extend(certs)
+        assert flow.reply(flow.request("6.15.1", 4, body, b.eui))[0] == "E19"
+    # an ExecutionDateTime the schema takes (XSD 1.0 allows 24:00:00) but that is no time: E19
+    body = _krp_body(z1b, None, ca)
+    body.insert(0, _e("ExecutionDateTime", "2026-12-01T24:00:00Z"))
+    assert flow.reply(flow.request("6.15.1", 4, body, b.eui))[0] == "E19"
 
 
 def _hexfile(reference_dir: Path, name: str) -> bytes:

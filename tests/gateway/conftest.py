@@ -1,21 +1,19 @@
-"""Fixtures for the DUIS HTTP gateway tests: a DSP on SQLite in tmp_path, a TestClient, the 297
-reference templates signed once per session by the DCC Boxed reference tool, the sweep (all 297
-posted once per session, its answers shared by the tests that read them), and helpers."""
+"""Fixtures for the DUIS HTTP gateway tests: the 297 reference templates signed once per session
+by the DCC Boxed reference tool. (The DSP, its TestClient and the test supplier are in
+tests/conftest.py, shared with tests/rules.)"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from types import MappingProxyType
 
 import pytest
 from fastapi.testclient import TestClient
-from gateway_support import Answer, FakeClock, Template, post_all
 
-from althan.model import TEST_SUPPLIER_EUI
-from althan.runtime.assemble import Assembly, build_dsp, register_test_users
+from althan.runtime.assemble import build_dsp, register_test_users
 from althan.runtime.service import create_app
-from althan.supplier.client import DuisClient
+from gateway_support import Answer, FakeClock, Template, post_all
 
 BoxedRunner = Callable[[str, Sequence[Path]], list[tuple[int, bytes]]]
 
@@ -49,27 +47,3 @@ def sweep(
         answers = post_all(c, a, templates)
     assert list(answers) == sorted(t.name for t in templates)
     return MappingProxyType(answers)
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
-def assembly(tmp_path: Path, clock: FakeClock) -> Assembly:
-    a = build_dsp(tmp_path / "data", db_url=f"sqlite:///{tmp_path / 'dsp.db'}")
-    register_test_users(a, clock())
-    return a
-
-
-@pytest.fixture
-def client(assembly: Assembly, clock: FakeClock) -> Iterator[TestClient]:
-    with TestClient(create_app(assembly, clock=clock)) as c:
-        yield c
-
-
-@pytest.fixture
-def supplier(assembly: Assembly) -> DuisClient:
-    cert, key = assembly.zaz1[TEST_SUPPLIER_EUI]
-    return DuisClient(TEST_SUPPLIER_EUI, key, cert)

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from fastapi.testclient import TestClient
-from gateway_support import ESME, PPMID, SR, FakeClock, row_counts, seed_meter, send
 
 from althan.model import EUI64
 from althan.runtime.assemble import Assembly
 from althan.supplier.client import DuisClient
+from gateway_support import ESME, PPMID, SR, FakeClock, row_counts, seed_meter, send
 
 BRIDGE = EUI64.parse("00-DB-12-34-56-78-B3-01")
 

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from gateway_support import ESME, PPMID, FakeClock, seed_meter, send
 from sqlalchemy import select, update
 
 from althan.duis.xmldsig import verify
@@ -23,6 +22,7 @@ from althan.runtime.dispatcher import OutboxDispatcher
 from althan.runtime.service import create_app
 from althan.store.tables import outbox, users
 from althan.supplier.client import DuisClient
+from gateway_support import ESME, PPMID, FakeClock, seed_meter, send
 
 
 class Endpoint:

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from gateway_support import Template, row_counts, service_of
 
 from althan.duis.xmldsig import sign, verify
 from althan.model import TEST_SUPPLIER_EUI
 from althan.runtime.assemble import Assembly
 from althan.supplier.client import DuisClient
+from gateway_support import Template, row_counts, service_of
 
 SR = "{http://www.dccinterface.co.uk/ServiceUserGateway}"
 WRAP = "duis-sign-wrap/8.2_READ_INVENTORY_REQUEST_DUIS"

@@ -20,12 +20,12 @@ import os
 from collections import Counter
 from collections.abc import Mapping
 
-from gateway_support import Answer, Template, read_pinned, write_pinned
 from lxml import etree
 
 from althan.dsp import catalogue as C
 from althan.model import ALTHANCO_DEFAULT_EUI, EUI64
 from althan.runtime.assemble import ZAZ1_TEST_USERS
+from gateway_support import Answer, Template, read_pinned, write_pinned
 
 SR = "{http://www.dccinterface.co.uk/ServiceUserGateway}"
 REGISTERED = {eui for eui, _name, _roles in ZAZ1_TEST_USERS} | {ALTHANCO_DEFAULT_EUI}

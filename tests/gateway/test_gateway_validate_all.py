@@ -8,8 +8,9 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
-from gateway_support import Answer, Template, read_pinned
 from lxml import etree
+
+from gateway_support import Answer, Template, read_pinned
 
 SR = "{http://www.dccinterface.co.uk/ServiceUserGateway}"
 

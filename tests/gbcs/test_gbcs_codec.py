@@ -23,6 +23,7 @@ from althan.gbcs import (
     encode,
     encode_length,
 )
+from althan.gbcs.codec import Reader, der_integer, read_integer
 from althan.model import EUI64, FirmwareVersion
 
 lengths = st.integers(min_value=0, max_value=(1 << 32) - 1)
@@ -135,6 +136,18 @@ def test_framing_round_trip(msg: GbcsMessage) -> None:
     back = decode(data)
     assert back.replace(raw=b"") == msg.replace(raw=b"")
     assert encode(back) == data
+
+
+@pytest.mark.parametrize(
+    ("value", "der"),
+    [(0, "020100"), (127, "02017f"), (128, "02020080"), (-1, "0201ff"), (-128, "020180"),
+     (-129, "0202ff7f"), (-32768, "02028000"), (-32769, "0203ff7fff")],
+)  # fmt: skip
+def test_integers_encode_minimally_and_read_back(value: int, der: str) -> None:
+    """A hypothesis run of test_framing_round_trip found -128 encoded as FF 80 (non-minimal,
+    which the reader rightly refuses)."""
+    assert der_integer(value).hex() == der
+    assert read_integer(Reader(bytes.fromhex(der)), "n") == value
 
 
 @settings(max_examples=300)

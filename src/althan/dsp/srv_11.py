@@ -7,8 +7,6 @@ carrying the image (stored once, by SHA-256) and its CH target list.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 from collections import defaultdict
 from collections.abc import Callable, Sequence
@@ -22,6 +20,7 @@ from althan.dsp import cpl, firmware, gbcs_out, records, smi
 from althan.dsp.bodies import FirmwareVersionMismatch, update_ppmid_firmware_warning
 from althan.dsp.context import Ctx, Handled, Reject, ResponseCtx, Route
 from althan.dsp.srv_8 import actionable, known
+from althan.duis.namespaces import base64_binary
 from althan.duis.namespaces import sr_text as text
 from althan.model import TYPE1_DEVICE_TYPES, DeviceStatus, Region
 from althan.smwan import FirmwareDistribution, FirmwareTarget
@@ -49,10 +48,9 @@ def _image(ctx: Ctx) -> tuple[bytes, OtaImage, str]:
     """The request's image, its parsed form and version (E110401). Its size is bounded by the
     schema (FirmwareImage maxLength 10,240,000: E110402, `duis_io.SCHEMA_RULE_CODES`)."""
     b = ctx.req.body
-    try:
-        data = base64.b64decode(text(b, "FirmwareImage") or "", validate=True)
-    except (binascii.Error, ValueError) as exc:
-        raise Reject(C.E110401, "FirmwareImage is not base64") from exc
+    data = base64_binary(text(b, "FirmwareImage"))
+    if data is None:
+        raise Reject(C.E110401, "FirmwareImage is not base64")
     try:
         img = parse_ota(data)
     except OtaError as exc:

@@ -22,7 +22,6 @@ cancellation) becomes the GBCS 9999-12-31T23:59:59Z. LoadController (CS02g) is E
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 import uuid
 from datetime import UTC, datetime
@@ -41,7 +40,7 @@ from althan.dsp.gbcs_in import signed_by
 from althan.dsp.gbcs_out import transaction_id
 from althan.dsp.srv_8 import actionable, known
 from althan.duis.envelope import RequestId
-from althan.duis.namespaces import SR
+from althan.duis.namespaces import SR, base64_binary
 from althan.duis.namespaces import sr_text as text
 from althan.duis.srv import SIGNED_PRE_COMMAND_CVS
 from althan.model import EUI64, DeviceStatus, DeviceType, UserRole
@@ -78,7 +77,7 @@ def _body(ctx: Ctx, name: str) -> etree._Element:
 
 def _cs02d_payload(ctx: Ctx, row: Any) -> tuple[int, gbcs.Payload]:
     """6.15.2 UpdateSecurityCredentialsDevice -> CS02d."""
-    cert = _b64(text(_body(ctx, "UpdateSecurityCredentialsDevice"), "DeviceCertificate"))
+    cert = base64_binary(text(_body(ctx, "UpdateSecurityCredentialsDevice"), "DeviceCertificate"))
     if cert is None or not _is_certificate(cert):
         raise Reject(C.E19, "DeviceCertificate is not a certificate")
     return gbcs.MessageCode.CS02D, gbcs.UpdateDeviceCertificateCommand(cert)
@@ -126,7 +125,7 @@ def _cs02b_payload(ctx: Ctx, row: Any) -> tuple[int, gbcs.Payload]:
     ):
         if group is None or group.find(f"{SR}{tag}") is None:
             continue
-        der = _b64(text(group, tag))
+        der = base64_binary(text(group, tag))
         subject = _subject_eui(der) if der is not None else None
         if der is None or subject is None:
             raise Reject(C.E19, f"{tag} is not a ZAZ1-profile certificate")
@@ -134,7 +133,7 @@ def _cs02b_payload(ctx: Ctx, row: Any) -> tuple[int, gbcs.Payload]:
             raise Reject(C.E3, f"{tag} is {subject}'s, not the requester's own")
         certs[tag] = der
     path = [
-        _b64(e.text.strip() if e.text else None)
+        base64_binary(e.text.strip() if e.text else None)
         for e in b.iterfind(f"{SR}CertificationPathCertificates/{SR}Certificate")
     ]
     if not certs or not path or any(c is None or not _is_certificate(c) for c in path):
@@ -173,15 +172,6 @@ def _subject_eui(der: bytes) -> EUI64 | None:
     try:
         return gbcs.subject_eui(x509.load_der_x509_certificate(der))
     except ValueError:
-        return None
-
-
-def _b64(value: str | None) -> bytes | None:
-    if not value:
-        return None
-    try:
-        return base64.b64decode(value, validate=True)
-    except (binascii.Error, ValueError):
         return None
 
 
@@ -255,7 +245,7 @@ def transform(ctx: Ctx) -> Handled:
 def signed_precommand(ctx: Ctx) -> Handled:
     """CV 5/6/7 ``sr:SignedPreCommand``: match, verify, MAC, send (or return for local)."""
     b = _body(ctx, "SignedPreCommand")
-    raw = _b64(text(b, "GBCSPayload"))
+    raw = base64_binary(text(b, "GBCSPayload"))
     if raw is None:
         raise Reject(C.E30, "GBCSPayload is not base64")
     issued = commands.find(ctx.conn, precommand_id(ctx.req.request_id))

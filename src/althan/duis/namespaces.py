@@ -6,6 +6,9 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
+
 from lxml import etree
 
 SR_NS = "http://www.dccinterface.co.uk/ServiceUserGateway"
@@ -38,3 +41,14 @@ def sr_text(parent: etree._Element, name: str) -> str | None:
     """The stripped text of the first ``sr:<name>`` child, or None."""
     e = parent.find(f"{SR}{name}")
     return None if e is None or e.text is None else e.text.strip()
+
+
+def base64_binary(value: str | None) -> bytes | None:
+    """The bytes of an xs:base64Binary value, or None when absent or not base64. Whitespace is
+    part of the type's lexical space (a client may wrap the text at 76 columns, as MIME does)."""
+    if not value:
+        return None
+    try:
+        return base64.b64decode("".join(value.split()), validate=True)
+    except (binascii.Error, ValueError):
+        return None

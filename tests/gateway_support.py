@@ -1,4 +1,6 @@
-"""Helpers for the gateway tests (imported by conftest.py and the test modules)."""
+"""Helpers for the tests that speak signed DUIS to a DSP (tests/gateway, tests/rules, tests/cpl):
+posting and checking the DSP's signed answer, the store's contents, a second supplier with its own
+XML-signing certificate, seeded DCC records."""
 
 from __future__ import annotations
 
@@ -13,11 +15,12 @@ from lxml import etree
 from sqlalchemy import Engine, func, select
 
 from althan.dsp.bootstrap import InventoryDevice, seed_inventory
+from althan.dsp.users import register_user
 from althan.duis.xmldsig import verify
-from althan.model import EUI64, TEST_SUPPLIER_EUI
+from althan.model import EUI64, TEST_SUPPLIER_EUI, UserRole
 from althan.runtime.assemble import Assembly
 from althan.store.tables import metadata
-from althan.supplier.client import SignedRequest
+from althan.supplier.client import DuisClient, SignedRequest
 
 T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 SR = "{http://www.dccinterface.co.uk/ServiceUserGateway}"
@@ -80,7 +83,7 @@ def post_all(
     return table
 
 
-PINNED = Path(__file__).with_name("template_codes.csv")
+PINNED = Path(__file__).parent / "gateway" / "template_codes.csv"
 """The pinned answer (HTTP status, ResponseCode) of each of the 297 templates of the sweep."""
 PIN_COLUMNS = ("template", "http_status", "response_code")
 
@@ -102,6 +105,16 @@ def write_pinned(answers: Mapping[str, Answer], path: Path = PINNED) -> None:
             w.writerow((name, answers[name].status, answers[name].code))
 
 
+def store_contents(engine: Engine) -> dict[str, list[tuple[object, ...]]]:
+    """Every row of every table of the store (sorted): equal before and after = nothing
+    changed, not even a counter."""
+    with engine.connect() as conn:
+        return {
+            t.name: sorted((tuple(r) for r in conn.execute(select(t))), key=repr)
+            for t in metadata.sorted_tables
+        }
+
+
 def row_counts(engine: Engine) -> dict[str, int]:
     """Rows in every table of the store."""
     with engine.connect() as conn:
@@ -121,18 +134,44 @@ def service_of(xml: bytes) -> str:
     return {"1": "S", "3": "S", "5": "S", "7": "S", "4": "T"}.get((cv or "").strip(), "D")
 
 
-def send(client: TestClient, assembly: Assembly, req: SignedRequest) -> tuple[str, etree._Element]:
-    """POST a signed request to its service; the DSP-signed answer's code and root."""
+def post(
+    client: TestClient, assembly: Assembly, service: str, body: bytes
+) -> tuple[int, str, etree._Element | None]:
+    """POST `body` to /api/v1/service{service}: (HTTP status, response code, answer root), the
+    answer's signature checked against the DSP's certificate alone. A body the gateway cannot
+    answer with a DUIS response (HTTP 4xx, text/plain, the code first) has no root."""
     r = client.post(
-        f"/api/v1/service{req.service}",
-        content=req.xml,
-        headers={"content-type": "application/xml"},
+        f"/api/v1/service{service}", content=body, headers={"content-type": "application/xml"}
     )
-    assert r.status_code == 200, r.text[:300]
+    if r.status_code >= 400:
+        assert r.headers["content-type"].startswith("text/plain"), r.headers
+        code = r.headers["x-duis-response-code"]
+        assert r.text.split()[0] == code
+        return r.status_code, code, None
     v = verify(r.content, assembly.dsp_trust)
     code = v.root.findtext(f"{SR}Header/{SR}ResponseCode")
     assert code is not None
-    return code, v.root
+    assert r.headers["x-duis-response-code"] == code
+    return r.status_code, code, v.root
+
+
+def send(client: TestClient, assembly: Assembly, req: SignedRequest) -> tuple[str, etree._Element]:
+    """POST a signed request to its service; the DSP-signed answer's code and root."""
+    status, code, root = post(client, assembly, req.service, req.xml)
+    assert status == 200 and root is not None, code
+    return code, root
+
+
+SUPPLIER_B = EUI64.parse("90-B3-D5-1F-30-03-00-00")
+"""DCC Boxed's second test supplier (ZAZ1 "GITTESTSUPPLIER2"), whose certificate the DSP trusts."""
+
+
+def register_supplier_b(assembly: Assembly, now: datetime = T0) -> DuisClient:
+    """Register SUPPLIER_B as an IS/GS user (as `althan users add` does); its DUIS client."""
+    cert, key = assembly.zaz1[SUPPLIER_B]
+    with assembly.dsp.engine.begin() as conn:
+        register_user(conn, SUPPLIER_B, "supplier B", [UserRole.IS, UserRole.GS], now, cert=cert)
+    return DuisClient(SUPPLIER_B, key, cert)
 
 
 def seed_meter(assembly: Assembly, now: datetime) -> None:

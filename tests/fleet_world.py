@@ -1,10 +1,14 @@
-"""A small commissioned Alt HAN world for the requirement-12 (CPL) tests of SRV 11.4."""
+"""A small commissioned Alt HAN world in the sim runtime: the SRV 11.4 tests (the CPL's
+requirement 12 in tests/cpl, the refusal rules and warning lists in tests/rules)."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import func, select
 
@@ -13,10 +17,12 @@ from althan.duis.xmldsig import verify
 from althan.han.topology import Bridge, Home, generate_fleet
 from althan.model import ALTHANCO_DEFAULT_EUI, EUI64, FirmwareVersion
 from althan.runtime.scenario import Scenario, by_model
-from althan.runtime.world import at
+from althan.runtime.world import UserNode, at
 from althan.store.tables import devices, firmware_deliveries, firmware_images, outbox
+from althan.supplier.client import DuisClient, SignedRequest
 from althan.zigbee.ota import parse_ota
 from althan.zigbee.testimage import build_test_image
+from gateway_support import register_supplier_b
 
 SR = "{http://www.dccinterface.co.uk/ServiceUserGateway}"
 HOMES = 4
@@ -40,16 +46,49 @@ class Reply:
     lists: dict[str, list[str]]
 
 
-class World:
-    """Scenario over a small fleet, every bridge pre-notified, whitelisted and commissioned."""
+def warning_lists(root: Any) -> dict[str, list[str]]:
+    """The non-empty lists of an 11.4 answer's DSPUpdatePPMIDFirmwareWarning."""
+    lists = {
+        name: [x for x in (root.findtext(f".//{SR}{name}") or "").split(",") if x]
+        for name in WARNING_LISTS
+    }
+    return {k: v for k, v in lists.items() if v}
 
-    def __init__(self, data_dir: Path) -> None:
+
+class World:
+    """A Scenario over a small fleet, every bridge pre-notified, whitelisted and commissioned:
+    by the ZAZ1 test supplier, except the bridges of the first `homes_of_b` homes, which
+    supplier B (gateway_support.SUPPLIER_B) installs and is responsible for."""
+
+    def __init__(self, data_dir: Path, *, homes_of_b: int = 0) -> None:
         self.data_dir = data_dir
         self.fleet = generate_fleet(HOMES, SEED)
         self.w = Scenario(self.fleet, data_dir, seed=SEED)
         self.bridges: list[tuple[Home, Bridge]] = list(self.fleet.bridges())
-        self.w.install(self.bridges)
+        self._nodes: dict[EUI64, UserNode] = {self.w.user.eui: self.w.user}
+        b_homes = {h.chf for h in self.fleet.homes[:homes_of_b]}
+        self.bridges_of_b = [(h, b) for h, b in self.bridges if h.chf in b_homes]
+        if homes_of_b:
+            self.supplier_b = register_supplier_b(self.w.assembly)
+            with self.acting_as(self.supplier_b):
+                self.w.install(self.bridges_of_b)
+        self.w.install([(h, b) for h, b in self.bridges if h.chf not in b_homes])
         assert self.status_of_bridges() == {"Commissioned"}, "setup: bridges not commissioned"
+
+    @contextmanager
+    def acting_as(self, client: DuisClient) -> Iterator[UserNode]:
+        """Within the block, the Scenario's requests are `client`'s, answered to its own endpoint
+        (a UserNode in the sim that checks the DSP's signatures)."""
+        node = self._nodes.get(client.user)
+        if node is None:
+            node = self._nodes[client.user] = UserNode(client.user, self.w.dsp_trust)
+            self.w.sim.add(node)
+        saved = self.w.supplier, self.w.user
+        self.w.supplier, self.w.user = client, node
+        try:
+            yield node
+        finally:
+            self.w.supplier, self.w.user = saved
 
     # -- the fleet
     def models(self) -> dict[tuple[int, int], list[Bridge]]:
@@ -99,22 +138,25 @@ class World:
                 note="test",
             )
 
-    def update(self, image: bytes, euis: list[EUI64], version: int = NEW_VERSION) -> Reply:
-        """Send a signed 11.4, run the world to quiescence, return the verified reply."""
+    def request(self, req: SignedRequest) -> tuple[str, Any]:
+        """Send a signed request, run the world to quiescence: the DSP-signed reply's code and
+        root."""
         before = len(self.w.user.replies)
-        self.w.send(self.w.supplier.update_ppmid_firmware(image, FirmwareVersion(version), euis))
+        self.w.send(req)
         self.w.run()
         new = self.w.user.replies[before:]
         assert len(new) == 1, f"expected one synchronous reply, got {len(new)}"
-        doc = verify(new[0].body, self.w.dsp_trust)
-        root = doc.root
+        root = verify(new[0].body, self.w.dsp_trust).root
         code = root.findtext(f"{SR}Header/{SR}ResponseCode")
-        assert code == new[0].response_code
-        lists = {
-            name: [x for x in (root.findtext(f".//{SR}{name}") or "").split(",") if x]
-            for name in WARNING_LISTS
-        }
-        return Reply(code or "", {k: v for k, v in lists.items() if v})
+        assert code is not None and code == new[0].response_code
+        return code, root
+
+    def update(self, image: bytes, euis: list[EUI64], version: int = NEW_VERSION) -> Reply:
+        """Send a signed 11.4, run the world to quiescence, return the verified reply."""
+        code, root = self.request(
+            self.w.supplier.update_ppmid_firmware(image, FirmwareVersion(version), euis)
+        )
+        return Reply(code, warning_lists(root))
 
     # -- observing
     def status_of_bridges(self) -> set[str]:

@@ -1,0 +1,125 @@
+"""What comes back over the SM WAN, in the sim: every DCC alert of the catalogue (N55, N56,
+N39 in a firmware update; N42 on an 11.2 that finds the SMI stale), each signed by the DSP and
+carrying the body element the catalogue binds to its code; the asynchronous device responses
+(I0 after I99); and the CHF device-log limit of 8.11 (E081101), which only a device log filled
+through the network can reach."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from althan.dsp import catalogue as C
+from althan.han.topology import generate_fleet
+from althan.model import EUI64, FirmwareVersion
+from althan.runtime.scenario import Scenario, install_code
+from althan.runtime.world import Received
+from fleet_world import NEW_VERSION, World
+from gateway_support import SR, store_contents
+
+BODY = {a.code: a.element for a in C.DCC_ALERTS}
+
+
+def _alert_body(d: Received) -> str:
+    """The local name of the one element inside sr:DCCAlert."""
+    alert = d.root.find(f"{SR}Body/{SR}DCCAlertMessage/{SR}DCCAlert")
+    assert alert is not None and len(alert) == 1
+    return str(alert[0].tag).rsplit("}", 1)[-1]
+
+
+def test_a_firmware_update_raises_n55_n56_and_n39_per_device(tmp_path: Path) -> None:
+    world = World(tmp_path / "data")
+    (_key, bs), *_ = sorted(world.models().items())
+    image = world.image_for(bs)
+    hws = [b.hardware_version for b in bs]
+    world.assure(image, min(hws), max(hws))
+
+    reply = world.update(image, [b.eui for b in bs])
+
+    assert reply.code == "I0"
+    user = world.w.user
+    assert user.bad_signatures == 0  # every delivery verified against the DSP's certificate
+    by_code: dict[str, list[Received]] = {}
+    for d in user.deliveries:
+        if d.alert_code is not None:
+            by_code.setdefault(d.alert_code, []).append(d)
+    assert set(by_code) == {"N55", "N56", "N39"}
+    for code, got in by_code.items():
+        assert sorted(d.device or "" for d in got) == sorted(str(b.eui) for b in bs), code
+        assert {_alert_body(d) for d in got} == {BODY[code]}
+    assert {d.root.findtext(f".//{SR}CommsHubTransferStatus") for d in by_code["N55"]} == {
+        "Success"
+    }
+    assert {d.root.findtext(f".//{SR}AlertCode") for d in by_code["N56"]} == {"8F8A"}
+    assert {d.root.findtext(f".//{SR}DeviceAlertCode") for d in by_code["N39"]} == {"8F8B"}
+    assert {d.root.findtext(f".//{SR}FirmwareVersion") for d in by_code["N39"]} == {
+        f"{NEW_VERSION:08X}"
+    }
+
+
+def _one_home(tmp: Path) -> tuple[Scenario, EUI64, EUI64]:
+    """One home; its first bridge pre-notified with a firmware version it does not run."""
+    fleet = generate_fleet(1, 3)
+    w = Scenario(fleet, tmp, seed=3)
+    home, bridge = next(iter(fleet.bridges()))
+    w.send(
+        w.supplier.prenotify(
+            bridge.eui,
+            manufacturer=f"{bridge.manufacturer_code:04X}",
+            model=f"{bridge.image_type:04X}{bridge.hardware_version:04X}",
+            firmware=FirmwareVersion(0x00000001),
+            variant=bridge.variant,
+        )
+    )
+    w.send(w.supplier.whitelist(home.chf, bridge.eui, install_code(bridge.eui)))
+    w.run()
+    assert [r.response_code for r in w.user.replies] == ["I0", "I99"]
+    return w, home.chf, bridge.eui
+
+
+def test_11_2_of_a_device_whose_smi_version_is_stale_raises_n42(tmp_path: Path) -> None:
+    w, _chf, bridge = _one_home(tmp_path)
+    running = f"{w.network.device(bridge).firmware_version:08X}"
+    assert running != "00000001"
+    req = w.supplier.read_firmware_version(bridge)
+    w.send(req)
+    w.run()
+
+    assert w.user.replies[-1].response_code == "I99"
+    responses = [d for d in w.user.responses_to(req.request_id) if d.alert_code is None]
+    assert [d.response_code for d in responses] == ["I0"]  # the device's answer, async
+    n42 = w.user.alerts("N42")
+    assert len(n42) == 1 and _alert_body(n42[0]) == BODY["N42"]
+    assert n42[0].root.findtext(f".//{SR}FirmwareVersionSMI") == "00000001"
+    assert n42[0].root.findtext(f".//{SR}FirmwareVersionDevice") == running
+    assert w.user.bad_signatures == 0
+    # the SMI now holds what the device runs: asking again raises no further N42
+    w.send(w.supplier.read_firmware_version(bridge))
+    w.run()
+    assert len(w.user.alerts("N42")) == 1
+
+
+def test_8_11_a_seventh_type_1_device_on_a_chf_is_e081101(tmp_path: Path) -> None:
+    """A CHF's device log takes six Type 1 devices (PPMIDs, HCALCS): filled through 8.11 and the
+    Comms Hub's answers, the seventh is refused; a device already in the log is not counted
+    again."""
+    w, chf, bridge = _one_home(tmp_path)
+    extra = [EUI64.parse(f"00-DB-18-00-00-00-00-0{i}") for i in range(1, 7)]
+    for eui in extra:
+        w.send(w.supplier.prenotify(eui, manufacturer="1A1C", model="0B010001"))
+    w.run()
+    for eui in extra[:5]:  # the bridge + 5: six Type 1 devices
+        w.send(w.supplier.whitelist(chf, eui, install_code(eui)))
+    w.run()
+    assert [r.response_code for r in w.user.replies[-5:]] == ["I99"] * 5
+    assert all(d.response_code == "I0" for d in w.user.deliveries if d.alert_code is None)
+
+    before = store_contents(w.engine)
+    w.send(w.supplier.whitelist(chf, extra[5], install_code(extra[5])))
+    w.run()
+    assert w.user.replies[-1].response_code == "E081101"
+    assert store_contents(w.engine) == before
+
+    # whitelisting again a device that is already in the full log is no seventh device
+    w.send(w.supplier.whitelist(chf, bridge, install_code(bridge)))
+    w.run()
+    assert w.user.replies[-1].response_code == "I99"
