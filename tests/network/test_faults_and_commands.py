@@ -276,6 +276,22 @@ def test_bad_hash_and_unknown_chf_fail_delivery() -> None:
     assert w.net.device(home.b1.eui).firmware_version == home.b1.firmware_version
 
 
+def test_wan_failure_fails_the_delivery_with_its_reason() -> None:
+    """docs/network.md: a delivery fails with a reason; the WAN itself is one of them."""
+    home = GAS
+    w = world(Fleet(0, (home,)), NetworkConfig(wan_failure_probability=1.0))
+    img = bridge_image(home.b1.variant)
+    targets = [(home.chf, b.eui) for b in home.bridges]
+    w.distribute(img, targets, home.region, 0.0)
+    w.sim.run()
+    [st] = w.dsp.statuses()
+    assert (st.outcome, st.reason) == (DeliveryOutcome.FAILED, "WAN transfer failed")
+    assert (st.chf, set(st.devices)) == (home.chf, {b.eui for b in home.bridges})
+    assert w.dsp.alerts() == []  # nothing reached the Comms Hub, so no CCS08 nor CS09
+    for b in home.bridges:
+        assert w.net.device(b.eui).firmware_version == b.firmware_version
+
+
 def test_wan_capacity_latency_and_outage() -> None:
     """North (slow long-range radio) takes longer than Central; an outage delays delivery."""
     homes = tuple(h for h in generate_fleet(60, seed=2).homes)
