@@ -249,6 +249,28 @@ def test_duplicate_distribution_changes_nothing() -> None:
     assert w.net.metrics().image_bytes_per_region[home.region] == len(img)
 
 
+def test_duplicate_gbcs_command_is_answered_once() -> None:
+    """docs/network.md: a redelivered command (same msg_id) changes nothing; the same bytes
+    under a new msg_id are a new command."""
+    home = GAS
+    new = EUI64(0x00DB1800000000)
+
+    def run(*msg_ids: str) -> list[str]:
+        w = world(Fleet(0, (home,)), NetworkConfig())
+        before = w.net.hub(home.chf).type1_count()
+        cmd = _ccs01(home.chf, new, 1000)
+        for i, m in enumerate(msg_ids):
+            w.sim.post(
+                csp_address(home.region), GbcsCommand(m, home.chf, home.chf, cmd), at=5.0 * i
+            )
+        w.sim.run()
+        assert w.net.hub(home.chf).type1_count() == before + 1
+        return [r.command_msg_id for r in w.dsp.responses()]
+
+    assert run("c1") == run("c1", "c1") == ["c1"]
+    assert run("c1", "c2") == ["c1", "c2"]
+
+
 def test_bad_hash_and_unknown_chf_fail_delivery() -> None:
     home = GAS
     w = world(Fleet(0, (home,)), NetworkConfig())
