@@ -9,11 +9,22 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 ROOT = Path(__file__).resolve().parents[1]
 REFERENCE = Path(os.environ.get("ALTHAN_REFERENCE_DIR", ROOT.parent / "shared" / "reference"))
 NODE_MODULES = ROOT / "node_modules"
 TOOL_JAR = NODE_MODULES / "@smartdcc" / "duis-sign-wrap" / "dist" / "tool.jar"
+
+# Hypothesis in CI: the same examples every run (derandomize), nothing kept between runs, no
+# per-example deadline on a loaded machine, and a reproduction blob for any failure. Loaded when
+# CI's ALTHAN_REQUIRE_REFERENCE=1 is set, or with HYPOTHESIS_PROFILE=ci (or another profile).
+settings.register_profile("ci", derandomize=True, database=None, deadline=None, print_blob=True)
+_PROFILE = os.environ.get("HYPOTHESIS_PROFILE") or (
+    "ci" if os.environ.get("ALTHAN_REQUIRE_REFERENCE") == "1" else None
+)
+if _PROFILE is not None:
+    settings.load_profile(_PROFILE)
 
 
 def _require(what: str) -> None:
