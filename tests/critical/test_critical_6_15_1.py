@@ -8,6 +8,7 @@ and answers; afterwards the device obeys critical commands signed with Z1b and d
 from __future__ import annotations
 
 import base64
+import dataclasses
 from datetime import datetime
 from pathlib import Path
 
@@ -36,7 +37,9 @@ def _der(k: RemotePartyKey) -> bytes:
 
 def _z1_ca(reference_dir: Path) -> bytes:
     t = etree.parse(str(reference_dir / TEMPLATE.format("IMMEDIATE")))
-    return base64.b64decode(t.findtext(f".//{SR}CertificationPathCertificates/{SR}Certificate"))
+    text = t.findtext(f".//{SR}CertificationPathCertificates/{SR}Certificate")
+    assert text is not None
+    return base64.b64decode(text)
 
 
 def _krp_body(
@@ -176,9 +179,7 @@ def test_6_15_1_tampered_or_foreign_signed_precommand_refused(
     other = _der(remote_party_key(keystore_json(), EUI64.parse("90-B3-D5-1F-30-02-00-00"), "ds"))
     rep = B.TrustAnchorReplacement(other, update.replacements[0].cell)
     forged = gbcs.encode(
-        msg.replace(
-            payload=update.__class__(**{**_fields(update), "replacements": (rep,)}).to_payload()
-        )
+        msg.replace(payload=dataclasses.replace(update, replacements=(rep,)).to_payload())
     )
     before = flow.smwan_rows()
 
@@ -193,10 +194,6 @@ def test_6_15_1_tampered_or_foreign_signed_precommand_refused(
     assert (
         credential_key("ds", False, TEST_SUPPLIER_EUI) not in flow.device_state(b.eui).credentials
     )
-
-
-def _fields(u: B.CredentialsUpdate) -> dict[str, object]:
-    return {f: getattr(u, f) for f in u.__dataclass_fields__}
 
 
 def test_6_15_1_transform_refusals(flow: Flow, reference_dir: Path) -> None:

@@ -20,6 +20,7 @@ from althan.duis.peers import keystore_json
 from althan.duis.xmldsig import sign, verify
 from althan.gbcs import builders as B
 from althan.gbcs.usecases import UpdateDeviceCertificateCommand
+from althan.han.hub import DeviceState
 from althan.han.topology import generate_fleet
 from althan.model import ACCESS_CONTROL_BROKER_EUI, EUI64, TEST_SUPPLIER_EUI
 from althan.runtime.demo import DemoWorld
@@ -88,7 +89,7 @@ class Flow:
                 ).scalar_one()
             )
 
-    def device_state(self, eui: EUI64):  # type: ignore[no-untyped-def]
+    def device_state(self, eui: EUI64) -> DeviceState:
         return self.w.network._hub_of[eui][1]
 
 

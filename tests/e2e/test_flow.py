@@ -74,7 +74,7 @@ def test_dsp_alerts_and_responses_pass_the_reference_tool(tmp_path: Path, tool_j
     result = run_demo(homes=2, seed=11, data_dir=tmp_path / "d")
     assert result.world is not None
     user = result.world.user
-    picked = {}
+    picked: dict[str, bytes] = {}
     for d in user.deliveries:
         key = d.alert_code or d.root.findtext(f".//{SR}ServiceReferenceVariant") or "?"
         picked.setdefault(key, d.xml)

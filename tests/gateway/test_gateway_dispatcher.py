@@ -16,6 +16,7 @@ from fastapi.testclient import TestClient
 from gateway_support import ESME, PPMID, FakeClock, seed_meter, send
 from sqlalchemy import select, update
 
+from althan.dsp.outbox import OutboxItem
 from althan.duis.xmldsig import verify
 from althan.model import TEST_SUPPLIER_EUI
 from althan.runtime.assemble import NETWORK_OPERATOR_EUI, Assembly, build_dsp
@@ -159,9 +160,12 @@ def test_smwan_rows_stay_in_the_outbox_without_a_network(
     assert assembly.dsp.outbox.pending() == len(kinds)
 
     delivered: list[str] = []
-    sink = OutboxDispatcher(
-        assembly.dsp, smwan_sink=lambda it: delivered.append(it.destination) is None
-    )
+
+    def network(item: OutboxItem) -> bool:
+        delivered.append(item.destination)
+        return True
+
+    sink = OutboxDispatcher(assembly.dsp, smwan_sink=network)
     assert sink.run_once(clock.advance(1)).sent == len(kinds)
     assert delivered and all(x.startswith("csp:") for x in delivered)
 

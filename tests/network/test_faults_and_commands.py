@@ -20,7 +20,13 @@ from althan.han import (
     generate_fleet,
 )
 from althan.model import ACCESS_CONTROL_BROKER_EUI, EUI64, FirmwareVersion, Region
-from althan.smwan import DeliveryOutcome, FirmwareDistribution, FirmwareTarget, GbcsCommand
+from althan.smwan import (
+    DeliveryOutcome,
+    FirmwareDistribution,
+    FirmwareTarget,
+    GbcsCommand,
+    GbcsResponse,
+)
 
 FLEET = enumerate_topologies(seed=5)
 GAS = next(h for h in FLEET.homes if h.kind is TopologyKind.GAS_REMOTE_MAINS)
@@ -62,7 +68,9 @@ def test_reboot_mid_download_restart_would_cost_more_time() -> None:
         w = world(Fleet(0, (home,)), NetworkConfig(device_reboots=reboots, settle_s=0.0))
         w.distribute(image, [(home.chf, b4.eui)], home.region, 0.0)
         w.sim.run()
-        times.append(w.net.device(b4.eui).completed_at)
+        done = w.net.device(b4.eui).completed_at
+        assert done is not None
+        times.append(done)
     cfg = NetworkConfig()
     extra = times[1] - times[0]
     assert 0 < extra < cfg.reboot_s + cfg.sleepy_rejoin_s + 5.0
@@ -230,7 +238,7 @@ def test_cs08_to_a_cut_off_device_is_answered_when_it_is_back() -> None:
         at=100.0,
     )
     w.sim.run()
-    [(t, rsp)] = [(t, m) for t, m in w.dsp.got if hasattr(m, "command_msg_id")]
+    [(t, rsp)] = [(t, m) for t, m in w.dsp.got if isinstance(m, GbcsResponse)]
     assert t >= 100.0 + cfg.reboot_s + cfg.rejoin_s
     assert rsp.device == gsme_side.eui
 
@@ -331,7 +339,7 @@ def test_wan_capacity_latency_and_outage() -> None:
             ts = [(h.chf, h.b1.eui) for h in fleet.by_region(r)]
             w.distribute(img, ts, r, 0.0)
         w.sim.run()
-        last = {}
+        last: dict[Region, float] = {}
         for t, m in w.dsp.got:
             if m in w.dsp.statuses():
                 r = next(h.region for h in homes if h.chf == m.chf)

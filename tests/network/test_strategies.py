@@ -10,7 +10,7 @@ from pathlib import Path
 from network_support import NEW_VERSION, distribute_all, world
 
 from althan.csp import NetworkMetrics
-from althan.han import NetworkConfig, Strategy, generate_fleet
+from althan.han import Fleet, NetworkConfig, Strategy, generate_fleet
 
 FLEET = generate_fleet(1_000, seed=2024)
 DOCS = Path(__file__).resolve().parents[2] / "docs"
@@ -32,7 +32,7 @@ def _minutes(x: float) -> str:
     return f"{x:.2f} min"
 
 
-def _run(strategy: Strategy, fleet=FLEET) -> NetworkMetrics:  # type: ignore[no-untyped-def]
+def _run(strategy: Strategy, fleet: Fleet = FLEET) -> NetworkMetrics:
     w = world(fleet, NetworkConfig(strategy=strategy, seed=1))
     distribute_all(w, size=16_384)
     w.sim.run()

@@ -250,7 +250,7 @@ def test_signature_covers_the_manufacturer_image() -> None:
 def test_arbitrary_bytes_raise_only_ota_error(data: bytes) -> None:
     for form in ("auto", "zigbee", "gbcs"):
         try:
-            img = parse_ota(data, form=form)  # type: ignore[arg-type]
+            img = parse_ota(data, form=form)
         except OtaError as e:
             assert 0 <= e.offset <= max(len(data), 64)
             assert f"offset {e.offset}" in str(e)
