@@ -69,9 +69,9 @@ def _krp_body(
     )
 
 
-@pytest.fixture(scope="module")
-def flow(tmp_path_factory: pytest.TempPathFactory) -> Flow:
-    return Flow(tmp_path_factory.mktemp("krp"))
+@pytest.fixture
+def flow(tmp_path: Path) -> Flow:
+    return Flow(tmp_path)
 
 
 def _transform(flow: Flow, srv: str, body: etree._Element, target: EUI64) -> tuple[str, bytes]:

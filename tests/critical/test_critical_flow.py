@@ -42,8 +42,10 @@ def _e(name: str, text: str | None = None, *kids: etree._Element) -> etree._Elem
 
 
 class Flow:
+    """One home (B1, B4, B3 and an ESME), installed; every test gets its own."""
+
     def __init__(self, data_dir: Path) -> None:
-        fleet = generate_fleet(2, 7)
+        fleet = generate_fleet(1, 7)
         self.w = w = DemoWorld(fleet, data_dir, seed=7)
         self.homes = list(fleet.bridges())
         w.install(self.homes)
@@ -105,9 +107,9 @@ def _signed_body(gbcs_bytes: bytes) -> etree._Element:
     return _e("SignedPreCommand", None, _e("GBCSPayload", base64.b64encode(gbcs_bytes).decode()))
 
 
-@pytest.fixture(scope="module")
-def flow(tmp_path_factory: pytest.TempPathFactory) -> Flow:
-    return Flow(tmp_path_factory.mktemp("critical"))
+@pytest.fixture
+def flow(tmp_path: Path) -> Flow:
+    return Flow(tmp_path)
 
 
 def _new_cert(flow: Flow, eui: EUI64) -> bytes:
