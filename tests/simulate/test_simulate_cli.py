@@ -68,17 +68,19 @@ def compared(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, 
     return out
 
 
+@pytest.mark.slow
 def test_same_seed_same_result_except_wall_time(tmp_path: Path) -> None:
-    a = _run(tmp_path / "a", "--homes", "60", "--seed", "3", "--strategy", "naive")
-    b = _run(tmp_path / "b", "--homes", "60", "--seed", "3", "--strategy", "naive")
+    a = _run(tmp_path / "a", "--homes", "20", "--seed", "3", "--strategy", "naive")
+    b = _run(tmp_path / "b", "--homes", "20", "--seed", "3", "--strategy", "naive")
     assert a["wall_seconds"] > 0
     a.pop("wall_seconds")
     b.pop("wall_seconds")
     assert a == b
-    c = _run(tmp_path / "c", "--homes", "60", "--seed", "4", "--strategy", "naive")
+    c = _run(tmp_path / "c", "--homes", "20", "--seed", "4", "--strategy", "naive")
     assert (c["devices"], c["csp_bytes"]) != (a["devices"], a["csp_bytes"])
 
 
+@pytest.mark.slow
 def test_han_aware_disrupts_homes_less_than_naive(
     compared: dict[str, tuple[Path, dict[str, Any]]],
 ) -> None:
@@ -107,6 +109,7 @@ def test_han_aware_disrupts_homes_less_than_naive(
     assert aware["csp_image_bytes"] == naive["csp_image_bytes"]
 
 
+@pytest.mark.slow
 def test_json_fields_agree_with_the_fleet(
     compared: dict[str, tuple[Path, dict[str, Any]]],
 ) -> None:
@@ -151,6 +154,7 @@ def test_json_fields_agree_with_the_fleet(
     assert r["plots"] == ["simulation.png", "simulation.svg"]
 
 
+@pytest.mark.slow
 def test_plots_are_written(compared: dict[str, tuple[Path, dict[str, Any]]]) -> None:
     d = compared["naive"][0]
     png = (d / "simulation.png").read_bytes()
