@@ -25,8 +25,9 @@ demo: setup
 test: setup
 	$(BIN)/python -m pytest -n 2 -p no:cacheprovider
 
+# everything but the long runs and the JVM (reference tool) tests: see docs/testing.md
 test-fast: setup
-	$(BIN)/python -m pytest -x -q -m "not slow"
+	$(BIN)/python -m pytest -n 2 -p no:cacheprovider -x -m "not slow"
 
 bench: setup
 	$(BIN)/python bench/run_all.py

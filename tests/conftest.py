@@ -27,6 +27,22 @@ if _PROFILE is not None:
     settings.load_profile(_PROFILE)
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Markers that follow from the fixtures a test uses, so that they cannot drift:
+    ``postgres`` for every test on the local PostgreSQL server (``pg_url``, or the
+    "postgresql" row of a test parametrised over both stores), ``java`` and ``slow`` for every
+    test that runs the DCC Boxed reference tool in a JVM (``boxed``, which the gateway's signed
+    templates use too). Long tests carry ``slow`` themselves. See docs/testing.md."""
+    for item in items:
+        names = set(getattr(item, "fixturenames", ()))
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        if "pg_url" in names or params.get("url") == "postgresql":
+            item.add_marker(pytest.mark.postgres)
+        if "boxed" in names or item.get_closest_marker("java") is not None:
+            item.add_marker(pytest.mark.java)
+            item.add_marker(pytest.mark.slow)
+
+
 def _require(what: str) -> None:
     if os.environ.get("ALTHAN_REQUIRE_REFERENCE") == "1":
         pytest.fail(f"{what} is required (ALTHAN_REQUIRE_REFERENCE=1) but missing")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from althan.cli import app
@@ -25,6 +26,7 @@ def _run(tmp: Path, *args: str) -> dict[str, object]:
     return out
 
 
+@pytest.mark.slow
 def test_demo_300_homes_every_bridge_updated_and_same_json_as_recorded(tmp_path: Path) -> None:
     a = _run(tmp_path / "a", "--homes", "300", "--seed", "7")
     assert a["homes"] == 300
@@ -49,6 +51,7 @@ def test_demo_300_homes_every_bridge_updated_and_same_json_as_recorded(tmp_path:
     assert sum(int(r.rsplit(",", 1)[1]) for r in rows[1:]) == a["devices"]
 
 
+@pytest.mark.slow
 def test_same_seed_same_json_other_seed_differs(tmp_path: Path) -> None:
     a = _run(tmp_path / "a", "--homes", "20", "--seed", "1")
     a2 = _run(tmp_path / "a2", "--homes", "20", "--seed", "1")

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
 from network_support import NEW_VERSION, distribute_all, world
 
 from althan.csp import NetworkMetrics
@@ -43,6 +44,7 @@ def _run(strategy: Strategy, fleet: Fleet = FLEET) -> NetworkMetrics:
     return w.net.metrics()
 
 
+@pytest.mark.slow
 def test_han_aware_beats_naive_on_1000_homes_with_the_documented_figures() -> None:
     naive = _run(Strategy.NAIVE).summary()
     aware = _run(Strategy.HAN_AWARE).summary()
