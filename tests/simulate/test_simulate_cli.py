@@ -191,8 +191,11 @@ def test_bad_options_exit_2(tmp_path: Path, args: tuple[str, ...], needle: str) 
     assert not (tmp_path / "althan.db").exists()
 
 
-def test_existing_store_is_refused(tmp_path: Path) -> None:
-    _run(tmp_path, "--homes", "5", "--seed", "1")
-    r = _invoke("--homes", "5", "--data-dir", str(tmp_path))
+@pytest.mark.slow
+def test_existing_store_is_refused(compared: dict[str, tuple[Path, dict[str, Any]]]) -> None:
+    d = compared["naive"][0]  # holds the store of a finished run
+    before = {p.name: p.stat().st_mtime_ns for p in d.iterdir()}
+    r = _invoke("--homes", "5", "--data-dir", str(d))
     assert r.exit_code == 2, r.output
-    assert f"{tmp_path}alreadyholdsastore" in _flat(r.output).replace(" ", "")
+    assert f"{d}alreadyholdsastore" in _flat(r.output).replace(" ", "")
+    assert {p.name: p.stat().st_mtime_ns for p in d.iterdir()} == before  # nothing touched
