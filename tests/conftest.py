@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 from hypothesis import settings
+from xdist.remote import Producer
+from xdist.scheduler import LoadScopeScheduling
 
 ROOT = Path(__file__).resolve().parents[1]
 REFERENCE = Path(os.environ.get("ALTHAN_REFERENCE_DIR", ROOT.parent / "shared" / "reference"))
@@ -29,10 +31,11 @@ if _PROFILE is not None:
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Markers that follow from the fixtures a test uses, so that they cannot drift:
-    ``postgres`` for every test on the local PostgreSQL server (``pg_url``, or the
-    "postgresql" row of a test parametrised over both stores), ``java`` and ``slow`` for every
-    test that runs the DCC Boxed reference tool in a JVM (``boxed``, which the gateway's signed
-    templates use too). Long tests carry ``slow`` themselves. See docs/testing.md."""
+    ``postgres`` for every test on the local PostgreSQL server (``pg_url``, or the "postgresql"
+    row of a test parametrised over both stores); ``java`` and ``slow`` for every test that runs
+    the DCC Boxed reference tool in a JVM (``boxed``, which the gateway's signed templates use
+    too); long tests carry ``slow`` themselves. Slow tests come first, so that `pytest -n 2`
+    starts the long ones early (see `pytest_xdist_make_scheduler`)."""
     for item in items:
         names = set(getattr(item, "fixturenames", ()))
         params = getattr(getattr(item, "callspec", None), "params", {})
@@ -41,6 +44,30 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         if "boxed" in names or item.get_closest_marker("java") is not None:
             item.add_marker(pytest.mark.java)
             item.add_marker(pytest.mark.slow)
+    items.sort(key=lambda it: it.get_closest_marker("slow") is None)
+
+
+class _ByFile(LoadScopeScheduling):  # type: ignore[misc]  # xdist ships no types
+    """`pytest -n N`: whole files to a worker, tests/gateway/ as one unit, in collection order.
+
+    A session or module fixture is built once per worker, so the tests sharing one must share
+    a worker: the gateway's signed templates (and the sweep built on them) serve four files of
+    tests/gateway/, the module fixtures one file each. Units go out in collection order (slow
+    tests first, see above) rather than xdist's largest-file-first."""
+
+    def __init__(self, config: pytest.Config, log: Producer | None = None) -> None:
+        config.option.loadscopereorder = False
+        super().__init__(config, log)
+
+    def _split_scope(self, nodeid: str) -> str:
+        path = nodeid.split("::", 1)[0]
+        return "tests/gateway" if path.startswith("tests/gateway/") else path
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Producer) -> _ByFile | None:
+    """`-n`'s default distribution ("load") becomes `_ByFile`; any other --dist is kept."""
+    return _ByFile(config, log) if config.getvalue("dist") == "load" else None
 
 
 def _require(what: str) -> None:
