@@ -34,8 +34,10 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     ``postgres`` for every test on the local PostgreSQL server (``pg_url``, or the "postgresql"
     row of a test parametrised over both stores); ``java`` and ``slow`` for every test that runs
     the DCC Boxed reference tool in a JVM (``boxed``, which the gateway's signed templates use
-    too); long tests carry ``slow`` themselves. Slow tests come first, so that `pytest -n 2`
-    starts the long ones early (see `pytest_xdist_make_scheduler`)."""
+    too); long tests carry ``slow`` themselves, the longest with a relative cost
+    (``@pytest.mark.slow(10)``). Files with costlier tests come first, each file's tests
+    kept together and in order (module fixtures are built once), so that `pytest -n 2` starts
+    the long ones early (see `pytest_xdist_make_scheduler`)."""
     for item in items:
         names = set(getattr(item, "fixturenames", ()))
         params = getattr(getattr(item, "callspec", None), "params", {})
@@ -44,7 +46,16 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         if "boxed" in names or item.get_closest_marker("java") is not None:
             item.add_marker(pytest.mark.java)
             item.add_marker(pytest.mark.slow)
-    items.sort(key=lambda it: it.get_closest_marker("slow") is None)
+    cost: dict[str, int] = {}
+    for it in items:
+        path = it.nodeid.split("::", 1)[0]
+        cost[path] = max(cost.get(path, 0), _cost(it))
+    items.sort(key=lambda it: -cost[it.nodeid.split("::", 1)[0]])
+
+
+def _cost(item: pytest.Item) -> int:
+    mark = item.get_closest_marker("slow")
+    return 0 if mark is None else int(mark.args[0]) if mark.args else 1
 
 
 class _ByFile(LoadScopeScheduling):  # type: ignore[misc]  # xdist ships no types

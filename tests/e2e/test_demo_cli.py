@@ -26,7 +26,7 @@ def _run(tmp: Path, *args: str) -> dict[str, object]:
     return out
 
 
-@pytest.mark.slow
+@pytest.mark.slow(10)  # the longest test: handed out first under -n
 def test_demo_300_homes_every_bridge_updated_and_same_json_as_recorded(tmp_path: Path) -> None:
     a = _run(tmp_path / "a", "--homes", "300", "--seed", "7")
     assert a["homes"] == 300

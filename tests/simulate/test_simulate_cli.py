@@ -68,7 +68,7 @@ def compared(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, 
     return out
 
 
-@pytest.mark.slow
+@pytest.mark.slow(5)  # builds the module's two 200-home runs
 def test_han_aware_disrupts_homes_less_than_naive(
     compared: dict[str, tuple[Path, dict[str, Any]]],
 ) -> None:
