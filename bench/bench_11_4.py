@@ -38,6 +38,7 @@ from sqlalchemy import delete, func, insert, select, text
 
 from althan.dsp import cpl
 from althan.dsp.bootstrap import InventoryDevice, seed_inventory
+from althan.dsp.service import DuisReply
 from althan.model import ALTHANCO_DEFAULT_EUI, EUI64, TEST_SUPPLIER_EUI, FirmwareVersion, Region
 from althan.runtime.assemble import Assembly, build_dsp, register_test_users
 from althan.store.tables import chf_device_log, firmware_deliveries, outbox, service_requests
@@ -141,11 +142,11 @@ def run(label: str, db_url: str | None, args: argparse.Namespace) -> None:
             if wrap is None:
                 reply = a.dsp.handle_duis("D", body, NOW)
             else:
-                box: list[object] = []
+                box: list[DuisReply] = []
                 wrap(lambda: box.append(a.dsp.handle_duis("D", body, NOW)))
-                reply = box[0]  # type: ignore[assignment]
+                reply = box[0]
             dt = time.perf_counter() - t
-            check(a, reply.response_code, args.devices)  # type: ignore[attr-defined]
+            check(a, reply.response_code, args.devices)
             return dt
 
         request_bytes = len(signed())

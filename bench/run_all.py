@@ -14,6 +14,7 @@ def main() -> int:
     py = sys.executable
     runs = [
         [py, str(HERE / "bench_duis_verify.py")],
+        [py, str(HERE / "bench_device_pki.py")],
         [py, str(HERE / "bench_strategies.py"), "1000"],
         # DESIGN §6 gateway target, SQLite only (full: --requests 20000 --db sqlite postgres
         # --mix 8.2 8.2+12.2; PostgreSQL needs a server, see docs/benchmarks.md)

@@ -31,6 +31,7 @@ import pytest
 
 from althan.dsp import alerts
 from althan.dsp import catalogue as C
+from althan.dsp.duis_io import DuisIO
 from althan.dsp.service import Dsp
 
 Record = Callable[[str], None]
@@ -44,10 +45,17 @@ def install_hooks(record: Record) -> Iterator[None]:
     """Wrap the DSP's two code outlets for as long as the context lasts:
 
     * `Dsp.handle_duis`: every synchronous DUIS answer (its `DuisReply.response_code`);
+    * `DuisIO.response`: every DUIS response the DSP signs, synchronous or not (a device
+      response, the answer to a quarantined request once it is decided);
     * `althan.dsp.alerts.send`: every DCC alert the DSP queues for a user (the code the
       catalogue binds to its body).
     """
-    handle_duis, send_alert = Dsp.handle_duis, alerts.send
+    handle_duis, send_alert, response = Dsp.handle_duis, alerts.send, DuisIO.response
+
+    def response_recorded(self: DuisIO, **kwargs: Any) -> Any:
+        out = response(self, **kwargs)
+        record(kwargs["code"])
+        return out
 
     def handle_duis_recorded(self: Dsp, *args: Any, **kwargs: Any) -> Any:
         reply = handle_duis(self, *args, **kwargs)
@@ -62,11 +70,13 @@ def install_hooks(record: Record) -> Iterator[None]:
         return out
 
     Dsp.handle_duis = handle_duis_recorded  # type: ignore[method-assign]
+    DuisIO.response = response_recorded  # type: ignore[method-assign]
     alerts.send = send_alert_recorded
     try:
         yield
     finally:
         Dsp.handle_duis = handle_duis  # type: ignore[method-assign]
+        DuisIO.response = response  # type: ignore[method-assign]
         alerts.send = send_alert
 
 

@@ -11,6 +11,9 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from hypothesis import settings
+from xdist.remote import Producer
+from xdist.scheduler import LoadScopeScheduling
 
 import code_ledger
 from althan.model import TEST_SUPPLIER_EUI
@@ -34,6 +37,68 @@ ROOT = Path(__file__).resolve().parents[1]
 REFERENCE = Path(os.environ.get("ALTHAN_REFERENCE_DIR", ROOT.parent / "shared" / "reference"))
 NODE_MODULES = ROOT / "node_modules"
 TOOL_JAR = NODE_MODULES / "@smartdcc" / "duis-sign-wrap" / "dist" / "tool.jar"
+
+# Hypothesis in CI: the same examples every run (derandomize), nothing kept between runs, no
+# per-example deadline on a loaded machine, and a reproduction blob for any failure. Loaded when
+# CI's ALTHAN_REQUIRE_REFERENCE=1 is set, or with HYPOTHESIS_PROFILE=ci (or another profile).
+settings.register_profile("ci", derandomize=True, database=None, deadline=None, print_blob=True)
+_PROFILE = os.environ.get("HYPOTHESIS_PROFILE") or (
+    "ci" if os.environ.get("ALTHAN_REQUIRE_REFERENCE") == "1" else None
+)
+if _PROFILE is not None:
+    settings.load_profile(_PROFILE)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Markers that follow from the fixtures a test uses, so that they cannot drift:
+    ``postgres`` for every test on the local PostgreSQL server (``pg_url``, or the "postgresql"
+    row of a test parametrised over both stores); ``java`` and ``slow`` for every test that runs
+    the DCC Boxed reference tool in a JVM (``boxed``, which the gateway's signed templates use
+    too); long tests carry ``slow`` themselves, the longest with a relative cost
+    (``@pytest.mark.slow(10)``). Files with costlier tests come first, each file's tests
+    kept together and in order (module fixtures are built once), so that `pytest -n 2` starts
+    the long ones early (see `pytest_xdist_make_scheduler`)."""
+    for item in items:
+        names = set(getattr(item, "fixturenames", ()))
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        if "pg_url" in names or params.get("url") == "postgresql":
+            item.add_marker(pytest.mark.postgres)
+        if "boxed" in names or item.get_closest_marker("java") is not None:
+            item.add_marker(pytest.mark.java)
+            item.add_marker(pytest.mark.slow)
+    cost: dict[str, int] = {}
+    for it in items:
+        path = it.nodeid.split("::", 1)[0]
+        cost[path] = max(cost.get(path, 0), _cost(it))
+    items.sort(key=lambda it: -cost[it.nodeid.split("::", 1)[0]])
+
+
+def _cost(item: pytest.Item) -> int:
+    mark = item.get_closest_marker("slow")
+    return 0 if mark is None else int(mark.args[0]) if mark.args else 1
+
+
+class _ByFile(LoadScopeScheduling):  # type: ignore[misc]  # xdist ships no types
+    """`pytest -n N`: whole files to a worker, tests/gateway/ as one unit, in collection order.
+
+    A session or module fixture is built once per worker, so the tests sharing one must share
+    a worker: the gateway's signed templates (and the sweep built on them) serve four files of
+    tests/gateway/, the module fixtures one file each. Units go out in collection order (slow
+    tests first, see above) rather than xdist's largest-file-first."""
+
+    def __init__(self, config: pytest.Config, log: Producer | None = None) -> None:
+        config.option.loadscopereorder = False
+        super().__init__(config, log)
+
+    def _split_scope(self, nodeid: str) -> str:
+        path = nodeid.split("::", 1)[0]
+        return "tests/gateway" if path.startswith("tests/gateway/") else path
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Producer) -> _ByFile | None:
+    """`-n`'s default distribution ("load") becomes `_ByFile`; any other --dist is kept."""
+    return _ByFile(config, log) if config.getvalue("dist") == "load" else None
 
 
 def _require(what: str) -> None:

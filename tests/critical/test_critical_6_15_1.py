@@ -8,6 +8,7 @@ and answers; afterwards the device obeys critical commands signed with Z1b and d
 from __future__ import annotations
 
 import base64
+import dataclasses
 from datetime import datetime
 from pathlib import Path
 
@@ -15,6 +16,7 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 from lxml import etree
 from test_critical_flow import SR, Flow, _cs02d_body, _e, _new_cert, _signed_body
 
@@ -34,7 +36,9 @@ def _der(k: RemotePartyKey) -> bytes:
 
 def _z1_ca(reference_dir: Path) -> bytes:
     t = etree.parse(str(reference_dir / TEMPLATE.format("IMMEDIATE")))
-    return base64.b64decode(t.findtext(f".//{SR}CertificationPathCertificates/{SR}Certificate"))
+    text = t.findtext(f".//{SR}CertificationPathCertificates/{SR}Certificate")
+    assert text is not None
+    return base64.b64decode(text)
 
 
 def _krp_body(
@@ -64,9 +68,9 @@ def _krp_body(
     )
 
 
-@pytest.fixture(scope="module")
-def flow(tmp_path_factory: pytest.TempPathFactory) -> Flow:
-    return Flow(tmp_path_factory.mktemp("krp"))
+@pytest.fixture
+def flow(tmp_path: Path) -> Flow:
+    return Flow(tmp_path)
 
 
 def _transform(flow: Flow, srv: str, body: etree._Element, target: EUI64) -> tuple[str, bytes]:
@@ -176,9 +180,7 @@ def test_6_15_1_tampered_or_foreign_signed_precommand_refused(
     other = _der(remote_party_key(keystore_json(), EUI64.parse("90-B3-D5-1F-30-02-00-00"), "ds"))
     rep = gbcs.TrustAnchorReplacement(other, update.replacements[0].cell)
     forged = gbcs.encode(
-        msg.replace(
-            payload=update.__class__(**{**_fields(update), "replacements": (rep,)}).to_payload()
-        )
+        msg.replace(payload=dataclasses.replace(update, replacements=(rep,)).to_payload())
     )
     before = flow.smwan_rows()
 
@@ -295,27 +297,84 @@ def test_cs02b_builder_reproduces_the_rtds_precommand(reference_dir: Path, case:
     assert ours == rtds
 
 
-def test_cs02b_outcome_matches_the_rtds_response(reference_dir: Path) -> None:
-    """Our execution outcome for the RTDS immediate update and its outcomes decodes to the
-    same values as the RTDS device response (which uses non-minimal DER lengths)."""
+def _anchor_ids(cert: x509.Certificate) -> tuple[bytes, bytes]:
+    """(subject unique ID, subject key identifier) of a certificate, read by `cryptography`:
+    the x500UniqueIdentifier BIT STRING (no unused bits) holds the 8-byte EUI-64."""
+    sui = cert.subject.get_attributes_for_oid(NameOID.X500_UNIQUE_IDENTIFIER)[0].value
+    assert isinstance(sui, bytes) and len(sui) == 9 and sui[0] == 0
+    ski = cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value.digest
+    return sui[1:], ski
+
+
+def _rtds_outcome(raw: bytes, device: bytes, supplier: bytes) -> tuple[int, bytes]:
+    """(originator counter, execution outcome) of an RTDS CS02b immediate response, cut by the
+    offsets of the GBCS general-signing layout (not by althan's decoder), the outcome's two
+    non-minimal DER lengths written minimally (``30 82 00 C4`` and ``30 82 00 A5``)."""
+    assert raw[0] == 0xDF  # general signing
+    assert raw[1:3] == bytes([0x09, 0x02])  # transaction ID: 9 bytes, CRA flag 0x02 = response
+    counter = int.from_bytes(raw[3:11], "big")
+    assert raw[11:29] == b"\x08" + device + b"\x08" + supplier  # originator, recipient
+    assert raw[29] == 0x0C  # date-time present (12 bytes)
+    assert raw[42:45] == bytes.fromhex("020102")  # other information: message code 0x0102
+    assert raw[45:47] == bytes.fromhex("81CE")  # content length 206
+    content = raw[47 : 47 + 0xCE]
+    assert raw[47 + 0xCE :][:1] == b"\x40" and len(raw) == 47 + 0xCE + 1 + 64  # signature
+    # the response: SEQUENCE { NULL (command accepted), execution outcome }
+    assert content[:6] == bytes.fromhex("308200CA0500")
+    out = content[6:]
+    # execution outcome: SEQUENCE { INTEGER seq number (4 bytes), INTEGER mode (3 bytes),
+    # SEQUENCE seq number changes (2 + 0x12 bytes), SEQUENCE OF replacement outcomes }
+    assert out[:4] == bytes.fromhex("308200C4") and len(out) == 4 + 0xC4
+    at = 4 + 4 + 3 + 2 + 0x12
+    assert out[at : at + 4] == bytes.fromhex("308200A5") and len(out) == at + 4 + 0xA5
+    return counter, bytes.fromhex("3081C3") + out[4:at] + bytes.fromhex("3081A5") + out[at + 4 :]
+
+
+@pytest.mark.parametrize(
+    ("case", "statuses"),
+    [("IMMEDIATE_SUCCESS", (0, 0, 0)), ("IMMEDIATE_ERROR", (0, 10, 0))],
+)
+def test_cs02b_outcome_is_the_rtds_response_byte_for_byte(
+    reference_dir: Path, case: str, statuses: tuple[int, int, int]
+) -> None:
+    """The execution outcome althan's devices build, from the RTDS pre-command (what to
+    replace), the supplier's anchors the RTDS device held before (its certificates in the
+    RTDS keystore) and the status of each cell, is the RTDS device response's outcome byte for
+    byte (after minimal DER lengths). In the error case the KA certificate is issued by Z2, not
+    by the path's Z1: the RTDS device refuses that cell with status 10 and reports the anchor
+    it kept as the replacing one (althan's own device answers 5 with empty IDs there)."""
     pre = gbcs.decode(
-        _hexfile(
-            reference_dir, "CS02bSupplierBySupplier_6.15.1_IMMEDIATE_SUCCESS_PRECOMMAND_GBCS.HEX"
-        )
-    )
-    resp = gbcs.decode(
-        _hexfile(
-            reference_dir, "CS02bSupplierBySupplier_6.15.1_IMMEDIATE_SUCCESS_RESPONSE_GBCS.HEX"
-        )
+        _hexfile(reference_dir, f"CS02bSupplierBySupplier_6.15.1_{case}_PRECOMMAND_GBCS.HEX")
     )
     assert isinstance(pre.payload, gbcs.UpdateSecurityCredentialsCommand)
+    update = gbcs.CredentialsUpdate.from_payload(pre.payload)
+    keystore = reference_dir / "gbcs" / "keystore"
+    before = [
+        x509.load_pem_x509_certificate((keystore / f"90b3d51f30010000-{name}.pem").read_bytes())
+        for name in ("ds", "ka", "pp-ka")
+    ]
+    outcomes = []
+    for r, old, status in zip(update.replacements, before, statuses, strict=True):
+        new = x509.load_der_x509_certificate(r.certificate)
+        kept = _anchor_ids(new if status == 0 else old)
+        outcomes.append(gbcs.ReplacementOutcome(r.cell, status, *_anchor_ids(old), *kept))
+    assert [(o.cell.usage, o.cell.top_up) for o in outcomes] == [
+        ("ds", False),
+        ("ka", False),
+        ("ka", True),
+    ]
+    raw = _hexfile(reference_dir, f"CS02bSupplierBySupplier_6.15.1_{case}_RESPONSE_GBCS.HEX")
+    counter, rtds = _rtds_outcome(
+        raw, EUI64.parse("00-DB-12-34-56-78-90-A0").to_bytes(), TEST_SUPPLIER_EUI.to_bytes()
+    )
+    assert counter == update.seq_number == pre.transaction_id
+    assert gbcs.cs02b_execution_outcome(update, outcomes) == rtds
+    # and althan's decoder reads the RTDS response (non-minimal lengths) as those outcomes
+    resp = gbcs.decode(raw)
     assert isinstance(resp.payload, gbcs.UpdateSecurityCredentialsResponse)
     assert resp.payload.execution_outcome is not None
-    update = gbcs.CredentialsUpdate.from_payload(pre.payload)
-    rtds = gbcs.read_cs02b_outcome(resp.payload.execution_outcome)
-    ours = gbcs.cs02b_execution_outcome(update, rtds[2])
-    assert gbcs.read_cs02b_outcome(ours) == rtds
-    assert len(ours) == len(resp.payload.execution_outcome) - 2  # two 0x82 00 xx lengths
+    seq, mode, read = gbcs.read_cs02b_outcome(resp.payload.execution_outcome)
+    assert (seq, mode, read) == (update.seq_number, update.mode, tuple(outcomes))
 
 
 @pytest.mark.parametrize(

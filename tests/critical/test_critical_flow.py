@@ -19,6 +19,7 @@ from althan import gbcs
 from althan.duis.peers import keystore_json
 from althan.duis.xmldsig import sign, verify
 from althan.gbcs.codec import Reader
+from althan.han.device import Device
 from althan.han.topology import generate_fleet
 from althan.model import ACCESS_CONTROL_BROKER_EUI, EUI64, TEST_SUPPLIER_EUI
 from althan.runtime.scenario import Scenario
@@ -40,8 +41,10 @@ def _e(name: str, text: str | None = None, *kids: etree._Element) -> etree._Elem
 
 
 class Flow:
+    """One home (B1, B4, B3 and an ESME), installed; every test gets its own."""
+
     def __init__(self, data_dir: Path) -> None:
-        fleet = generate_fleet(2, 7)
+        fleet = generate_fleet(1, 7)
         self.w = w = Scenario(fleet, data_dir, seed=7)
         self.homes = list(fleet.bridges())
         w.install(self.homes)
@@ -87,7 +90,7 @@ class Flow:
                 ).scalar_one()
             )
 
-    def device_state(self, eui: EUI64):  # type: ignore[no-untyped-def]
+    def device_state(self, eui: EUI64) -> Device:
         return self.w.network.han_device(eui)
 
 
@@ -103,9 +106,9 @@ def _signed_body(gbcs_bytes: bytes) -> etree._Element:
     return _e("SignedPreCommand", None, _e("GBCSPayload", base64.b64encode(gbcs_bytes).decode()))
 
 
-@pytest.fixture(scope="module")
-def flow(tmp_path_factory: pytest.TempPathFactory) -> Flow:
-    return Flow(tmp_path_factory.mktemp("critical"))
+@pytest.fixture
+def flow(tmp_path: Path) -> Flow:
+    return Flow(tmp_path)
 
 
 def _new_cert(flow: Flow, eui: EUI64) -> bytes:

@@ -29,6 +29,7 @@ def seeds(reference_dir: Path, zaz1: Zaz1Keys) -> list[bytes]:
     return fuzz_duis.seeds(reference_dir, lambda d: sign(d, key, cert))
 
 
+@pytest.mark.slow
 @SETTINGS
 @given(seed_index=st.integers(0, 3), rng_seed=st.integers(0, 2**32 - 1))
 def test_byte_mutations(
@@ -38,6 +39,7 @@ def test_byte_mutations(
     fuzz_duis.check(data, trust_ref, schema51)
 
 
+@pytest.mark.slow
 @SETTINGS
 @given(seed_index=st.integers(0, 3), rng_seed=st.integers(0, 2**32 - 1))
 def test_tree_mutations(

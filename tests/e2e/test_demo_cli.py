@@ -6,7 +6,7 @@ redesign (issue 10), `wall_seconds` left out: same seed, same run, whatever the 
 the Comms Hubs and meters the DCC knows before the rollout were recorded as commissioned at
 1970-01-01 (the epoch, not the sim's start); they are now commissioned at 2026-12-01, the sim's
 first instant, every other row byte for byte as before. One 300-home run serves every
-assertion; other seeds use 20 homes.
+assertion; other seeds (test_demo_seeds.py) use 20 homes.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from althan.cli import app
@@ -29,6 +30,7 @@ def _run(tmp: Path, *args: str) -> dict[str, object]:
     return out
 
 
+@pytest.mark.slow(10)  # the longest test: handed out first under -n
 def test_demo_300_homes_every_bridge_updated_and_same_json_as_recorded(tmp_path: Path) -> None:
     a = _run(tmp_path / "a", "--homes", "300", "--seed", "7")
     assert a["homes"] == 300
@@ -51,17 +53,6 @@ def test_demo_300_homes_every_bridge_updated_and_same_json_as_recorded(tmp_path:
     rows = (tmp_path / "a" / "deployed-firmware.csv").read_text().splitlines()
     assert rows[0] == "variant,region,firmware_version,devices"
     assert sum(int(r.rsplit(",", 1)[1]) for r in rows[1:]) == a["devices"]
-
-
-def test_same_seed_same_json_other_seed_differs(tmp_path: Path) -> None:
-    a = _run(tmp_path / "a", "--homes", "20", "--seed", "1")
-    a2 = _run(tmp_path / "a2", "--homes", "20", "--seed", "1")
-    b = _run(tmp_path / "b", "--homes", "20", "--seed", "2")
-    assert a["failed"] == b["failed"] == 0
-    a.pop("wall_seconds")
-    a2.pop("wall_seconds")
-    assert a == a2
-    assert (a["devices"], a["virtual_seconds"]) != (b["devices"], b["virtual_seconds"])
 
 
 STORE_GOLDEN = Path(__file__).with_name("demo_300_seed7.store.json")

@@ -15,9 +15,10 @@ from lxml import etree
 from sqlalchemy import func, select
 
 from althan.dsp.bootstrap import InventoryDevice, seed_inventory
+from althan.dsp.outbox import OutboxItem
 from althan.duis.xmldsig import verify
 from althan.model import EUI64, TEST_SUPPLIER_EUI
-from althan.runtime.assemble import build_dsp, register_test_users
+from althan.runtime.assemble import Assembly, build_dsp, register_test_users
 from althan.smwan import GbcsAlert, GbcsCommand, GbcsResponse
 from althan.smwan.codec import decode as decode_smwan
 from althan.store.tables import alerts, devices
@@ -33,7 +34,7 @@ def _hex(reference_dir: Path, rel: str) -> bytes:
     return bytes.fromhex("".join((reference_dir / "gbcs/RTDS-4.5.0" / rel).read_text().split()))
 
 
-def _setup(tmp_path: Path, reference_dir: Path):  # type: ignore[no-untyped-def]
+def _setup(tmp_path: Path, reference_dir: Path) -> tuple[Assembly, DuisClient]:
     a = build_dsp(tmp_path, device_cert_dirs=[reference_dir / "gbcs/keystore"])
     register_test_users(a, T)
     with a.dsp.engine.begin() as c:
@@ -52,7 +53,7 @@ def _setup(tmp_path: Path, reference_dir: Path):  # type: ignore[no-untyped-def]
     return a, DuisClient(TEST_SUPPLIER_EUI, key, cert, counter=999)  # RTDS: user counter 1000
 
 
-def _outbox(a):  # type: ignore[no-untyped-def]
+def _outbox(a: Assembly) -> list[OutboxItem]:
     items = a.dsp.outbox.take("test", T)
     return items
 

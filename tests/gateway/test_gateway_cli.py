@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -13,6 +14,7 @@ import httpx
 import typer
 from typer.testing import CliRunner
 
+from althan.cli import app as althan
 from althan.cli.serve import serve
 from althan.cli.users import app as users_app
 from althan.duis.schema import find_tool_jar
@@ -68,6 +70,19 @@ def test_users_add_and_list(tmp_path: Path) -> None:
     ):
         r = CliRunner().invoke(app, ["users", "add", *bad, "--data-dir", str(data)])
         assert r.exit_code == 2, (bad, r.output)
+
+
+def test_serve_listens_on_dcc_boxeds_port_8079_by_default() -> None:
+    """README and docs/duis.md: the gateway's default port is DCC Boxed's, 8079."""
+    r = CliRunner().invoke(
+        althan, ["serve", "--help"], env={"COLUMNS": "200", "NO_COLOR": "1", "ALTHAN_PORT": None}
+    )
+    assert r.exit_code == 0, r.output
+    [line] = [x for x in r.output.splitlines() if "--port" in x]
+    assert re.search(r"\[default: (\d+)\]", line)[1] == "8079"  # type: ignore[index]
+    root = Path(__file__).resolve().parents[2]
+    assert "default port 8079" in (root / "docs" / "duis.md").read_text()
+    assert "--port 8079" in (root / "README.md").read_text()
 
 
 def _free_port() -> int:

@@ -15,9 +15,10 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
+from althan.dsp.outbox import OutboxItem
 from althan.duis.xmldsig import verify
-from althan.model import EUI64, TEST_SUPPLIER_EUI, Region
-from althan.runtime.assemble import Assembly, build_dsp
+from althan.model import TEST_SUPPLIER_EUI, Region
+from althan.runtime.assemble import NETWORK_OPERATOR_EUI, Assembly, build_dsp
 from althan.runtime.dispatcher import OutboxDispatcher
 from althan.runtime.service import create_app
 from althan.store.tables import outbox, users
@@ -160,7 +161,12 @@ def test_smwan_rows_stay_in_the_outbox_without_a_network(
     assert assembly.dsp.outbox.pending() == len(kinds)
 
     delivered: list[Region] = []
-    sink = OutboxDispatcher(assembly.dsp, smwan_sink=lambda it: delivered.append(it.region) is None)
+
+    def network(item: OutboxItem) -> bool:
+        delivered.append(item.region)
+        return True
+
+    sink = OutboxDispatcher(assembly.dsp, smwan_sink=network)
     assert sink.run_once(clock.advance(1)).sent == len(kinds)
     assert delivered == [Region.CENTRAL]  # the ESME's Comms Hub is in Central
 
@@ -180,16 +186,16 @@ def test_app_runs_the_dispatcher_in_the_background(
     assert endpoint.bodies == [xml, xml]
 
 
-def test_request_counter_is_per_user(client: TestClient, assembly: Assembly) -> None:
+def test_request_counter_is_per_user(
+    client: TestClient, assembly: Assembly, clock: FakeClock
+) -> None:
     """Two users with the same counter do not collide (replay protection is per user)."""
-    from althan.runtime.assemble import NETWORK_OPERATOR_EUI
-
+    seed_meter(assembly, clock())
     cert, key = assembly.zaz1[NETWORK_OPERATOR_EUI]
     no = DuisClient(NETWORK_OPERATOR_EUI, key, cert, counter=1_000)
     cert, key = assembly.zaz1[TEST_SUPPLIER_EUI]
     sup = DuisClient(TEST_SUPPLIER_EUI, key, cert, counter=1_000)
-    a = sup.read_inventory(EUI64.parse("00-DB-00-00-00-00-00-02"))
-    b = no.read_inventory(EUI64.parse("00-DB-00-00-00-00-00-02"))
-    for r in (a, b):
-        res = client.post(f"/api/v1/service{r.service}", content=r.xml)
-        assert res.headers["x-duis-response-code"] != "E12"
+    a, b = sup.read_inventory(ESME), no.read_inventory(ESME)
+    assert a.request_id.rsplit(":", 1)[1] == b.request_id.rsplit(":", 1)[1] == "1001"
+    # each user's first use of the counter is served; each one's replay of it is E12
+    assert [send(client, assembly, r)[0] for r in (a, b, a, b)] == ["I0", "I0", "E12", "E12"]

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric import ec
 
 from althan.gbcs import (
     ALERT_FIRMWARE_TRANSFER_FAILURE,
@@ -43,13 +44,13 @@ CHF = EUI64.parse("00-DB-12-34-56-78-90-A2")
 WHEN = datetime(2015, 1, 1, tzinfo=UTC)
 
 
-def _ka(ks: Keystore, eui: EUI64):  # type: ignore[no-untyped-def]
+def _ka(ks: Keystore, eui: EUI64) -> ec.EllipticCurvePublicKey:
     pub = ks.public_key(eui, "ka")
     assert pub is not None
     return pub
 
 
-def _acb(ks: Keystore):  # type: ignore[no-untyped-def]
+def _acb(ks: Keystore) -> ec.EllipticCurvePrivateKey:
     prv = ks.private_key(ACB, "ka")
     assert prv is not None
     return prv

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime
 
 import pytest
@@ -100,7 +101,7 @@ def messages(draw: st.DrawFn) -> GbcsMessage:
             draw(st.integers(0, 1)),
         )
     else:
-        other = OtherInformation(0x4242, *list(vars_of(other))[1:])
+        other = dataclasses.replace(other, message_code=0x4242)
         payload = RawPayload(draw(st.binary(max_size=300)))
     mac_form = draw(st.booleans())
     return GbcsMessage(
@@ -116,16 +117,6 @@ def messages(draw: st.DrawFn) -> GbcsMessage:
         security_header=bytes([0x11]) + draw(st.binary(min_size=4, max_size=4))
         if mac_form
         else None,
-    )
-
-
-def vars_of(o: OtherInformation) -> tuple[object, ...]:
-    return (
-        o.message_code,
-        o.supplementary_remote_party_id,
-        o.supplementary_remote_party_counter,
-        o.supplementary_originator_counter,
-        o.supplementary_remote_party_ka_certificate,
     )
 
 

@@ -6,7 +6,14 @@ from __future__ import annotations
 import itertools
 
 import pytest
-from network_support import NEW_VERSION, bridge_image, home_devices_reachable, pki, world
+from network_support import (
+    NEW_VERSION,
+    World,
+    bridge_image,
+    home_devices_reachable,
+    pki,
+    world,
+)
 
 from althan import gbcs
 from althan.han import (
@@ -17,7 +24,7 @@ from althan.han import (
     TopologyKind,
     enumerate_topologies,
 )
-from althan.model import FirmwareVersion
+from althan.model import EUI64, FirmwareVersion
 from althan.runtime.faults import DeviceReboot, FaultPlan
 from althan.smwan import DeliveryOutcome
 from althan.zigbee.client import ClientState
@@ -35,7 +42,13 @@ def _cases() -> list[tuple[Home, tuple[int, ...], Strategy]]:
     return out
 
 
-def _check_home(w, home: Home) -> None:  # type: ignore[no-untyped-def]
+def _done(w: World, eui: EUI64) -> float:
+    t = w.net.device(eui).completed_at
+    assert t is not None, eui
+    return t
+
+
+def _check_home(w: World, home: Home) -> None:
     for b in home.bridges:
         v = w.net.device(b.eui)
         assert v.firmware_version == NEW_VERSION, (b.variant, hex(v.firmware_version))
@@ -74,7 +87,7 @@ def test_sequential_order(home: Home, order: tuple[int, ...], strategy: Strategy
         w.distribute(bridge_image(b.variant), [(home.chf, b.eui)], home.region, at=i * GAP)
     w.sim.run()
     _check_home(w, home)
-    done = {b.eui: w.net.device(b.eui).completed_at for b in home.bridges}
+    done = {b.eui: _done(w, b.eui) for b in home.bridges}
     seq = [done[home.bridges[bi].eui] for bi in order]
     assert seq == sorted(seq)  # they really were updated in that order
 

@@ -77,6 +77,11 @@ def _drive(
     return out, now_ms, blocks, waits
 
 
+def _state(client: OtaClient) -> ClientState:
+    """The client's state, read afresh (mypy would keep an earlier narrowing of the attribute)."""
+    return client.state
+
+
 def test_full_download_with_pacing_and_held_activation() -> None:
     info, sha = _image()
     server = OtaServer(info, min_block_period_ms=250, max_block_size=64, hold_activation=True)
@@ -98,11 +103,11 @@ def test_full_download_with_pacing_and_held_activation() -> None:
     ue = server.handle_upgrade_end("dev", end, now_ms)
     assert ue is not None and ue.upgrade_time == UPGRADE_TIME_WAIT
     assert client.on_upgrade_end_response(ue, now_ms // 1000) is None
-    assert client.state is ClientState.WAITING_TO_ACTIVATE
+    assert _state(client) is ClientState.WAITING_TO_ACTIVATE
     rel = server.release("dev", now_ms + 60_000, delay_s=5)
     assert client.on_upgrade_end_response(rel, (now_ms + 60_000) // 1000) == 5
     client.activated()
-    assert client.file_version == NEW and client.state is ClientState.IDLE
+    assert client.file_version == NEW and _state(client) is ClientState.IDLE
 
 
 def test_reboot_resumes_from_stored_offset() -> None:

@@ -21,7 +21,13 @@ from althan.han import (
 )
 from althan.model import ACCESS_CONTROL_BROKER_EUI, EUI64, FirmwareVersion, Region
 from althan.runtime.faults import DeviceReboot, FaultPlan, Outage
-from althan.smwan import DeliveryOutcome, FirmwareDistribution, FirmwareTarget, GbcsCommand
+from althan.smwan import (
+    DeliveryOutcome,
+    FirmwareDistribution,
+    FirmwareTarget,
+    GbcsCommand,
+    GbcsResponse,
+)
 from althan.zigbee.client import ClientState
 
 FLEET = enumerate_topologies(seed=5)
@@ -70,7 +76,9 @@ def test_reboot_mid_download_restart_would_cost_more_time() -> None:
         )
         w.distribute(image, [(home.chf, b4.eui)], home.region, 0.0)
         w.sim.run()
-        times.append(w.net.device(b4.eui).completed_at)
+        done = w.net.device(b4.eui).completed_at
+        assert done is not None
+        times.append(done)
     cfg = NetworkConfig()
     extra = times[1] - times[0]
     assert 0 < extra < cfg.han.reboot_s + cfg.han.sleepy_rejoin_s + 5.0
@@ -248,7 +256,7 @@ def test_cs08_to_a_cut_off_device_is_answered_when_it_is_back() -> None:
         at=100.0,
     )
     w.sim.run()
-    [(t, rsp)] = [(t, m) for t, m in w.dsp.got if hasattr(m, "command_msg_id")]
+    [(t, rsp)] = [(t, m) for t, m in w.dsp.got if isinstance(m, GbcsResponse)]
     assert t >= 100.0 + cfg.han.reboot_s + cfg.han.rejoin_s
     assert rsp.device == gsme_side.eui
 
@@ -265,6 +273,28 @@ def test_duplicate_distribution_changes_nothing() -> None:
     w.sim.run()
     assert len(w.dsp.statuses()) == 1 and len(w.dsp.cs09()) == 1
     assert w.net.metrics().image_bytes_per_region[home.region] == len(img)
+
+
+def test_duplicate_gbcs_command_is_answered_once() -> None:
+    """docs/network.md: a redelivered command (same msg_id) changes nothing; the same bytes
+    under a new msg_id are a new command."""
+    home = GAS
+    new = EUI64(0x00DB1800000000)
+
+    def run(*msg_ids: str) -> list[str]:
+        w = world(Fleet(0, (home,)), NetworkConfig())
+        before = w.net.hub(home.chf).type1_count()
+        cmd = _ccs01(home.chf, new, 1000)
+        for i, m in enumerate(msg_ids):
+            w.sim.post(
+                csp_address(home.region), GbcsCommand(m, home.chf, home.chf, cmd), at=5.0 * i
+            )
+        w.sim.run()
+        assert w.net.hub(home.chf).type1_count() == before + 1
+        return [r.command_msg_id for r in w.dsp.responses()]
+
+    assert run("c1") == run("c1", "c1") == ["c1"]
+    assert run("c1", "c2") == ["c1", "c2"]
 
 
 def test_bad_hash_and_unknown_chf_fail_delivery() -> None:
@@ -294,6 +324,22 @@ def test_bad_hash_and_unknown_chf_fail_delivery() -> None:
     assert w.net.device(home.b1.eui).firmware_version == home.b1.firmware_version
 
 
+def test_wan_failure_fails_the_delivery_with_its_reason() -> None:
+    """docs/network.md: a delivery fails with a reason; the WAN itself is one of them."""
+    home = GAS
+    w = world(Fleet(0, (home,)), NetworkConfig(), faults=FaultPlan(wan_transfer_failure=1.0))
+    img = bridge_image(home.b1.variant)
+    targets = [(home.chf, b.eui) for b in home.bridges]
+    w.distribute(img, targets, home.region, 0.0)
+    w.sim.run()
+    [st] = w.dsp.statuses()
+    assert (st.outcome, st.reason) == (DeliveryOutcome.FAILED, "WAN transfer failed")
+    assert (st.chf, set(st.devices)) == (home.chf, {b.eui for b in home.bridges})
+    assert w.dsp.alerts() == []  # nothing reached the Comms Hub, so no CCS08 nor CS09
+    for b in home.bridges:
+        assert w.net.device(b.eui).firmware_version == b.firmware_version
+
+
 def test_wan_capacity_latency_and_outage() -> None:
     """North (slow long-range radio) takes longer than Central; an outage delays delivery."""
     homes = tuple(h for h in generate_fleet(60, seed=2).homes)
@@ -315,7 +361,7 @@ def test_wan_capacity_latency_and_outage() -> None:
             ts = [(h.chf, h.b1.eui) for h in fleet.by_region(r)]
             w.distribute(img, ts, r, 0.0)
         w.sim.run()
-        last = {}
+        last: dict[Region, float] = {}
         for t, m in w.dsp.got:
             if m in w.dsp.statuses():
                 r = next(h.region for h in homes if h.chf == m.chf)

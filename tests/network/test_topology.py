@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import math
+import re
 from collections import Counter
+from pathlib import Path
 
 import pytest
 
@@ -14,6 +17,8 @@ from althan.han import (
     generate_fleet,
 )
 from althan.model import AltHANVariant, DeviceType, Region
+
+NETWORK_MD = Path(__file__).resolve().parents[2] / "docs" / "network.md"
 
 
 def test_same_seed_same_fleet_other_seed_other_fleet() -> None:
@@ -33,16 +38,37 @@ def test_euis_unique_and_every_home_is_alt_han() -> None:
         assert all(b.device_type is DeviceType.PPMID for b in h.bridges)  # SECMP0170 Option 1
 
 
-def test_proportions() -> None:
-    fleet = generate_fleet(10_000, 1)
+def _close(count: int, n: int, percent: int) -> bool:
+    """``count`` of ``n`` is within 4 standard deviations of ``percent`` %."""
+    p = percent / 100
+    return abs(count / n - p) <= 4 * math.sqrt(p * (1 - p) / n)
+
+
+def test_the_shares_docs_network_md_states() -> None:
+    """docs/network.md "Homes": the kind shares of its table, the region shares, the homes
+    with a PPMID and the ihd-remote homes without gas, against a 10,000-home fleet."""
+    text = NETWORK_MD.read_text()
+    homes = text[text.index("## Homes") : text.index("## OTA")]
+    table = dict(re.findall(r"^\| `([a-z-]+)` \|.*\| (\d+) % \|$", homes, re.M))
+    assert set(table) == {k.value for k in TopologyKind}
+    m = re.search(r"North (\d+) %, Central (\d+) %, South (\d+) %", homes)
+    ppmid = re.search(r"(\d+) % of homes have a real PPMID", homes)
+    no_gas = re.search(r"\((\d+) % of these homes have no gas\)", homes)
+    assert m is not None and ppmid is not None and no_gas is not None
+    n = 10_000
+    fleet = generate_fleet(n, 1)
+    kinds = Counter(h.kind.value for h in fleet.homes)
+    for kind, share in table.items():
+        assert _close(kinds[kind], n, int(share)), (kind, kinds[kind], share)
     regions = Counter(h.region for h in fleet.homes)
-    kinds = Counter(h.kind for h in fleet.homes)
-    assert set(regions) == set(Region) and set(kinds) == set(TopologyKind)
-    assert 0.15 < regions[Region.NORTH] / 10_000 < 0.25
-    assert 0.29 < kinds[TopologyKind.GAS_REMOTE_MAINS] / 10_000 < 0.39
-    three = sum(1 for h in fleet.homes if len(h.bridges) == 3)
-    assert 0.15 < three / 10_000 < 0.25
+    for region, share in zip((Region.NORTH, Region.CENTRAL, Region.SOUTH), m.groups(), strict=True):
+        assert _close(regions[region], n, int(share)), (region, regions[region], share)
+    assert _close(sum(h.ppmid is not None for h in fleet.homes), n, int(ppmid[1]))
+    ihd = [h for h in fleet.homes if h.kind is TopologyKind.IHD_REMOTE]
+    assert _close(sum(h.gsme is None for h in ihd), len(ihd), int(no_gas[1]))
     assert all(h.gsme is not None for h in fleet.homes if h.kind is not TopologyKind.IHD_REMOTE)
+    three = sum(1 for h in fleet.homes if len(h.bridges) == 3)  # the two "far" kinds
+    assert three == kinds["both-remote-far-mains"] + kinds["both-remote-far-battery"]
 
 
 def test_paths_follow_the_topology() -> None:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -75,9 +77,6 @@ def test_inspect_table_shows_wrapper_and_trailing(reference_dir: Path) -> None:
 
 
 def test_inspect_gbcs_template_image(reference_dir: Path, tmp_path: Path) -> None:
-    import base64
-    import re
-
     text = (
         reference_dir / "duis" / "templates" / "11.1_UPDATE_FIRMWARE_REQUEST_DUIS.XML"
     ).read_text()
@@ -90,6 +89,11 @@ def test_inspect_gbcs_template_image(reference_dir: Path, tmp_path: Path) -> Non
     assert doc["gbcs_signature_present"] is True
     assert doc["force_replace"] is False
     assert doc["sub_elements"] == [{"tag": 0, "length": 235}]
+    # the test supplier's DS certificate (RTDS keystore) verifies it; the network operator's not
+    keystore = reference_dir / "gbcs" / "keystore"
+    for cert, valid in (("90b3d51f30010000-ds.pem", True), ("90b3d51f30020000-ds.pem", False)):
+        args = ["firmware", "inspect", str(f), "--json", "--public-key", str(keystore / cert)]
+        assert json.loads(runner.invoke(app, args).stdout)["signature_valid"] is valid
 
 
 @pytest.mark.parametrize(

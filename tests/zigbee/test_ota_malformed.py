@@ -155,9 +155,9 @@ def test_header_length_beyond_total_size(ubisys: bytes) -> None:
         parse_ota(_patch(_patch(ubisys, 6, "<H", 200), 52, "<I", 100))
     assert ei.value.offset == 52
     # a header_length that is consistent with total_image_size but beyond the input
-    with pytest.raises(OtaTruncatedHeaderError) as ei:
+    with pytest.raises(OtaTruncatedHeaderError) as cut:
         parse_ota(_patch(ubisys, 6, "<H", 0xFFFF)[:70])
-    assert ei.value.offset == 70
+    assert cut.value.offset == 70
 
 
 def test_total_size_beyond_input(ubisys: bytes) -> None:

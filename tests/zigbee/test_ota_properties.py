@@ -5,7 +5,10 @@ from __future__ import annotations
 import hashlib
 
 import pytest
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from zigpy.ota.image import OTAImage as ZOTAImage
@@ -17,7 +20,6 @@ from althan.zigbee.ota import (
     OtaImage,
     SubElement,
     build_ota,
-    gbcs_signed_bytes,
     new_ota_image,
     parse_ota,
     verify_gbcs_signature,
@@ -179,6 +181,28 @@ def test_build_test_image_is_deterministic(
         assert parse_ota(c).manufacturer_image != img.manufacturer_image
 
 
+def _signed_span(raw: bytes) -> tuple[bytes, bytes]:
+    """(signed bytes, 64-byte r||s) of a signed gbcs-form file with a force-replace byte, cut
+    by the GBCS upgrade image layout, not by althan: the OTA header (its length is the u16 at
+    offset 6), the manufacturer image, the force-replace byte, 0x40 and the signature. The
+    signature covers the manufacturer image, as in the DCC reference 11.1 template's image
+    (tests/zigbee/test_ota_reference.py verifies that one with the test supplier's key)."""
+    header_length = int.from_bytes(raw[6:8], "little")
+    assert int.from_bytes(raw[52:56], "little") == len(raw)  # total_image_size
+    assert raw[-66] in (0, 1) and raw[-65] == 0x40
+    return raw[header_length:-66], raw[-64:]
+
+
+def _verifies(key: ec.EllipticCurvePrivateKey, message: bytes, rs: bytes) -> bool:
+    """ECDSA P-256/SHA-256 with `cryptography` itself, from the raw r||s."""
+    r, s = int.from_bytes(rs[:32], "big"), int.from_bytes(rs[32:], "big")
+    try:
+        key.public_key().verify(encode_dss_signature(r, s), message, ec.ECDSA(hashes.SHA256()))
+    except InvalidSignature:
+        return False
+    return True
+
+
 @settings(max_examples=25, deadline=None)
 @given(u16, u16, u32, st.integers(18, 3000), st.booleans())
 def test_signed_gbcs_image_verifies(mfr: int, itype: int, ver: int, size: int, fr: bool) -> None:
@@ -188,19 +212,29 @@ def test_signed_gbcs_image_verifies(mfr: int, itype: int, ver: int, size: int, f
     img = parse_ota(raw)
     assert img.form == "gbcs" and img.force_replace is fr
     assert img.gbcs_signature is not None and len(img.gbcs_signature) == 64
-    assert raw[-65] == 0x40
+    signed, rs = _signed_span(raw)
+    assert len(signed) == size and raw[-66] == fr
+    assert _verifies(KEY, signed, rs) and not _verifies(OTHER_KEY, signed, rs)
     assert verify_gbcs_signature(img, KEY.public_key())
     assert not verify_gbcs_signature(img, OTHER_KEY.public_key())
-    assert gbcs_signed_bytes(img) == raw[:-65]
 
 
-def test_signature_covers_header_image_and_force_replace() -> None:
+def test_signature_covers_the_manufacturer_image() -> None:
     raw = bytearray(build_test_image(0x1234, 1, 2, payload_size=500, signing_key=KEY))
     assert verify_gbcs_signature(parse_ota(bytes(raw)), KEY.public_key())
-    for pos in (10, 14, 60, 300, len(raw) - 66):  # mfr, version, image, force-replace
+    header_length = int.from_bytes(raw[6:8], "little")
+    for pos in (header_length, 300, len(raw) - 67):  # first, middle, last byte of the image
         tampered = bytearray(raw)
         tampered[pos] ^= 0x01
+        assert not _verifies(KEY, *_signed_span(bytes(tampered))), pos
         assert not verify_gbcs_signature(parse_ota(bytes(tampered)), KEY.public_key()), pos
+    # the header and the force-replace byte are outside the signature (the DSP's CPL check
+    # holds the SHA-256 of the whole file): a changed file version still verifies
+    for pos in (14, len(raw) - 66):
+        tampered = bytearray(raw)
+        tampered[pos] ^= 0x01
+        assert _verifies(KEY, *_signed_span(bytes(tampered))), pos
+        assert verify_gbcs_signature(parse_ota(bytes(tampered)), KEY.public_key()), pos
     # a flipped signature byte
     tampered = bytearray(raw)
     tampered[-1] ^= 0x80
@@ -216,7 +250,7 @@ def test_signature_covers_header_image_and_force_replace() -> None:
 def test_arbitrary_bytes_raise_only_ota_error(data: bytes) -> None:
     for form in ("auto", "zigbee", "gbcs"):
         try:
-            img = parse_ota(data, form=form)  # type: ignore[arg-type]
+            img = parse_ota(data, form=form)
         except OtaError as e:
             assert 0 <= e.offset <= max(len(data), 64)
             assert f"offset {e.offset}" in str(e)

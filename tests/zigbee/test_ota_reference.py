@@ -10,6 +10,11 @@ import struct
 from pathlib import Path
 
 import pytest
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from zigpy.ota.image import OTAImage as ZOTAImage
 from zigpy.ota.image import OTAImageHeader as ZHeader
 from zigpy.ota.image import parse_ota_image
@@ -23,6 +28,7 @@ from althan.zigbee.ota import (
     build_ota,
     integrity_code_valid,
     parse_ota,
+    verify_gbcs_signature,
 )
 from althan.zigbee.testimage import build_test_image
 
@@ -150,13 +156,14 @@ def test_reference_file_round_trips(reference_dir: Path, name: str) -> None:
 
 
 def test_sdevices_suite2_signature_element(reference_dir: Path) -> None:
-    img = parse_ota(
-        ota_file(reference_dir, "152F_SBDV-00202_socket_r_6_7a7d7c21_06000000.ota.zigbee")
-    )
+    data = ota_file(reference_dir, "152F_SBDV-00202_socket_r_6_7a7d7c21_06000000.ota.zigbee")
+    img = parse_ota(data)
     sig = img.element(0x0005)
     assert sig is not None and sig.name == "ECDSA Signature (suite 2)"
     assert sig.value[:8][::-1].hex() == "000d6f0000198b36"  # signer EUI64, per MANIFEST
-    assert img.trailing == b"\x00" * 4 or len(img.trailing) == 4
+    # the file has 4 bytes after total_image_size (MANIFEST); zigpy returns them as `rest`
+    _, rest = ZOTAImage.deserialize(data)
+    assert img.trailing == rest == bytes.fromhex("5490bcff")
 
 
 @pytest.mark.parametrize("key", sorted(TEMPLATES))
@@ -201,6 +208,33 @@ def test_gbcs_template_layouts(reference_dir: Path) -> None:
     assert esme.gbcs_signature.hex().startswith("0eb4a9c7")
     assert esme.image_hash == ppmid.image_hash
     assert [(s.tag, s.length) for s in esme.sub_elements] == [(0x0000, 235)]
+
+
+def test_gbcs_template_signature_is_the_test_suppliers_over_the_manufacturer_image(
+    reference_dir: Path,
+) -> None:
+    """The 11.1 template's image carries the only GBCS signature of the reference set: the ZAZ1
+    test supplier's DS key (its certificate in the RTDS keystore) signs the manufacturer image,
+    the bytes between the OTA header and the force-replace byte. Checked first with
+    `cryptography` over a span cut from the header length, then with althan's verifier."""
+    data = template_image(reference_dir, "11.1")
+    keystore = reference_dir / "gbcs" / "keystore"
+    supplier = x509.load_pem_x509_certificate((keystore / "90b3d51f30010000-ds.pem").read_bytes())
+    other = x509.load_pem_x509_certificate((keystore / "90b3d51f30020000-ds.pem").read_bytes())
+    key, wrong = supplier.public_key(), other.public_key()
+    assert isinstance(key, ec.EllipticCurvePublicKey)
+    assert isinstance(wrong, ec.EllipticCurvePublicKey)
+    header_length = int.from_bytes(data[6:8], "little")
+    assert (header_length, len(data), data[-66:-64]) == (60, 361, b"\x00\x40")
+    signed, rs = data[header_length:-66], data[-64:]
+    der = encode_dss_signature(int.from_bytes(rs[:32], "big"), int.from_bytes(rs[32:], "big"))
+    key.verify(der, signed, ec.ECDSA(hashes.SHA256()))  # raises InvalidSignature otherwise
+    for not_signed in (data[:-66], data[:-65], data[header_length:-65]):
+        with pytest.raises(InvalidSignature):
+            key.verify(der, not_signed, ec.ECDSA(hashes.SHA256()))
+    img = parse_ota(data)
+    assert verify_gbcs_signature(img, key)
+    assert not verify_gbcs_signature(img, wrong)
 
 
 # ---------------------------------------------------------------- vendor wrappers vs zigpy

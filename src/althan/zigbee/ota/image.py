@@ -11,8 +11,9 @@ An OTA upgrade file is a little-endian header (magic ``0x0BEEF11E``) followed by
 ``gbcs``
     GB smart metering (GBCS) upgrade images: the raw manufacturer image, optionally followed
     by a force-replace byte (0x00/0x01), the byte 0x40 and a 64-byte raw ECDSA P-256 r||s
-    signature. In this module the signature covers every byte before the 0x40 length byte:
-    the OTA header, the manufacturer image and the force-replace byte when present.
+    signature. The signature covers the manufacturer image only (not the OTA header, not the
+    force-replace byte), as in the DCC reference 11.1 template's image, which the ZAZ1 test
+    supplier's DS key verifies over exactly those bytes.
 
 Form detection (``form="auto"``): if the body parses exactly as sub-elements it is
 ``zigbee``, otherwise ``gbcs``. In the gbcs form a signature is recognised when the body is

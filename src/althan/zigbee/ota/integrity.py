@@ -14,16 +14,14 @@ from cryptography.hazmat.primitives.asymmetric.utils import (
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from althan.zigbee.ota.errors import OtaBuildError
-from althan.zigbee.ota.header import build_header
 from althan.zigbee.ota.image import GBCS_SIGNATURE_LENGTH, OtaImage, build_ota
 
 
 def gbcs_signed_bytes(image: OtaImage) -> bytes:
-    """The bytes a gbcs signature covers: header + manufacturer image (+ force-replace)."""
-    out = build_header(image.header) + image.manufacturer_image
-    if image.force_replace is not None:
-        out += b"\x01" if image.force_replace else b"\x00"
-    return out
+    """The bytes a gbcs signature covers: the manufacturer image only (not the OTA header, not
+    the force-replace byte), as in the DCC reference 11.1 template's image, which the ZAZ1 test
+    supplier's DS key verifies over exactly those bytes."""
+    return image.manufacturer_image
 
 
 def sign_gbcs(message: bytes, key: ec.EllipticCurvePrivateKey) -> bytes:
