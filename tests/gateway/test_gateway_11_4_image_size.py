@@ -4,12 +4,12 @@
 from __future__ import annotations
 
 from fastapi.testclient import TestClient
-from gateway_support import row_counts, send
 
 from althan.model import EUI64, FirmwareVersion
 from althan.runtime.assemble import Assembly
 from althan.supplier.client import DuisClient
 from althan.zigbee.testimage import build_test_image
+from gateway_support import row_counts, send
 
 LIMIT = 10_240_000
 VERSION = 0x00020000

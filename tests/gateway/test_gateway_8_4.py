@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 from fastapi.testclient import TestClient
-from gateway_support import ESME, FakeClock, row_counts, seed_meter, send
 
 from althan.duis.namespaces import sr_element as e
 from althan.runtime.assemble import Assembly
 from althan.supplier.client import DuisClient
+from gateway_support import ESME, FakeClock, row_counts, seed_meter, send
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 from fastapi.testclient import TestClient
-from gateway_support import CHF, SR, FakeClock, seed_meter, send
 from sqlalchemy import select
 
 from althan.dsp import cpl
@@ -20,6 +19,7 @@ from althan.store.tables import firmware_deliveries, outbox
 from althan.supplier.client import DuisClient
 from althan.zigbee.ota import parse_ota
 from althan.zigbee.testimage import build_test_image
+from gateway_support import CHF, SR, FakeClock, seed_meter, send
 
 BRIDGE = EUI64.parse("00-DB-12-34-56-78-B1-01")
 VERSION = 0x00020000

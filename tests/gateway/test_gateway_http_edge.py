@@ -6,11 +6,11 @@ from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
-from gateway_support import row_counts
 
 from althan.runtime.assemble import Assembly
 from althan.runtime.duis_http import MAX_BODY
 from althan.supplier.client import DuisClient
+from gateway_support import row_counts
 
 
 def test_a_trailing_slash_is_not_redirected_with_the_clients_host(client: TestClient) -> None:
