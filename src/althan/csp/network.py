@@ -9,7 +9,7 @@ from typing import Protocol
 
 from althan.csp.region import CspRegion, csp_address
 from althan.han import gbcs_io
-from althan.han.config import NetworkConfig
+from althan.han.config import NOTHING_INSTALLED, Installed, NetworkConfig
 from althan.han.device import Device, Power
 from althan.han.disruption import HomeDisruption
 from althan.han.hub import CommsHub
@@ -161,6 +161,7 @@ def build_network(
     config: NetworkConfig,
     device_pki: gbcs_io.KeySource,
     sim: SimLike,
+    installed: Installed = NOTHING_INSTALLED,
 ) -> Network:
     """Add one CSP component per region (``csp:<Region>``) to `sim`.
 
@@ -178,6 +179,7 @@ def build_network(
             strategy,
             device_pki,
             preloaded_device_logs=config.preloaded_device_logs,
+            installed=installed,
         )
         sim.add(csp)
         net.regions[region] = csp

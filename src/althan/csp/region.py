@@ -26,7 +26,7 @@ from althan.csp.events import (
 )
 from althan.csp.wan import WanDelivery, WanLink
 from althan.han import gbcs_io
-from althan.han.config import HanTiming, RegionWan
+from althan.han.config import NOTHING_INSTALLED, HanTiming, Installed, RegionWan
 from althan.han.events import (
     ActivationAlert,
     AddToDeviceLog,
@@ -89,6 +89,7 @@ class CspRegion:
         keys: gbcs_io.KeySource,
         *,
         preloaded_device_logs: bool = True,
+        installed: Installed = NOTHING_INSTALLED,
     ) -> None:
         self.region = region
         self._address = csp_address(region)
@@ -96,7 +97,15 @@ class CspRegion:
         self.keys = keys
         images = OtaImages()
         self.hubs = [
-            CommsHub(i, h, timing, strategy, images, preloaded_device_logs=preloaded_device_logs)
+            CommsHub(
+                i,
+                h,
+                timing,
+                strategy,
+                images,
+                preloaded_device_logs=preloaded_device_logs,
+                installed=installed,
+            )
             for i, h in enumerate(homes)
         ]
         self.by_chf: dict[EUI64, CommsHub] = {hub.home.chf: hub for hub in self.hubs}

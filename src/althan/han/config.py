@@ -10,9 +10,17 @@ import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from althan.model import Region
+from althan.model import EUI64, Region
 
-__all__ = ["HanTiming", "NetworkConfig", "RegionWan", "Strategy", "default_wan"]
+__all__ = [
+    "NOTHING_INSTALLED",
+    "HanTiming",
+    "Installed",
+    "NetworkConfig",
+    "RegionWan",
+    "Strategy",
+    "default_wan",
+]
 
 
 class Strategy(enum.StrEnum):
@@ -85,3 +93,17 @@ class NetworkConfig:
 
     def wan_for(self, region: Region) -> RegionWan:
         return self.wan[region]
+
+
+@dataclass(frozen=True)
+class Installed:
+    """What the homes already hold when the network starts, beyond the fleet's factory state:
+    Type 1 devices physically present but not yet in their CHF's device log (spare bridges a
+    supplier is to install), and firmware devices run that is not their factory firmware (a
+    network rebuilt after a restart, from the SMI)."""
+
+    not_in_device_log: frozenset[EUI64] = frozenset()
+    firmware: Mapping[EUI64, int] = field(default_factory=dict)
+
+
+NOTHING_INSTALLED = Installed()

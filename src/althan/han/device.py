@@ -79,13 +79,20 @@ class Device:
         "stalls",
     )
 
-    def __init__(self, spec: Bridge | HanDevice, index: int, timing: HanTiming) -> None:
+    def __init__(
+        self,
+        spec: Bridge | HanDevice,
+        index: int,
+        timing: HanTiming,
+        firmware_version: int | None = None,
+    ) -> None:
+        """`firmware_version`: what it runs, when not its factory firmware (`spec`)."""
         self.spec = spec
         self.index = index
         self.client = OtaClient(
             manufacturer_code=spec.manufacturer_code,
             image_type=spec.image_type,
-            file_version=spec.firmware_version,
+            file_version=spec.firmware_version if firmware_version is None else firmware_version,
             hardware_version=spec.hardware_version,
             max_data_size=timing.block_size,
         )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 
 from althan.han.device import Device
 from althan.han.topology import Home
@@ -19,12 +19,21 @@ class DeviceLog:
 
     __slots__ = ("_entries", "_type1")
 
-    def __init__(self, home: Home, devices: Iterable[Device], *, preloaded: bool) -> None:
+    def __init__(
+        self,
+        home: Home,
+        devices: Iterable[Device],
+        *,
+        preloaded: bool,
+        not_logged: Collection[EUI64] = (),
+    ) -> None:
+        """`preloaded`: the home's Type 1 devices are in the log already (installed), except
+        those in `not_logged` (physically there, not whitelisted yet)."""
         self._type1 = frozenset(d.eui for d in home.type1())
         self._entries: dict[EUI64, bool] = {}
         for d in devices:
             t1 = d.eui in self._type1
-            if preloaded or not t1:
+            if (preloaded and d.eui not in not_logged) or not t1:
                 self._entries[d.eui] = t1
             else:
                 d.joined = False  # a Type 1 device joins once CCS01 whitelists it

@@ -18,7 +18,7 @@ and disruption accounting (:mod:`althan.han.disruption`).
 from __future__ import annotations
 
 from althan.han import activation, transfer
-from althan.han.config import HanTiming
+from althan.han.config import NOTHING_INSTALLED, HanTiming, Installed
 from althan.han.device import Device
 from althan.han.devicelog import DeviceLog
 from althan.han.disruption import HomeDisruption
@@ -68,14 +68,20 @@ class CommsHub(HubState):
         images: OtaImages,
         *,
         preloaded_device_logs: bool,
+        installed: Installed = NOTHING_INSTALLED,
     ) -> None:
-        devices = [Device(d, i, timing) for i, d in enumerate(home.devices())]
+        devices = [
+            Device(d, i, timing, installed.firmware.get(d.eui))
+            for i, d in enumerate(home.devices())
+        ]
         by_eui = {d.eui: d for d in devices}
         for d in devices:
             d.path = tuple(by_eui[e] for e in home.path(d.eui))
             if d.path:
                 d.path[-1].downstream.append(d)
-        log = DeviceLog(home, devices, preloaded=preloaded_device_logs)
+        log = DeviceLog(
+            home, devices, preloaded=preloaded_device_logs, not_logged=installed.not_in_device_log
+        )
         b1 = by_eui[home.b1.eui]
         super().__init__(index, home, devices, by_eui, b1, timing, strategy, images, log)
 
