@@ -232,6 +232,24 @@ class FirmwareDistributionFailure:
 
 
 @dataclass(frozen=True, slots=True)
+class CommandFailure:
+    """sr:CommandFailure: the command a device Service Request sent was not answered by its
+    device within the DSP's command timeout; this is the request's answer (none follows)."""
+
+    ELEMENT: ClassVar[str] = "CommandFailure"
+    request_id: str
+    device: EUI64
+
+    def element(self) -> etree._Element:
+        return el(
+            self.ELEMENT,
+            None,
+            el("CommandRequestID", self.request_id),
+            el("DeviceID", str(self.device)),
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class EndpointTest:
     """A test alert a user asks for (the SSI's "send test alert"), to see signed DCC alerts
     reach its registered endpoint. DUIS has no test body: this one is sr:DUISVersionMismatch /

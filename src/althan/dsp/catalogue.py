@@ -15,6 +15,7 @@ from typing import Final
 
 from althan.dsp.bodies import (
     AlertBody,
+    CommandFailure,
     CommsHubFirmwareTransfer,
     CspDeliveryStatus,
     EndpointTest,
@@ -106,6 +107,11 @@ N57: Final = DccAlert(
     FirmwareDistributionFailure,
     "an 11.4's deliveries timed out without an outcome; the devices are free again",
 )
+N58: Final = DccAlert(
+    "N58",
+    CommandFailure,
+    "a device Service Request's command had no response from the device in time",
+)
 N48: Final = DccAlert(
     "N48",
     QuarantinedRequest,
@@ -114,7 +120,7 @@ N48: Final = DccAlert(
 N999: Final = DccAlert(
     "N999", EndpointTest, "test alert a user asked for (SSI DUIS interface settings)"
 )
-DCC_ALERTS: Final = (N39, N42, N48, N55, N56, N57, N999)
+DCC_ALERTS: Final = (N39, N42, N48, N55, N56, N57, N58, N999)
 
 RESPONSE_BY_CODE: Final = {c.code: c for c in RESPONSE_CODES}
 _ALERT_BY_BODY: Final = {a.body: a for a in DCC_ALERTS}

@@ -73,6 +73,9 @@ class DspSettings:
     max_11_4_devices: int = 50_000
     delivery_timeout: timedelta = timedelta(days=3)
     """An 11.4 delivery with no outcome this long after the request fails ("timeout")."""
+    command_timeout: timedelta = timedelta(hours=24)
+    """A device Service Request whose device has not answered this long after it was sent is
+    answered with a DCC alert instead (N58 CommandFailure); a later response is dropped."""
     quarantine_expiry: timedelta = timedelta(hours=48)
     """A quarantined request no DCC operator released or rejected this long expires (E48)."""
     report_period: timedelta = timedelta(days=1)
@@ -99,13 +102,21 @@ class Services:
 class Effects:
     """What a transaction sends: recorded and queued in the outbox of that same transaction."""
 
-    __slots__ = ("_conn", "_duis", "_now", "_outbox")
+    __slots__ = ("_command_timeout", "_conn", "_duis", "_now", "_outbox")
 
-    def __init__(self, conn: Connection, duis: DuisIO, outbox: Outbox, now: datetime) -> None:
+    def __init__(
+        self,
+        conn: Connection,
+        duis: DuisIO,
+        outbox: Outbox,
+        now: datetime,
+        command_timeout: timedelta = DspSettings.command_timeout,
+    ) -> None:
         self._conn = conn
         self._duis = duis
         self._outbox = outbox
         self._now = now
+        self._command_timeout = command_timeout
 
     def alert(
         self, user: EUI64, body: AlertBody, *, device: EUI64 | None = None, detail: str = ""
@@ -178,7 +189,7 @@ class Effects:
         detail: str = "",
     ) -> None:
         """A GBCS command to `device` behind `chf`, via its CSP; its response comes back to
-        the request (`althan.dsp.commands`)."""
+        the request (`althan.dsp.commands`), or, past the command timeout, N58 does."""
         msg_id = commands.command_id(request_id, device)
         commands.record(
             self._conn,
@@ -190,6 +201,7 @@ class Effects:
             chf=chf,
             detail=detail,
             now=self._now,
+            expires_at=self._now + self._command_timeout,
         )
         self.smwan([(region, GbcsCommand(msg_id, chf, device, payload))])
 

@@ -20,7 +20,7 @@ from sqlalchemy import Connection, Engine, bindparam, func, insert, or_, select,
 from althan.model import EUI64, Region
 from althan.smwan import SmwanMessage
 from althan.smwan.codec import encode
-from althan.store.tables import outbox
+from althan.store.tables import UTCDateTime, outbox
 
 SMWAN = "smwan"
 DUIS = "duis"
@@ -215,3 +215,12 @@ class Outbox:
                     select(func.count()).select_from(outbox).where(outbox.c.sent_at.is_(None))
                 ).scalar_one()
             )
+
+
+_LATEST = select(func.max(outbox.c.created_at))
+
+
+def latest(conn: Connection) -> datetime | None:
+    """When the last message was written to the outbox (every effect the DSP has is one)."""
+    value = conn.execute(_LATEST).scalar_one_or_none()
+    return None if value is None else UTCDateTime().process_result_value(value, conn.dialect)

@@ -21,13 +21,14 @@ from lxml import etree
 from sqlalchemy import Connection, Engine
 
 from althan.dsp import catalogue as C
-from althan.dsp import firmware, inbox, quarantine
-from althan.dsp.bodies import FirmwareDistributionFailure
+from althan.dsp import commands, firmware, inbox, quarantine
+from althan.dsp.bodies import CommandFailure, FirmwareDistributionFailure
 from althan.dsp.context import DspSettings, Effects, Handled, InboundCtx, Reject, Services
 from althan.dsp.duis_io import DuisIO, DuisRejected, Request
 from althan.dsp.gateway import STEPS, Call, Step, compose, release_steps
 from althan.dsp.inbound import INBOUND, InboundHandler
 from althan.dsp.outbox import Outbox
+from althan.dsp.outbox import latest as outbox_latest
 from althan.dsp.routes import Routes
 from althan.duis.envelope import RequestId
 from althan.smwan import SmwanMessage
@@ -88,7 +89,8 @@ class Dsp:
         return self.services.settings
 
     def _effects(self, conn: Connection, now: datetime) -> Effects:
-        return Effects(conn, self.services.duis, self.outbox, now)
+        timeout = self.services.settings.command_timeout
+        return Effects(conn, self.services.duis, self.outbox, now, timeout)
 
     # ------------------------------------------------------------------ DUIS gateway
     def handle_duis(self, service: str, data: bytes, now: datetime) -> DuisReply:
@@ -207,14 +209,23 @@ class Dsp:
         return Decision(ref, entry.request_id, status, code.code, detail)
 
     # ------------------------------------------------------------------ time passing
-    def next_deadline(self) -> datetime | None:
-        """When `expire` next has work: the first deadline of a delivery in progress."""
+    def latest_time(self) -> datetime | None:
+        """The latest time the store was written with (a clock restarted on this store must
+        not run backwards past it)."""
         with self.engine.connect() as conn:
-            return firmware.next_deadline(conn)
+            return outbox_latest(conn)
+
+    def next_deadline(self) -> datetime | None:
+        """When `expire` next has work: the first deadline of a delivery in progress or of a
+        command awaiting its device."""
+        with self.engine.connect() as conn:
+            due = [firmware.next_deadline(conn), commands.next_expiry(conn)]
+        return min((d for d in due if d is not None), default=None)
 
     def expire(self, now: datetime) -> int:
-        """Fail every delivery in progress past its deadline (reason "timeout"); each 11.4's
-        requester gets one N57 naming its devices. How many failed."""
+        """Fail every delivery in progress past its deadline (reason "timeout"): each 11.4's
+        requester gets one N57 naming its devices. Answer every device command past its expiry
+        with N58 to its requester. How many ended."""
         with self.engine.begin() as conn:
             expired = firmware.expire(conn, now)
             effects = self._effects(conn, now)
@@ -222,7 +233,11 @@ class Dsp:
                 devices = tuple(d.device for d in group)
                 body = FirmwareDistributionFailure(str(rid), devices)
                 effects.alert(rid.originator, body, detail=firmware.TIMEOUT_REASON)
-        return len(expired)
+            silent = commands.expire(conn, now)
+            for c in silent:
+                failure = CommandFailure(str(c.request_id), c.device)
+                effects.alert(c.user, failure, device=c.device, detail=c.srv)
+        return len(expired) + len(silent)
 
     # ------------------------------------------------------------------ SM WAN side
     def handle_smwan(self, msg: SmwanMessage, now: datetime) -> None:

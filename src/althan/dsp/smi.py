@@ -5,7 +5,7 @@ Every statement the DSP runs on `devices` and `chf_device_log` is here.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -15,7 +15,8 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from althan.dsp import records
 from althan.model import EUI64, TYPE1_DEVICE_TYPES, DeviceStatus, DeviceType, Region
-from althan.store.tables import chf_device_log, devices
+from althan.store.bulk import raw, select_where_in
+from althan.store.tables import chf_device_log, devices, eui_from_db, eui_to_db
 
 _DEVICE = select(devices).where(devices.c.eui == bindparam("eui", type_=devices.c.eui.type))
 _TYPE1 = tuple(t.value for t in TYPE1_DEVICE_TYPES)
@@ -163,3 +164,58 @@ def count_althan(conn: Connection, *, status: str | None = None, version: str | 
     if version is not None:
         q = q.where(devices.c.firmware_version == version)
     return int(conn.execute(q).scalar_one())
+
+
+def device_log_entries(conn: Connection) -> set[tuple[EUI64, EUI64]]:
+    """Every (CHF, device) of the CHF device logs."""
+    return {(r.chf, r.device) for r in conn.execute(select(chf_device_log))}
+
+
+def firmware_versions(conn: Connection, euis: Sequence[EUI64]) -> dict[EUI64, str | None]:
+    """The SMI firmware version of each of `euis` it knows."""
+    stored = [eui_to_db(e) for e in euis]
+    q = select(raw(devices.c.eui).label("eui"), devices.c.firmware_version)
+    return {
+        eui_from_db(r.eui): r.firmware_version
+        for r in select_where_in(conn, q, devices.c.eui, stored)
+    }
+
+
+def known(conn: Connection, euis: Sequence[EUI64]) -> set[EUI64]:
+    """Which of `euis` the SMI holds."""
+    return set(firmware_versions(conn, euis))
+
+
+_LISTED = (
+    "eui",
+    "device_type",
+    "variant",
+    "status",
+    "firmware_version",
+    "manufacturer",
+    "model",
+    "chf",
+    "region",
+    "supplier",
+)
+
+
+def listing(
+    conn: Connection,
+    *,
+    device_type: str | None = None,
+    variant: str | None = None,
+    status: str | None = None,
+    supplier: EUI64 | None = None,
+) -> list[dict[str, str | None]]:
+    """SMI records as text (EUIs hyphenated), filtered, in EUI order."""
+    q = select(*(devices.c[c] for c in _LISTED)).order_by(devices.c.eui)
+    for col, value in (("device_type", device_type), ("variant", variant), ("status", status)):
+        if value is not None:
+            q = q.where(devices.c[col] == value)
+    if supplier is not None:
+        q = q.where(devices.c.supplier == supplier)
+    return [
+        {c: (None if r[i] is None else str(r[i])) for i, c in enumerate(_LISTED)}
+        for r in conn.execute(q)
+    ]

@@ -280,8 +280,12 @@ device_commands = Table(
     Column("detail", String(200), nullable=False, default=""),
     Column("created_at", UTCDateTime, nullable=False),
     Column("done_at", UTCDateTime, nullable=True),
+    # a command awaiting its device's response is answered N58 at this time; pre-commands
+    # (awaiting the user's signature, not a device) have none
+    Column("expires_at", UTCDateTime, nullable=True),
 )
 Index("ix_commands_device", device_commands.c.device, device_commands.c.created_at)
+Index("ix_commands_expiry", device_commands.c.expires_at)
 
 alerts = Table(
     "alerts",
