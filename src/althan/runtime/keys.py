@@ -7,6 +7,10 @@ DSP sees device keys only as public keys, as from the SMKI repository.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Final, Literal
+
+from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from althan.dsp.gbcs_out import DspGbcsKeys
@@ -15,6 +19,8 @@ from althan.gbcs import Keystore
 from althan.model import ACCESS_CONTROL_BROKER_EUI, EUI64
 from althan.smki.boxed_keystore import remote_party_key
 from althan.smki.device_pki import DevicePki
+
+USAGES: Final[tuple[Literal["ds", "ka"], ...]] = ("ds", "ka")
 
 
 class FleetKeys:
@@ -55,3 +61,23 @@ def with_keystore(keys: DspGbcsKeys, keystore: Keystore) -> DspGbcsKeys:
         device_ka_public=lambda e: keystore.public_key(e, "ka") or ka(e),
         device_ds_public=lambda e: keystore.public_key(e, "ds") or ds(e),
     )
+
+
+class FleetCertificates:
+    """The SMKI device certificates of a fleet's devices (`SmkiRepository`'s devices): built
+    from the fleet PKI when first asked for, known by serial from the start."""
+
+    def __init__(self, pki: DevicePki, devices: Iterable[EUI64]) -> None:
+        self._pki = pki
+        self._devices = frozenset(devices)
+        self._holders = {
+            pki.serial_for(eui, usage): (eui, usage) for eui in self._devices for usage in USAGES
+        }
+
+    def holder_of(self, serial: int) -> tuple[EUI64, str] | None:
+        return self._holders.get(serial)
+
+    def certificates(self, eui: EUI64) -> list[x509.Certificate]:
+        if eui not in self._devices:
+            return []
+        return [self._pki.cert_for(eui, usage) for usage in USAGES]

@@ -123,6 +123,10 @@ class DevicePki:
     def public_key_for(self, eui: EUI64, usage: Usage = "ds") -> ec.EllipticCurvePublicKey:
         return self.key_for(eui, usage).public_key()
 
+    def serial_for(self, eui: EUI64, usage: Usage = "ds") -> int:
+        """The serial number of the device's certificate (without building it)."""
+        return _serial(self.seed, f"{usage}/{eui.compact}")
+
     def cert_for(self, eui: EUI64, usage: Usage = "ds") -> x509.Certificate:
         """The device certificate (issued by the issuing CA); the subject's
         x500UniqueIdentifier holds the EUI-64, as in SMKI device certificates."""
@@ -147,7 +151,7 @@ class DevicePki:
                 .subject_name(subject)
                 .issuer_name(issuer.subject)
                 .public_key(self.public_key_for(eui, usage))
-                .serial_number(_serial(self.seed, f"{usage}/{eui.compact}"))
+                .serial_number(self.serial_for(eui, usage))
                 .not_valid_before(_NOT_BEFORE)
                 .not_valid_after(_NOT_AFTER)
                 .add_extension(ku, critical=True)

@@ -10,8 +10,9 @@ them (`althan.runtime.smki_http` serves it).
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from cryptography import x509
 from cryptography.x509.oid import NameOID
@@ -65,12 +66,28 @@ def _usage(cert: x509.Certificate) -> str | None:
     return None
 
 
-class SmkiRepository:
-    """Certificates by holder and by serial."""
+class DeviceCertificates(Protocol):
+    """Device certificates issued on demand (a fleet's generated PKI), known by serial."""
 
-    def __init__(self, certificates: Iterable[SmkiCertificate] = ()) -> None:
+    def holder_of(self, serial: int) -> tuple[EUI64, str] | None:
+        """The (EUI, "ds" | "ka") whose certificate has `serial`, if one of these devices'."""
+
+    def certificates(self, eui: EUI64) -> Sequence[x509.Certificate]:
+        """The device's certificates (none for a device it does not hold)."""
+
+
+class SmkiRepository:
+    """Certificates by holder and by serial; device certificates from `devices` are built when
+    first asked for."""
+
+    def __init__(
+        self,
+        certificates: Iterable[SmkiCertificate] = (),
+        devices: DeviceCertificates | None = None,
+    ) -> None:
         self._by_serial: dict[int, SmkiCertificate] = {}
         self._by_holder: dict[tuple[CertificateKind, EUI64], list[SmkiCertificate]] = {}
+        self._devices = devices
         for c in certificates:
             self.add(c)
 
@@ -99,10 +116,20 @@ class SmkiRepository:
         return list(self._by_holder.get((CertificateKind.ORGANISATION, eui), ()))
 
     def device(self, eui: EUI64) -> list[SmkiCertificate]:
-        return list(self._by_holder.get((CertificateKind.DEVICE, eui), ()))
+        key = (CertificateKind.DEVICE, eui)
+        if key not in self._by_holder and self._devices is not None:
+            for cert in self._devices.certificates(eui):
+                self.add_device(eui, cert)
+        return list(self._by_holder.get(key, ()))
 
     def by_serial(self, serial: int) -> SmkiCertificate | None:
-        return self._by_serial.get(serial)
+        found = self._by_serial.get(serial)
+        if found is None and self._devices is not None:
+            holder = self._devices.holder_of(serial)
+            if holder is not None:
+                self.device(holder[0])
+                found = self._by_serial.get(serial)
+        return found
 
     def __len__(self) -> int:
         return len(self._by_serial)
