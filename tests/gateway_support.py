@@ -10,13 +10,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import httpx
 from fastapi.testclient import TestClient
 from lxml import etree
 from sqlalchemy import Engine, func, select
 
 from althan.dsp.bootstrap import InventoryDevice, seed_inventory
 from althan.dsp.users import register_user
-from althan.duis.xmldsig import verify
+from althan.duis.xmldsig import TrustStore, verify
 from althan.model import EUI64, TEST_SUPPLIER_EUI, UserRole
 from althan.runtime.assemble import Assembly
 from althan.store.tables import metadata
@@ -62,10 +63,11 @@ class Answer:
 
 
 def post_all(
-    client: TestClient, assembly: Assembly, templates: Iterable[Template]
+    client: TestClient | httpx.Client, trust: TrustStore, templates: Iterable[Template]
 ) -> dict[str, Answer]:
     """POST each template (in the order given) to the service its CommandVariant picks; every
-    answer is XML, signed by the DSP, and its ResponseCode is the x-duis-response-code header."""
+    answer is XML, signed by the DSP (`trust`), and its ResponseCode is the
+    x-duis-response-code header."""
     table: dict[str, Answer] = {}
     for t in templates:
         r = client.post(
@@ -75,7 +77,7 @@ def post_all(
         )
         assert r.status_code < 500, (t.name, r.status_code, r.text[:300])
         assert r.headers["content-type"].startswith("application/xml"), t.name
-        v = verify(r.content, assembly.dsp_trust)
+        v = verify(r.content, trust)
         code = v.root.findtext(f"{SR}Header/{SR}ResponseCode")
         assert code is not None, t.name
         assert r.headers["x-duis-response-code"] == code, t.name

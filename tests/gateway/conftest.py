@@ -44,6 +44,6 @@ def sweep(
     a = build_dsp(d / "data", db_url=f"sqlite:///{d / 'dsp.db'}")
     register_test_users(a, clock())
     with TestClient(create_app(a, clock=clock)) as c:
-        answers = post_all(c, a, templates)
+        answers = post_all(c, a.dsp_trust, templates)
     assert list(answers) == sorted(t.name for t in templates)
     return MappingProxyType(answers)

@@ -102,7 +102,18 @@ def test_serve_answers_signed_duis_over_real_http(tmp_path: Path) -> None:
     )
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen(
-        [sys.executable, "-c", code, "serve", "--port", str(port), "--data-dir", str(data)],
+        [
+            sys.executable,
+            "-c",
+            code,
+            "serve",
+            "--port",
+            str(port),
+            "--smki-port",
+            "0",
+            "--data-dir",
+            str(data),
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         env=env,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from althan.cli import ad, cpl, duis, firmware, gbcs, intake, pc, records, ssi, users
+from althan.cli import ad, cpl, devices, duis, firmware, gbcs, intake, pc, records, ssi, users
 from althan.cli.demo import demo
 from althan.cli.report import report
 from althan.cli.serve import serve
@@ -27,6 +27,7 @@ app.command("serve")(serve)
 app.command("simulate")(simulate)
 app.command("report")(report)
 app.add_typer(users.app, name="users", help="DCC users known to the DSP.")
+app.add_typer(devices.app, name="devices", help="Devices of the SMI, and spare ones.")
 app.add_typer(ssi.app, name="ssi", help="The Self-Service Interface: its accounts.")
 app.add_typer(ad.app, name="ad", help="Anomaly detection: thresholds and the quarantine queue.")
 app.add_typer(records.app, name="records", help="The DCC's firmware records.")

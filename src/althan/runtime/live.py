@@ -27,6 +27,9 @@ from althan.smwan.addresses import DSP_ADDRESS
 
 log = logging.getLogger("althan.live")
 
+Task = Callable[[datetime], object]
+"""Housekeeping the DSP does as DCC time passes, given that time."""
+
 
 class ScaledClock:
     """DCC time: `start`, then `speed` DCC seconds per real second."""
@@ -88,8 +91,12 @@ class LiveNetwork:
         *,
         faults: Faults | None = None,
         on_dsp_output: Callable[[], None] = lambda: None,
-        expire_every: float = 1.0,
+        tasks: Sequence[Task] = (),
+        every: float = 1.0,
     ) -> None:
+        """`tasks` run every `every` real seconds with the DCC time (the DSP's housekeeping:
+        delivery deadlines, quarantine expiry, scheduled reports); one that returns something
+        true has sent something, and `on_dsp_output` is called."""
         self.dsp = dsp
         self.clock = clock
         self.sim = Simulator(start=clock.seconds(), faults=faults)
@@ -99,9 +106,14 @@ class LiveNetwork:
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._expire_every = expire_every
-        self._next_expiry = 0.0
+        self._tasks = [dsp.expire, *tasks]
+        self._every = every
+        self._next_tasks = 0.0
         self.errors = 0
+
+    def add_tasks(self, tasks: Sequence[Task]) -> None:
+        """More housekeeping (before `start`)."""
+        self._tasks.extend(tasks)
 
     # -- from other threads
     def post(self, address: str, msg: object) -> None:
@@ -120,13 +132,14 @@ class LiveNetwork:
                 break
             self.sim.post(address, msg, at=max(now, self.sim.now))
         self.sim.run(until=now)
-        if time.monotonic() >= self._next_expiry:
-            self._next_expiry = time.monotonic() + self._expire_every
-            if self.dsp.expire(self.clock()):
-                self._on_dsp_output()
+        if time.monotonic() >= self._next_tasks:
+            self._next_tasks = time.monotonic() + self._every
+            for task in self._tasks:
+                if task(self.clock()):
+                    self._on_dsp_output()
         nxt = self.sim.next_time()
-        wait = self._expire_every if nxt is None else self.clock.real_delay(nxt - now)
-        return min(wait, self._expire_every)
+        wait = self._every if nxt is None else self.clock.real_delay(nxt - now)
+        return min(wait, self._every)
 
     def run_forever(self) -> None:
         while not self._stop.is_set():
