@@ -103,7 +103,8 @@ def _self_signed(eui: Any) -> tuple[Any, Any]:
 
 def prepare(data_dir: Path, db_url: str | None, slots: int) -> list[Any]:
     """Store with test users, one bench user per slot and a seeded bridge; the bench clients."""
-    from althan.dsp.bootstrap import InventoryDevice, register_user, seed_inventory
+    from althan.dsp.bootstrap import InventoryDevice, seed_inventory
+    from althan.dsp.users import register_user
     from althan.model import EUI64, UserRole
     from althan.runtime.assemble import build_dsp, register_test_users
     from althan.supplier.client import DuisClient

@@ -16,6 +16,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
 from althan.dsp.outbox import OutboxItem
+from althan.duis.envelope import RequestId
 from althan.duis.xmldsig import verify
 from althan.model import TEST_SUPPLIER_EUI, Region
 from althan.runtime.assemble import NETWORK_OPERATOR_EUI, Assembly, build_dsp
@@ -81,8 +82,8 @@ def _set_endpoint(a: Assembly, url: str | None) -> None:
 def _queue_response(a: Assembly, clock: FakeClock, counter: int = 7) -> bytes:
     """A signed asynchronous response for the test supplier, queued as the DSP does."""
     xml = a.dsp.duis.response(
-        request_id=f"{TEST_SUPPLIER_EUI}:00-DB-12-34-56-78-B3-01:{counter}",
-        response_id=f"00-DB-12-34-56-78-B3-01:{TEST_SUPPLIER_EUI}:{counter}",
+        request_id=RequestId.parse(f"{TEST_SUPPLIER_EUI}:00-DB-12-34-56-78-B3-01:{counter}"),
+        response_id=RequestId.parse(f"00-DB-12-34-56-78-B3-01:{TEST_SUPPLIER_EUI}:{counter}"),
         code="I0",
         when=clock(),
         service_reference="11.2",

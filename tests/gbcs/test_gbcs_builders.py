@@ -65,7 +65,7 @@ def test_cs08_command_and_response_byte_identical(
     device = decode(ref_cmd).target
     counter = decode(ref_cmd).transaction_id
     srp_counter = decode(ref_cmd).other_info.supplementary_remote_party_counter
-    mac = {"ka_private": _acb(keystore), "ka_public": _ka(keystore, device)}
+    ka_private, ka_public = _acb(keystore), _ka(keystore, device)
     cmd = seal(
         command(
             ReadFirmwareVersionCommand(),
@@ -74,7 +74,8 @@ def test_cs08_command_and_response_byte_identical(
             remote_party=TEST_SUPPLIER_EUI,
             remote_party_counter=srp_counter,
         ),
-        **mac,
+        ka_private=ka_private,
+        ka_public=ka_public,
     )
     assert cmd == ref_cmd
     ok = case == "SUCCESS"
@@ -89,10 +90,11 @@ def test_cs08_command_and_response_byte_identical(
             remote_party=TEST_SUPPLIER_EUI,
             remote_party_counter=srp_counter,
         ),
-        **mac,
+        ka_private=ka_private,
+        ka_public=ka_public,
     )
     assert rsp == ref_rsp
-    again = seal(response_to(decode(cmd), answer), **mac)
+    again = seal(response_to(decode(cmd), answer), ka_private=ka_private, ka_public=ka_public)
     assert again == ref_rsp
 
 

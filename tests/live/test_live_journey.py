@@ -136,9 +136,11 @@ def test_the_supplier_journey_on_a_served_dcc(
             )  # fmt: skip
             post(update, "I0")
             for code in ("N55", "N56", "N39"):
-                [got] = endpoint.wait_for(
-                    lambda r, c=code: r.alert == c and bridge["eui"] in r.xml.decode()
-                )
+
+                def alert_for_bridge(r: Received, c: str = code) -> bool:
+                    return r.alert == c and bridge["eui"] in r.xml.decode()
+
+                [got] = endpoint.wait_for(alert_for_bridge)
             n39 = got.text(f".//{SR}PPMIDFirmwareUpgradeAlert/{SR}FirmwareVersion")
             assert n39 == f"{NEW:08X}"
             post(read_fw, "I99")

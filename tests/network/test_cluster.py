@@ -94,7 +94,7 @@ def test_full_download_with_pacing_and_held_activation() -> None:
     assert req is not None and req.file_offset == 0
     end, now_ms, blocks, waits = _drive(server, client, req, 0)
     assert isinstance(end, UpgradeEndRequest) and end.status == OtaStatus.SUCCESS
-    assert bytes(client.received) == info.data
+    assert client.received is not None and bytes(client.received) == info.data
     assert blocks == blocks_between(0, info.size, 64) == server.blocks_served
     assert waits == blocks - 1  # every request after the first came too early: WAIT_FOR_DATA
     # the aggregate arithmetic the HAN model uses gives the same duration

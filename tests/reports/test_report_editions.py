@@ -20,8 +20,8 @@ from althan.duis.xmldsig import verify
 from althan.han.topology import generate_fleet
 from althan.model import ALTHANCO_DEFAULT_EUI
 from althan.reports import editions
+from althan.runtime.dispatcher import OutboxDispatcher
 from althan.runtime.scenario import Scenario
-from althan.runtime.service import OutboxDispatcher
 from althan.runtime.world import at
 
 NEW = 0x00020000

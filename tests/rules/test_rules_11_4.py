@@ -20,6 +20,7 @@ from rules_gateway import PPMID_INC, UNKNOWN, Gateway, own_schema, zaz1_client
 from sqlalchemy import update
 
 from althan.dsp.bootstrap import InventoryDevice, seed_inventory
+from althan.duis.service_requests import RequestBuilder, SignedRequest
 from althan.duis.xmldsig import verify
 from althan.han.topology import Bridge
 from althan.model import EUI64, TEST_SUPPLIER_EUI, FirmwareVersion
@@ -27,7 +28,6 @@ from althan.runtime.assemble import build_dsp, register_test_users
 from althan.runtime.scenario import install_code
 from althan.runtime.world import at
 from althan.store.tables import devices
-from althan.supplier.client import DuisClient, SignedRequest
 from althan.zigbee.testimage import build_test_image
 from fleet_world import NEW_VERSION, World, warning_lists
 from gateway_support import SR, T0
@@ -82,7 +82,7 @@ def test_more_than_50000_devices_is_e110403(tmp_path: Path, reference_dir: Path)
     assert reply.response_code == "W110401", reply.detail  # all unknown: InvalidDeviceIDList
 
 
-def _update(who: DuisClient, image_text: str, euis: list[EUI64]) -> SignedRequest:
+def _update(who: RequestBuilder, image_text: str, euis: list[EUI64]) -> SignedRequest:
     body = etree.Element(f"{SR}UpdatePPMIDFirmware")
     etree.SubElement(body, f"{SR}FirmwareImage").text = image_text
     etree.SubElement(body, f"{SR}FirmwareVersion").text = f"{NEW_VERSION:08X}"

@@ -63,7 +63,7 @@ def smki_url() -> Iterator[str]:
     for k in load_boxed_keystore(keystore_json()):
         repo.add_organisation(k.cert)
     for usage in ("ds", "ka"):
-        repo.add_device(DEVICE, PKI.cert_for(DEVICE, usage))  # type: ignore[arg-type]
+        repo.add_device(DEVICE, PKI.cert_for(DEVICE, usage))
     port = _free_port()
     server = uvicorn.Server(
         uvicorn.Config(create_smki_app(repo), host="127.0.0.1", port=port, log_level="warning")

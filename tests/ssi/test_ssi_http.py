@@ -29,8 +29,8 @@ from althan.model import ALTHANCO_DEFAULT_EUI, EUI64, TEST_SUPPLIER_EUI, Firmwar
 from althan.reports.deployed import deployed
 from althan.reports.rollout import versions_csv
 from althan.runtime.assemble import build_dsp, register_test_users
+from althan.runtime.dispatcher import OutboxDispatcher
 from althan.runtime.scenario import Scenario
-from althan.runtime.service import OutboxDispatcher
 from althan.ssi import SsiConfig, accounts
 from althan.ssi.pages import PAGES
 from althan.store.tables import (
@@ -60,7 +60,7 @@ def signed_in(app_client: TestClient, login: str) -> TestClient:
 
 def test_every_page_refuses_the_roles_it_is_not_for(alt_world: Scenario) -> None:
     sample = {"eui": "00-00-00-00-00-00-00-01", "request_id": "x", "message_id": "1"}
-    sample |= {"sha256": "0" * 64, "entry_id": "1"}
+    sample |= {"sha256": "0" * 64, "entry_id": "1", "number": "1", "submission": "1", "ref": "1"}
     for login, role in (("supplier1", "supplier"), ("althanco", "althanco"), ("operator", "dcc")):
         with TestClient(gateway_app(alt_world.assembly, world_clock(alt_world))) as c:
             signed_in(c, login)

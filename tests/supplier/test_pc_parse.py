@@ -16,6 +16,7 @@ import base64
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pc_world import (
@@ -41,8 +42,9 @@ def run(*args: str) -> tuple[int, str, str]:
     return r.exit_code, r.stdout, r.stderr
 
 
-def last_json(out: str) -> dict:  # type: ignore[type-arg]
-    return json.loads(out.strip().splitlines()[-1])
+def last_json(out: str) -> dict[str, Any]:
+    value: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
+    return value
 
 
 def _checks(doc: dict) -> dict[str, str]:  # type: ignore[type-arg]
