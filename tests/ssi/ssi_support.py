@@ -8,7 +8,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -19,8 +19,9 @@ from starlette.testclient import TestClient
 
 from althan.model import ALTHANCO_DEFAULT_EUI, EUI64, TEST_SUPPLIER_EUI, FirmwareVersion
 from althan.runtime.assemble import Assembly
+from althan.runtime.dispatcher import OutboxDispatcher
 from althan.runtime.scenario import Scenario
-from althan.runtime.service import OutboxDispatcher, create_app
+from althan.runtime.service import create_app
 from althan.runtime.world import at
 from althan.ssi import SsiConfig, accounts, create_ssi_app
 
@@ -59,7 +60,7 @@ def gateway_app(
 ) -> Any:
     """The DUIS gateway app with the SSI mounted at /ssi (as `althan serve` serves it)."""
     dsp = assembly.dsp
-    ssi = create_ssi_app(dsp.engine, dsp.services, clock=clock, config=config)
+    ssi = create_ssi_app(dsp.engine, dsp.services, clock=clock, config=config, dsp=dsp)
     return create_app(assembly, clock=clock, dispatcher=dispatcher, routes=[Mount("/ssi", ssi)])
 
 
@@ -92,11 +93,13 @@ class Served:
 @dataclass
 class Rollout:
     """A supplier's 11.4s through the real DSP, the sim stepped slowly in a thread so that a
-    page watching it sees it move."""
+    page watching it sees it move. The stepping waits for `go`: a test opens its page first,
+    so that a slow browser on a loaded machine cannot miss the whole rollout."""
 
     world: Scenario
     thread: threading.Thread | None = None
     error: BaseException | None = None
+    go: threading.Event = field(default_factory=threading.Event)
 
     def start(self, images: dict[Any, bytes], bridges: list[Any], version: int) -> None:
         w = self.world
@@ -109,6 +112,7 @@ class Rollout:
 
         def step() -> None:
             try:
+                self.go.wait(300)
                 while w.sim.pending:
                     w.sim.run(max_events=8)
                     time.sleep(0.2)
@@ -120,6 +124,7 @@ class Rollout:
 
     def join(self) -> None:
         assert self.thread is not None
+        self.go.set()
         self.thread.join(300)
         assert not self.thread.is_alive(), "the rollout did not finish"
         if self.error is not None:
