@@ -96,7 +96,7 @@ def serve(
         fail(f"--smki-port {smki_port} is the DUIS port")
     dcc = ServedDcc.open(options)
     dsp = dcc.assembly.dsp
-    ssi = create_ssi_app(dsp.engine, dsp.services, clock=dcc.clock)
+    ssi = create_ssi_app(dsp.engine, dsp.services, clock=dcc.clock, dsp=dsp)
     app = dcc.app(
         routes=[Mount("/ssi", ssi)],
         tasks=[dsp.expire_quarantine, lambda now: publish_due(dsp, now)],

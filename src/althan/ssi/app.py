@@ -23,6 +23,7 @@ from starlette.staticfiles import StaticFiles
 
 from althan.dsp.context import Services
 from althan.dsp.outbox import Outbox
+from althan.dsp.service import Dsp
 from althan.ssi import accounts
 from althan.ssi.config import SsiConfig
 from althan.ssi.pages import PAGES
@@ -58,12 +59,14 @@ def create_ssi_app(
     staging: Path | None = None,
     pages: Sequence[Page] = PAGES,
     wall: Clock = real_time,
+    dsp: Dsp | None = None,
 ) -> Starlette:
     """The Self-Service Interface over the DSP's store.
 
     `clock` is the DSP's time (what test alerts and CPL entries are stamped with); `wall` the
     real time (sign-in throttling). Uploaded OTA files wait in `staging` (default: beside
-    the DSP's image store) until registered."""
+    the DSP's image store) until registered. Given `dsp`, a DCC operator can release and
+    reject quarantined requests from the operations page."""
     cfg = config or SsiConfig()
     with engine.begin() as conn:
         secret = cfg.secret_key or accounts.session_secret(conn)
@@ -77,6 +80,7 @@ def create_ssi_app(
         staging=ImageStore(staging_root),
         clock=clock,
         wall=wall,
+        dsp=dsp,
     )
     routes = [
         *routes_of(pages, portal),

@@ -1,6 +1,7 @@
 """Page: DCC operations. The outbox backlog and delivery failures per endpoint (from the
-outbox itself), and the load on each CSP region over time (SM WAN messages the DSP sent each
-region, by hour, and the deliveries in progress per region).
+outbox itself), the load on each CSP region over time (SM WAN messages the DSP sent each
+region, by hour, and the deliveries in progress per region), and the anomaly-detection
+quarantine (`althan.ssi.held`: release or reject each held request).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from starlette.responses import Response
 
 from althan.dsp import users
-from althan.ssi import charts
+from althan.ssi import charts, held
 from althan.ssi.web import PageRequest
 from althan.store.tables import firmware_deliveries, outbox
 
@@ -79,6 +80,7 @@ def ops_page(pr: PageRequest) -> Response:
             .where(firmware_deliveries.c.active == 1)
             .group_by(firmware_deliveries.c.region, firmware_deliveries.c.status)
         ).all()
+        queue = held.queue(conn)
     table: dict[str, dict[str, int]] = defaultdict(dict)
     for r in load:
         table[str(r.hour)[11:]][r.destination] = int(r.n)
@@ -95,4 +97,7 @@ def ops_page(pr: PageRequest) -> Response:
         regions=dict(sorted(regions.items())),
         hours=HOURS,
         now=now,
+        queue=queue,
+        can_decide=pr.portal.dsp is not None,
+        notice=held.notice(pr.param("notice")),
     )

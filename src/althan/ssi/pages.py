@@ -16,8 +16,11 @@ from althan.ssi import (
     audit,
     deployments,
     devices,
+    held,
+    inbox,
     interface,
     ops,
+    outcomes,
     product_list,
     reporting,
     signin,
@@ -30,6 +33,7 @@ DUIS_USERS = frozenset({SUPPLIER, ALTHANCO, DCC})
 REPORT_READERS = frozenset({ALTHANCO, DCC})
 CPL_KEEPERS = frozenset({ALTHANCO})
 OPERATORS = frozenset({DCC})
+SUPPLIERS = frozenset({SUPPLIER})
 POST = ("POST",)
 
 
@@ -57,6 +61,13 @@ PAGES: Final[tuple[Page, ...]] = (
     Page("/reports", reporting.reports_page),
     Page("/reports/device-status.csv", reporting.status_csv),
     Page("/reports/deployed.csv", reporting.deployed_csv, roles=REPORT_READERS),
+    Page("/reports/editions", inbox.inbox_page, roles=REPORT_READERS),
+    Page("/reports/editions/{number:int}.xml", inbox.edition_xml, roles=REPORT_READERS),
+    Page("/reports/editions/{number:int}", inbox.edition_page, roles=REPORT_READERS),
+    # 5b. suppliers' upgrade outcomes for AltHANCo (requirement 3)
+    Page("/outcomes", outcomes.outcomes_page),
+    Page("/outcomes/submit", outcomes.submit, methods=POST, roles=SUPPLIERS, upload=True),
+    Page("/outcomes/{submission:int}", outcomes.submission_page),
     # 6. the CPL (AltHANCo keeps it; everyone reads it)
     Page("/cpl", product_list.cpl_page),
     Page("/cpl/upload", product_list.upload, methods=POST, roles=CPL_KEEPERS, upload=True),
@@ -70,5 +81,7 @@ PAGES: Final[tuple[Page, ...]] = (
     Page("/interface/test-alert", interface.test_alert, methods=POST),
     # 8. DCC operations
     Page("/ops", ops.ops_page, roles=OPERATORS),
+    Page("/ops/quarantine/{ref}/release", held.release, methods=POST, roles=OPERATORS),
+    Page("/ops/quarantine/{ref}/reject", held.reject, methods=POST, roles=OPERATORS),
 )
 """Every page of the SSI."""

@@ -29,6 +29,7 @@ from starlette.routing import Route
 
 from althan.dsp.context import Services
 from althan.dsp.outbox import Outbox
+from althan.dsp.service import Dsp
 from althan.model import EUI64
 from althan.ssi import accounts
 from althan.ssi.accounts import Role
@@ -69,6 +70,9 @@ class Portal:
     """The DSP's time (what alerts and records are stamped with; sped up under serve)."""
     wall: Clock
     """The real time (sign-in throttling)."""
+    dsp: Dsp | None = None
+    """The DSP itself, for what only it may do (an operator's quarantine decisions: the
+    released request goes through the gateway steps); None: those actions are not offered."""
 
     @property
     def throttle(self) -> accounts.Throttle:
