@@ -10,14 +10,21 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import UTC, datetime
 from typing import Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from althan.cli.options import DEFAULT_DATA_DIR, DataDir, DbUrl, fail, open_assembly, store_url
+from althan.cli.options import (
+    DEFAULT_DATA_DIR,
+    DataDir,
+    DbUrl,
+    dsp_now,
+    fail,
+    open_assembly,
+    store_url,
+)
 from althan.model import EUI64
 
 app = typer.Typer(
@@ -82,7 +89,7 @@ def ad_set(
                 max_requests=max_requests,
                 max_devices=max_devices,
                 window=span,
-                now=datetime.now(UTC),
+                now=dsp_now(data_dir),
             )
     except anomaly.ThresholdError as exc:
         fail(str(exc))
@@ -202,7 +209,7 @@ def _decide(ref: int, release: bool, as_json: bool, data_dir: Any, db_url: str |
     from althan.dsp.quarantine import QuarantineError
 
     dsp = open_assembly(data_dir, db_url, create=False).dsp
-    now = datetime.now(UTC)
+    now = dsp_now(data_dir)
     try:
         d = dsp.release(ref, now) if release else dsp.reject(ref, now)
     except QuarantineError as exc:

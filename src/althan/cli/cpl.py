@@ -12,7 +12,6 @@ import json
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
@@ -22,7 +21,7 @@ from rich.table import Table
 from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
-from althan.cli.options import DEFAULT_DATA_DIR, DataDir, open_assembly
+from althan.cli.options import DEFAULT_DATA_DIR, DataDir, dsp_now, open_assembly
 from althan.dsp import cpl
 from althan.model import ALTHANCO_DEFAULT_EUI, EUI64
 from althan.runtime.assemble import Assembly
@@ -172,7 +171,7 @@ def add(
                 firmware_version=f"{h.file_version:08X}",
                 image_sha256=sha,
                 image_hash=img.image_hash,
-                now=datetime.now(UTC),
+                now=dsp_now(data_dir),
             )
             # stored only once the entry is allowed; the store is content-addressed
             a.dsp.images.put(data)
@@ -245,7 +244,7 @@ def withdraw(
                 entry_id,
                 cpl.CplStatus.WITHDRAWN,
                 by,
-                datetime.now(UTC),
+                dsp_now(data_dir),
                 note=reason or "withdrawn",
             )
     except cpl.CplError as e:

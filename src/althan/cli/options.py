@@ -59,6 +59,14 @@ def store_url(data_dir: Path, db_url: str | None, *, create: bool) -> str:
     return sqlite_url(data_dir)
 
 
+def dsp_now(data_dir: Path) -> datetime:
+    """The time the DSP acts at: the DCC time of a serve running on `data_dir` (sped up), else
+    the real time."""
+    from althan.runtime.live import dcc_now
+
+    return dcc_now(data_dir) or datetime.now(UTC)
+
+
 def open_assembly(data_dir: Path, db_url: str | None = None, *, create: bool) -> Assembly:
     """The DSP on the data directory, with the ZAZ1 test users registered (kept as they are)."""
     from althan.runtime.assemble import build_dsp, register_test_users

@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from althan.cli.options import DEFAULT_DATA_DIR, DataDir, DbUrl, fail
+from althan.cli.options import DEFAULT_DATA_DIR, DataDir, DbUrl, dsp_now, fail
 
 
 def report(
@@ -92,7 +92,6 @@ def _editions(
     as_json: bool,
     as_xml: bool,
 ) -> None:
-    from datetime import UTC, datetime
 
     from althan.cli.options import open_assembly, store_url
     from althan.reports import editions
@@ -102,7 +101,7 @@ def _editions(
         fail("give one of --edition N, --editions and --publish")
     if publish:
         dsp = open_assembly(data_dir, db_url, create=False).dsp
-        e = editions.publish(dsp, datetime.now(UTC))
+        e = editions.publish(dsp, dsp_now(data_dir))
         dsp.engine.dispose()
         out = {**e.summary(), "delivered_to": [str(u) for u in e.delivered_to]}
         print(json.dumps(out, sort_keys=True) if as_json else f"edition {e.edition} published")

@@ -78,6 +78,7 @@ def serve(
     from starlette.routing import Mount
 
     from althan.reports.editions import publish_due
+    from althan.runtime.live import publish_clock
     from althan.runtime.served import ServedDcc, ServeOptions
     from althan.ssi.app import create_ssi_app
 
@@ -99,7 +100,11 @@ def serve(
     ssi = create_ssi_app(dsp.engine, dsp.services, clock=dcc.clock, dsp=dsp)
     app = dcc.app(
         routes=[Mount("/ssi", ssi)],
-        tasks=[dsp.expire_quarantine, lambda now: publish_due(dsp, now)],
+        tasks=[
+            dsp.expire_quarantine,
+            lambda now: publish_due(dsp, now),
+            lambda now: publish_clock(data_dir, now, speed),
+        ],
     )
     servers = [uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="info"))]
     if smki_port:

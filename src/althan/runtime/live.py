@@ -9,16 +9,23 @@ clock, so one firmware update takes the same DCC time whether a client or the de
 What the network sends to the DSP is handed to `Dsp.handle_smwan` in this thread, one
 transaction per message; what the DSP sends to the network arrives through `post` (the outbox
 dispatcher calls it from its own thread). Nothing of the network runs inside an HTTP request.
+
+Other processes on the same data directory (the CLI's DSP actions: `ad release`, `cpl add`,
+`report --publish` …) act at DCC time too: serve keeps `dcc-clock.json` in the data directory
+fresh (`publish_clock`, each housekeeping round) and `dcc_now` reads it.
 """
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 import queue
 import threading
 import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from althan.dsp.service import Dsp
 from althan.runtime.sim import Faults, Simulator
@@ -29,6 +36,34 @@ log = logging.getLogger("althan.live")
 
 Task = Callable[[datetime], object]
 """Housekeeping the DSP does as DCC time passes, given that time."""
+
+CLOCK_FILE = "dcc-clock.json"
+CLOCK_FRESH = 30.0
+"""A clock file older than this (real seconds) is a serve that has stopped: not believed."""
+
+
+def publish_clock(data_dir: Path, now: datetime, speed: float) -> None:
+    """Write the DCC time `now` (running `speed` times the real time) for other processes on
+    `data_dir`; atomically, so that a reader sees the old file or the new one."""
+    path = data_dir / CLOCK_FILE
+    tmp = path.with_name(f".{CLOCK_FILE}.{os.getpid()}")
+    tmp.write_text(json.dumps({"dcc": now.isoformat(), "wall": time.time(), "speed": speed}))
+    os.replace(tmp, path)
+
+
+def dcc_now(data_dir: Path) -> datetime | None:
+    """The DCC time of the serve running on `data_dir`, from its clock file (None: no serve
+    is running there, as far as the file says)."""
+    try:
+        d = json.loads((data_dir / CLOCK_FILE).read_text())
+        dcc = datetime.fromisoformat(d["dcc"])
+        written, speed = float(d["wall"]), float(d["speed"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    elapsed = time.time() - written
+    if dcc.tzinfo is None or not 0 <= elapsed <= CLOCK_FRESH:
+        return None
+    return dcc + timedelta(seconds=elapsed * speed)
 
 
 class ScaledClock:
