@@ -25,6 +25,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 import uvicorn
 from sqlalchemy import func, select
 from starlette.applications import Starlette
@@ -137,6 +138,7 @@ def _queue(data: Path, db_url: str, user: EUI64, n: int) -> list[int]:
     return ids
 
 
+@pytest.mark.slow(3)
 def test_two_servers_deliver_each_alert_once_and_a_hung_endpoint_holds_back_only_its_user(
     tmp_path: Path, pg_url: str
 ) -> None:
