@@ -63,6 +63,7 @@ lint: setup
 fuzz: setup
 	$(BIN)/python fuzz/fuzz_ota.py --count 1000000
 	$(BIN)/python fuzz/fuzz_gbcs.py --count 1000000
+	$(BIN)/python fuzz/fuzz_http.py --count 1000000 --seed 1
 
 serve: setup
 	$(BIN)/althan serve
