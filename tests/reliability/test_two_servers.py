@@ -72,12 +72,12 @@ def _response_id(body: bytes) -> str:
 
 
 @contextmanager
-def _endpoints(log: Log) -> Iterator[dict[str, str]]:
+def _endpoints(log: Log, delay: float = 0.1) -> Iterator[dict[str, str]]:
     """slow, hung and fast user endpoints on one local server; their URLs."""
 
     async def slow(request: Request) -> Response:
         body = await request.body()
-        await asyncio.sleep(0.1)
+        await asyncio.sleep(delay)
         log.add("slow", _response_id(body))
         return Response(status_code=200)
 
@@ -199,3 +199,58 @@ def test_two_servers_deliver_each_alert_once_and_a_hung_endpoint_holds_back_only
         ).scalar_one()
     engine.dispose()
     assert unsent_slow == 0
+
+
+def _holder(data: Path, db_url: str) -> set[int]:
+    """The process ids of the dispatchers holding unsent rows (claimed_by is host:pid:...)."""
+    engine = open_assembly(data, db_url, create=False).dsp.engine
+    with engine.connect() as conn:
+        claimed = conn.execute(
+            select(outbox.c.claimed_by).where(
+                outbox.c.sent_at.is_(None), outbox.c.claimed_by.is_not(None)
+            )
+        ).scalars()
+        pids = {int(c.split(":")[1]) for c in claimed}
+    engine.dispose()
+    return pids
+
+
+@pytest.mark.slow(3)
+def test_kill_9_of_the_delivering_server_the_other_delivers_the_rest(
+    tmp_path: Path, pg_url: str
+) -> None:
+    """The process delivering a slow user's alerts is killed (-9) mid-batch; the other one
+    delivers the rest once its short lease on them ends. Every alert arrives; the only
+    duplicate allowed is the one in flight at the kill (delivered, not yet marked sent)."""
+    log = Log()
+    data_a, data_b = tmp_path / "a", tmp_path / "b"
+    common = ("--db-url", pg_url, "--fleet", "2", "--speed", "60")
+    n = 60
+    with _endpoints(log, delay=0.3) as urls:
+        althan("users", "add", "--eui", str(TEST_SUPPLIER_EUI), "--roles", "IS,GS",
+               "--endpoint", urls["slow"], "--data-dir", str(data_a),
+               "--db-url", pg_url)  # fmt: skip
+        servers = [Served(data_a, *common).start()]
+        try:
+            servers.append(Served(data_b, *common, "--no-network").start())
+            ids = _queue(data_a, pg_url, TEST_SUPPLIER_EUI, n)
+            _wait("the first deliveries", lambda: len(log.of("slow")) >= 5)
+            holders = _holder(data_a, pg_url)
+            victim = next(s for s in servers if s.proc is not None and s.proc.pid in holders)
+            victim.kill()
+            killed_at = time.monotonic()
+            at_kill = len(log.of("slow"))
+            survivor = next(s for s in servers if s is not victim)
+            _wait("the rest, from the survivor", lambda: len(set(log.of("slow"))) >= n)
+            rest_after = time.monotonic() - killed_at
+            time.sleep(2)  # a duplicate would arrive now
+        finally:
+            for s in servers:
+                s.stop()
+    got = Counter(log.of("slow"))
+    print(f"\nkilled after {at_kill} of {n}; the survivor finished {rest_after:.1f} s later")
+    assert {rid.rsplit(":", 1)[1] for rid in got} == {str(i) for i in ids}
+    twice = {k: v for k, v in got.items() if v > 1}
+    assert len(twice) <= 1 and set(twice.values()) <= {2}, twice
+    assert at_kill < n, "killed after the batch ended: not mid-batch"
+    assert "Traceback" not in survivor.log.read_text()
