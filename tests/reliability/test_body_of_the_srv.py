@@ -43,7 +43,8 @@ def _by_srv(reference_dir: Path, routed: set[str]) -> dict[str, etree._Element]:
 
 
 def _store(engine: Engine) -> dict[str, list[tuple[object, ...]]]:
-    return store_contents(engine)
+    contents: dict[str, list[tuple[object, ...]]] = store_contents(engine)
+    return contents
 
 
 def test_a_body_of_another_srv_is_e19_and_changes_nothing(
@@ -65,7 +66,9 @@ def test_a_body_of_another_srv_is_e19_and_changes_nothing(
             doc = copy.deepcopy(root)
             body = doc.find(f"{SR}Body")
             assert body is not None
-            doc.replace(body, copy.deepcopy(theirs.find(f"{SR}Body")))
+            their_body = theirs.find(f"{SR}Body")
+            assert their_body is not None
+            doc.replace(body, copy.deepcopy(their_body))
             rid = doc.find(f"{SR}Header/{SR}RequestID")
             assert rid is not None and rid.text is not None
             counter += 1

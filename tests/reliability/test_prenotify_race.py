@@ -98,9 +98,9 @@ def test_concurrent_prenotify_by_two_suppliers_answers_i0_and_e120201_signed(
                 assert root.findtext(f"{SR}Header/{SR}RequestID") == req.request_id
                 codes.append(code)
                 if code == "I0":
-                    user, _dcc, counter = str(req.request_id).split(":")
-                    winners[user] += 1
-                    last_accepted[EUI64.parse(user)] = int(counter)
+                    originator, _dcc, count = str(req.request_id).split(":")
+                    winners[originator] += 1
+                    last_accepted[EUI64.parse(originator)] = int(count)
             assert sorted(codes) == ["E120201", "I0"], (n, codes)
         # the losers' counters were not claimed: each user's counter is its last I0's
         engine = open_assembly(data, pg_url, create=False).dsp.engine
