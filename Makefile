@@ -67,6 +67,7 @@ typecheck:
 fuzz: setup
 	$(BIN)/python fuzz/fuzz_ota.py --count 1000000
 	$(BIN)/python fuzz/fuzz_gbcs.py --count 1000000
+	$(BIN)/python fuzz/fuzz_http.py --count 1000000 --seed 1
 
 serve: setup
 	$(BIN)/althan serve

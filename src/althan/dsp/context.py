@@ -272,3 +272,7 @@ class Route:
     variant: str
     handle: Handler
     on_response: ResponseHandler | None = None
+    body: str | None = None
+    """The ``sr:Body`` element its requests carry (the schema admits any SRV's there); another
+    is answered E19 before the handler runs. None: the handler checks (the critical SRVs, whose
+    CV 5-7 carry ``sr:SignedPreCommand``)."""

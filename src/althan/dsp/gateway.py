@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Final
 
+from lxml import etree
 from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
@@ -132,6 +133,9 @@ def routed(call: Call, call_next: Next) -> Handled:
     route = call.routes.get(call.srv.variant)
     if route is None:
         raise Reject(C.E21, f"{call.srv.variant} {call.srv.name} is not supported by althan")
+    carried = etree.QName(call.req.body).localname
+    if route.body is not None and carried != route.body:
+        raise Reject(C.E19, f"{call.srv.variant} carries sr:{route.body}, not sr:{carried}")
     call._route = route
     return call_next(call)
 

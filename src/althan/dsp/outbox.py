@@ -66,7 +66,7 @@ _PUT = insert(outbox).values(
 _CLAIMABLE = (
     outbox.c.sent_at.is_(None),
     outbox.c.not_before <= bindparam("now"),
-    or_(outbox.c.claim_until.is_(None), outbox.c.claim_until < bindparam("now")),
+    or_(outbox.c.claim_until.is_(None), outbox.c.claim_until < bindparam("held_at")),
 )
 _MINE = (outbox.c.claimed_by == bindparam("me"), outbox.c.sent_at.is_(None))
 
@@ -131,11 +131,20 @@ class Outbox:
         limit: int = 500,
         kind: str | None = None,
         not_to: Collection[str] = (),
+        held_at: datetime | None = None,
     ) -> list[OutboxItem]:
-        """Take due rows nobody holds (or whose holder's lease ran out), oldest first, for
-        `lease`; rows for the destinations in `not_to` are left alone. On PostgreSQL the
-        candidates are locked with SKIP LOCKED, so concurrent claimants never take the same
-        row; the lease keeps it from others until the claimant marks, releases or renews it."""
+        """Take rows due at `now` that nobody holds (or whose holder's lease ran out), oldest
+        first, for `lease`; rows for the destinations in `not_to` are left alone. On
+        PostgreSQL the candidates are locked with SKIP LOCKED, so concurrent claimants never
+        take the same row; the lease keeps it from others until the claimant marks, releases
+        or renews it.
+
+        Leases are counted on `held_at` (default `now`): claimants that share a store must
+        share that clock. `now` is the DCC's time, which each served process runs sped up
+        from its own start, so processes disagree on it by minutes; the dispatcher counts
+        leases on the real clock instead (issue 12: a process whose DCC clock ran ahead of
+        another's by more than a lease took the other's rows and delivered them again)."""
+        held = now if held_at is None else held_at
         with self.engine.begin() as conn:
             q = select(outbox.c.id).where(*_CLAIMABLE).order_by(outbox.c.id).limit(limit)
             if kind is not None:
@@ -144,13 +153,13 @@ class Outbox:
                 q = q.where(outbox.c.destination.not_in(list(not_to)))
             if conn.dialect.name == "postgresql":
                 q = q.with_for_update(skip_locked=True)
-            ids = list(conn.execute(q, {"now": now}).scalars())
+            ids = list(conn.execute(q, {"now": now, "held_at": held}).scalars())
             if not ids:
                 return []
             rows = conn.execute(
                 update(outbox)  # claimable still: another claimant may have come first
                 .where(outbox.c.id.in_(ids), *_CLAIMABLE)
-                .values(claimed_by=me, claim_until=now + lease)
+                .values(claimed_by=me, claim_until=held + lease)
                 .returning(
                     outbox.c.id,
                     outbox.c.kind,
@@ -158,7 +167,7 @@ class Outbox:
                     outbox.c.payload,
                     outbox.c.attempts,
                 ),
-                {"now": now},
+                {"now": now, "held_at": held},
             ).all()
         return sorted(
             (OutboxItem(r.id, r.kind, r.destination, bytes(r.payload), r.attempts) for r in rows),
@@ -173,7 +182,8 @@ class Outbox:
         return items
 
     def renew(self, me: str, now: datetime, lease: timedelta) -> int:
-        """Extend the lease of every unsent row `me` holds; how many."""
+        """Extend the lease of every unsent row `me` holds, to `now` + `lease` (`now` on the
+        clock its claims count leases on); how many."""
         with self.engine.begin() as conn:
             return conn.execute(
                 update(outbox).where(*_MINE).values(claim_until=now + lease),

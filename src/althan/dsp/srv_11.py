@@ -222,6 +222,6 @@ def version_read(r: ResponseCtx) -> None:
 
 
 ROUTES = (
-    Route("11.4", srv_11_4),
-    Route("11.2", srv_11_2, on_response=version_read),
+    Route("11.4", srv_11_4, body="UpdatePPMIDFirmware"),
+    Route("11.2", srv_11_2, on_response=version_read, body="ReadFirmwareVersion"),
 )

@@ -40,4 +40,4 @@ def srv_12_2(ctx: Ctx) -> Handled:
     return Handled(C.I0, device_count=1)
 
 
-ROUTES = (Route("12.2", srv_12_2),)
+ROUTES = (Route("12.2", srv_12_2, body="DevicePrenotification"),)

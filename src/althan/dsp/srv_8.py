@@ -198,9 +198,9 @@ def device_log_changed(r: ResponseCtx) -> None:
 
 
 ROUTES = (
-    Route("8.2", srv_8_2),
-    Route("8.4", srv_8_4),
-    Route("8.7.2", srv_8_7_2),
-    Route("8.8.2", srv_8_8_2),
-    Route("8.11", srv_8_11, on_response=device_log_changed),
+    Route("8.2", srv_8_2, body="ReadInventory"),
+    Route("8.4", srv_8_4, body="UpdateInventory"),
+    Route("8.7.2", srv_8_7_2, body="JoinServiceNonCritical"),
+    Route("8.8.2", srv_8_8_2, body="UnjoinServiceNonCritical"),
+    Route("8.11", srv_8_11, on_response=device_log_changed, body="UpdateHANDeviceLog"),
 )

@@ -11,7 +11,8 @@ Each destination's rows go out in order, one at a time; different destinations a
 time, so an endpoint that hangs holds back only its own user's messages, for one timeout.
 Any number of dispatchers may share one store: each claims rows under its own id for a short
 lease that it renews while it lives (`althan.dsp.outbox`), so none delivers what another holds,
-and the rows of one that dies are free again when its lease ends.
+and the rows of one that dies are free again when its lease ends. Leases are counted on the
+real clock, which all processes share, not on the DCC clock each runs sped up from its start.
 """
 
 from __future__ import annotations
@@ -79,6 +80,7 @@ class OutboxDispatcher:
         time_scale: float = 1.0,
         threads: int = 32,
         me: str | None = None,
+        lease_clock: Clock = utc_now,
     ) -> None:
         self.dsp = dsp
         self.client = client or httpx.Client(timeout=timeout)
@@ -88,6 +90,9 @@ class OutboxDispatcher:
         self.me = me or worker_id()
         self.lease = lease
         """Real seconds a claim lasts unless renewed (renewed every third of it)."""
+        self.lease_clock = lease_clock
+        """What leases are counted on: the real clock, which every process sharing the store
+        agrees on (their DCC clocks, sped up from each one's start, do not)."""
         self.time_scale = time_scale
         """Store seconds per real second: the outbox is stamped with DCC time, sped up."""
         self.wake = threading.Event()
@@ -117,7 +122,13 @@ class OutboxDispatcher:
             busy = set(self._busy)
         kind = None if self.smwan_sink is not None else DUIS
         items = self.dsp.outbox.claim(
-            self.me, now, self._store_time(self.lease), limit=self.batch, kind=kind, not_to=busy
+            self.me,
+            now,
+            timedelta(seconds=self.lease),
+            limit=self.batch,
+            kind=kind,
+            not_to=busy,
+            held_at=self.lease_clock(),
         )
         jobs = []
         items.sort(key=lambda i: (i.kind, i.destination, i.id))
@@ -184,7 +195,8 @@ class OutboxDispatcher:
         while not self._stop.is_set():
             try:
                 if time.monotonic() - renewed >= self.lease / 3:
-                    self.dsp.outbox.renew(self.me, clock(), self._store_time(self.lease))
+                    lease = timedelta(seconds=self.lease)
+                    self.dsp.outbox.renew(self.me, self.lease_clock(), lease)
                     renewed = time.monotonic()
                 self._dispatch(clock(), clock)
             except Exception:  # database hiccup: log, wait, carry on
