@@ -13,17 +13,8 @@ from typing import Any
 
 import typer
 
-from althan.cli.options import (
-    DEFAULT_DATA_DIR,
-    DataDir,
-    DbUrl,
-    fail,
-    open_assembly,
-    parse_eui,
-    print_json,
-    print_table,
-    store_connection,
-)
+from althan.cli import options
+from althan.cli.options import DEFAULT_DATA_DIR, DataDir, DbUrl, fail
 from althan.model import EUI64
 
 app = typer.Typer(
@@ -40,7 +31,7 @@ def _scope(user: str | None, all_users: bool) -> EUI64 | None:
         fail("give exactly one of --user EUI and --all-users")
     if user is None:
         return None
-    return parse_eui(user, "--user")
+    return options.parse_eui(user, "--user")
 
 
 @app.command("set")
@@ -69,7 +60,7 @@ def ad_set(
         span = anomaly.parse_window(window)
     except anomaly.ThresholdError as exc:
         fail(str(exc))
-    dsp = open_assembly(data_dir, db_url, create=True).dsp
+    dsp = options.open_assembly(data_dir, db_url, create=True).dsp
     engine = dsp.engine
     try:
         with engine.begin() as conn:
@@ -88,7 +79,7 @@ def ad_set(
     finally:
         engine.dispose()
     if as_json:
-        print_json(t.as_json())
+        options.print_json(t.as_json())
     else:
         print(f"threshold {t.id}: {_describe(t.as_json())}")
 
@@ -105,7 +96,7 @@ def ad_remove(
     from althan.dsp import anomaly
 
     who = _scope(user, all_users)
-    with store_connection(data_dir, db_url, write=True) as conn:
+    with options.store_connection(data_dir, db_url, write=True) as conn:
         removed = anomaly.remove_threshold(conn, user=who, srv=srv)
     if not removed:
         fail(f"no threshold for {who or 'all users'} and SRV {srv}")
@@ -129,12 +120,12 @@ def ad_list(
     """The thresholds: DCC-wide first, then per user."""
     from althan.dsp import anomaly
 
-    with store_connection(data_dir, db_url) as conn:
+    with options.store_connection(data_dir, db_url) as conn:
         rows = [t.as_json() for t in anomaly.list_thresholds(conn)]
     if as_json:
-        print_json(rows)
+        options.print_json(rows)
         return
-    print_table(
+    options.print_table(
         "Anomaly-detection thresholds",
         ("id", "scope", "srv", "max requests", "max devices", "window"),
         (
@@ -170,12 +161,12 @@ def quarantine_list(
             wanted = quarantine.Status(status.capitalize())
         except ValueError:
             fail(f"--status {status!r}: one of {', '.join(s.value for s in quarantine.Status)}")
-    with store_connection(data_dir, db_url) as conn:
+    with options.store_connection(data_dir, db_url) as conn:
         rows = [e.as_json() for e in quarantine.entries(conn, wanted)]
     if as_json:
-        print_json(rows)
+        options.print_json(rows)
         return
-    print_table(
+    options.print_table(
         "Quarantine",
         ("ref", "request", "srv", "devices", "status", "outcome", "reason"),
         (
@@ -197,7 +188,7 @@ def quarantine_list(
 def _decide(ref: int, release: bool, as_json: bool, data_dir: Any, db_url: str | None) -> None:
     from althan.dsp.quarantine import QuarantineError
 
-    dsp = open_assembly(data_dir, db_url, create=False).dsp
+    dsp = options.open_assembly(data_dir, db_url, create=False).dsp
     now = datetime.now(UTC)
     try:
         d = dsp.release(ref, now) if release else dsp.reject(ref, now)
@@ -213,7 +204,7 @@ def _decide(ref: int, release: bool, as_json: bool, data_dir: Any, db_url: str |
         "detail": d.detail,
     }
     if as_json:
-        print_json(out)
+        options.print_json(out)
     else:
         print(f"quarantine {d.ref} ({d.request_id}): {d.status.value}, answered {d.code}")
 

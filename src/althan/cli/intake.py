@@ -14,16 +14,8 @@ from pathlib import Path
 
 import typer
 
-from althan.cli.options import (
-    DEFAULT_DATA_DIR,
-    DataDir,
-    DbUrl,
-    fail,
-    parse_eui,
-    print_json,
-    print_table,
-    store_connection,
-)
+from althan.cli import options
+from althan.cli.options import DEFAULT_DATA_DIR, DataDir, DbUrl, fail
 from althan.model import TEST_SUPPLIER_EUI
 
 app = typer.Typer(
@@ -54,7 +46,7 @@ def submit(
     from althan.smki.zaz1 import load_zaz1
     from althan.supplier.intake import submit_outcomes
 
-    eui = parse_eui(user, "--as")
+    eui = options.parse_eui(user, "--as")
     kind = (fmt or file.suffix.lstrip(".")).lower()
     if kind not in _TYPES:
         fail(f"format {kind!r}: json or csv (give --format)")
@@ -73,7 +65,7 @@ def submit(
     answer = submit_outcomes(
         url, eui, private, file.read_bytes(), _TYPES[kind], submission or str(uuid.uuid4())
     )
-    print_json(answer.body)
+    options.print_json(answer.body)
     if answer.status >= 300:
         print(f"error: HTTP {answer.status}: {answer.body.get('error')}", file=sys.stderr)
         raise typer.Exit(1)
@@ -88,15 +80,15 @@ def intake_list(
     """Every submission, with how many of its lines differ from the DSP's records."""
     from althan.dsp import intake
 
-    with store_connection(data_dir, db_url) as conn:
+    with options.store_connection(data_dir, db_url) as conn:
         rows = []
         for s in intake.submissions(conn):
             rec = intake.reconcile(conn, s.id)
             rows.append({**s.as_json(), "discrepancies": len(rec.discrepancies) if rec else 0})
     if as_json:
-        print_json(rows)
+        options.print_json(rows)
         return
-    print_table(
+    options.print_table(
         "Upgrade outcomes submitted to AltHANCo",
         ("submission", "supplier", "their ID", "received", "outcomes", "discrepancies"),
         (
@@ -123,15 +115,15 @@ def intake_show(
     """One submission reconciled against the DSP's records: every line that differs."""
     from althan.dsp import intake
 
-    with store_connection(data_dir, db_url) as conn:
+    with options.store_connection(data_dir, db_url) as conn:
         rec = intake.reconcile(conn, submission)
     if rec is None:
         fail(f"no submission {submission}")
     if as_json:
-        print_json(rec.as_json())
+        options.print_json(rec.as_json())
         return
     s = rec.submission
-    print_table(
+    options.print_table(
         f"Submission {s.id} of {s.supplier} ({s.submission_ref}): {s.outcomes} lines",
         ("line", "device", "version", "outcome", "discrepancy", "detail"),
         (

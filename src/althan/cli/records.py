@@ -17,15 +17,8 @@ from typing import Any
 
 import typer
 
-from althan.cli.options import (
-    DEFAULT_DATA_DIR,
-    DataDir,
-    DbUrl,
-    fail,
-    parse_eui,
-    print_json,
-    store_connection,
-)
+from althan.cli import options
+from althan.cli.options import DEFAULT_DATA_DIR, DataDir, DbUrl, fail
 
 app = typer.Typer(help="The DCC's firmware records.", no_args_is_help=True)
 
@@ -65,8 +58,8 @@ def export(
         fail(f"--format {fmt!r}: csv or json")
     if kind not in ("versions", "deployments"):
         fail(f"--kind {kind!r}: versions or deployments")
-    eui = None if device is None else parse_eui(device, "--device")
-    with store_connection(data_dir, db_url) as conn:
+    eui = None if device is None else options.parse_eui(device, "--device")
+    with options.store_connection(data_dir, db_url) as conn:
         if kind == "versions":
             rows = [r.as_json() for r in records.version_changes(conn, start, eui)]
             fields = records.VERSION_FIELDS
@@ -74,6 +67,6 @@ def export(
             rows = [r.as_json() for r in records.deployments(conn, start, eui)]
             fields = records.DEPLOYMENT_FIELDS
     if fmt == "json":
-        print_json(rows, sort_keys=False)
+        options.print_json(rows, sort_keys=False)
     else:
         sys.stdout.write(_csv(fields, rows))

@@ -13,16 +13,8 @@ from typing import Annotated
 
 import typer
 
-from althan.cli.options import (
-    DEFAULT_DATA_DIR,
-    DataDir,
-    DbUrl,
-    fail,
-    parse_eui,
-    print_json,
-    print_table,
-    store_connection,
-)
+from althan.cli import options
+from althan.cli.options import DEFAULT_DATA_DIR, DataDir, DbUrl, fail
 
 app = typer.Typer(help="Accounts of the Self-Service Interface.", no_args_is_help=True)
 users_app = typer.Typer(help="SSI accounts: add, list, remove.", no_args_is_help=True)
@@ -61,7 +53,7 @@ def add(
         fail(f"--role {role!r}: one of {', '.join(x.value for x in accounts.Role)}")
     user = None
     if eui is not None:
-        user = parse_eui(eui, "--eui")
+        user = options.parse_eui(eui, "--eui")
     elif r is accounts.Role.ALTHANCO:
         user = ALTHANCO_DEFAULT_EUI
     if not password_stdin:
@@ -97,7 +89,7 @@ def list_(
     """The SSI accounts: login, role, DUIS user, created."""
     from althan.ssi import accounts
 
-    with store_connection(data_dir, db_url) as conn:
+    with options.store_connection(data_dir, db_url) as conn:
         rows = accounts.all_accounts(conn)
     if as_json:
         out = [
@@ -109,9 +101,9 @@ def list_(
             }
             for a in rows
         ]
-        print_json(out, sort_keys=False)
+        options.print_json(out, sort_keys=False)
         return
-    print_table(
+    options.print_table(
         "SSI accounts",
         ("login", "role", "DUIS user", "created"),
         (
@@ -131,7 +123,7 @@ def remove(
     """Remove an SSI account; its sessions end at their next request."""
     from althan.ssi import accounts
 
-    with store_connection(data_dir, db_url, write=True) as conn:
+    with options.store_connection(data_dir, db_url, write=True) as conn:
         gone = accounts.remove(conn, login)
     if not gone:
         fail(f"no SSI account {login!r}", 1)
