@@ -21,7 +21,7 @@ from althan.duis.xmldsig import sign, verify
 from althan.gbcs.codec import Reader
 from althan.han.device import Device
 from althan.han.topology import generate_fleet
-from althan.model import ACCESS_CONTROL_BROKER_EUI, EUI64, TEST_SUPPLIER_EUI
+from althan.model import DCC_EUI, EUI64, TEST_SUPPLIER_EUI
 from althan.runtime.scenario import Scenario
 from althan.smki.boxed_keystore import remote_party_key
 from althan.store.tables import devices, outbox
@@ -217,7 +217,7 @@ def test_tampered_or_foreign_signed_precommands_are_refused_and_nothing_sent(flo
     local = base64.b64decode(root.findtext(f".//{SR}LocalCommand/{SR}GBCSPayload") or "")
     cmd = gbcs.decode(local)
     assert local[0] == 0xDD and cmd.mac is not None and cmd.signature is not None
-    acb_ka = remote_party_key(keystore_json(), ACCESS_CONTROL_BROKER_EUI, "ka").key
+    acb_ka = remote_party_key(keystore_json(), DCC_EUI, "ka").key
     assert acb_ka is not None
     dev_ka = flow.w.assembly.keys.pki.public_key_for(b.eui, "ka")
     assert gbcs.verify_mac(cmd, private_key=acb_ka, public_key=dev_ka)
@@ -316,7 +316,7 @@ def test_builders_reproduce_the_rtds_precommands_and_acb_mac(reference_dir: Path
         signed = cmd.replace(mac=None, security_header=None)
         sup_ds = ks.public_key(sup, "ds")
         assert sup_ds is not None and gbcs.verify_signature(signed, sup_ds)
-        acb_ka = ks.private_key(ACCESS_CONTROL_BROKER_EUI, "ka")
+        acb_ka = ks.private_key(DCC_EUI, "ka")
         dev_ka = ks.public_key(dev, "ka")
         assert acb_ka is not None and dev_ka is not None
         assert gbcs.mac_signed_precommand(signed, ka_private=acb_ka, ka_public=dev_ka) == command

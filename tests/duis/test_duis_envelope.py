@@ -19,7 +19,7 @@ from althan.duis.envelope import (
 from althan.duis.namespaces import sr_element
 from althan.duis.schema import DuisSchema
 from althan.duis.xmlsafe import parse_xml
-from althan.model import ACCESS_CONTROL_BROKER_EUI, EUI64
+from althan.model import DCC_EUI, EUI64
 
 WHEN = datetime(2022, 8, 17, 15, 45, 42, 790123, tzinfo=UTC)
 USER = EUI64.parse("90-B3-D5-1F-30-01-00-00")
@@ -51,7 +51,7 @@ def test_parse_key_templates(templates_dir: Path) -> None:
         (templates_dir / "12.2_DEVICE_PRE_NOTIFICATION_REQUEST_DUIS.XML").read_bytes()
     )
     assert e.body_name == "DevicePrenotification"
-    assert e.request_id == RequestId(USER, ACCESS_CONTROL_BROKER_EUI, 1000)
+    assert e.request_id == RequestId(USER, DCC_EUI, 1000)
 
 
 @pytest.mark.parametrize(
@@ -183,7 +183,7 @@ def test_acknowledgement_matches_the_reference_shape(
 
 
 def test_inventory_response_with_variant(schema51: DuisSchema, schema54: DuisSchema) -> None:
-    rid = RequestId(USER, ACCESS_CONTROL_BROKER_EUI, 5)
+    rid = RequestId(USER, DCC_EUI, 5)
     device = sr_element(
         "Device",
         None,
@@ -222,7 +222,7 @@ def test_alerts(schema51: DuisSchema, schema54: DuisSchema) -> None:
         recipient=USER,
         counter=42,
     )
-    assert n39.findtext(".//{*}ResponseID") == f"{ACCESS_CONTROL_BROKER_EUI}:{USER}:42"
+    assert n39.findtext(".//{*}ResponseID") == f"{DCC_EUI}:{USER}:42"
     assert n39.find(".//{*}RequestID") is None
     assert _shape(n39)[-5:] == [
         "DCCAlertCode",

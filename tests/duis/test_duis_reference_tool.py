@@ -15,7 +15,7 @@ from althan.duis.namespaces import sr_element
 from althan.duis.schema import DuisSchema
 from althan.duis.xmldsig import SignatureInvalid, TrustStore, sign, verify
 from althan.duis.xmlsafe import parse_xml
-from althan.model import ACCESS_CONTROL_BROKER_EUI, EUI64
+from althan.model import DCC_EUI, EUI64
 from althan.smki.zaz1 import Zaz1Keys
 
 BoxedRunner = Callable[[str, Sequence[Path]], list[tuple[int, bytes]]]
@@ -112,7 +112,7 @@ def test_our_signatures_pass_the_reference_tool(
         p.write_bytes(sign(t.read_bytes(), key, cert))
         files.append(p)
         expected.append(0)
-    dsp_cert, dsp_key = zaz1[ACCESS_CONTROL_BROKER_EUI]
+    dsp_cert, dsp_key = zaz1[DCC_EUI]
     for name, doc in _builder_docs().items():
         schema51.validate(doc)
         p = tmp_path / f"built-{name}.xml"

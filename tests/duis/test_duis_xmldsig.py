@@ -22,7 +22,7 @@ from althan.duis.xmldsig import (
     verify,
 )
 from althan.duis.xmlsafe import DtdForbidden, parse_xml
-from althan.model import ACCESS_CONTROL_BROKER_EUI, EUI64, TEST_SUPPLIER_EUI
+from althan.model import DCC_EUI, EUI64, TEST_SUPPLIER_EUI
 from althan.smki.zaz1 import Zaz1Keys
 
 D = f"{{{DSIG_NS}}}"
@@ -61,7 +61,7 @@ def test_signed_reference_samples_verify(
 ) -> None:
     v = verify((samples_dir / sample).read_bytes(), trust_ref)
     assert v.signer.serial == serial
-    assert v.signer.eui == ACCESS_CONTROL_BROKER_EUI  # DCC responses: the DSP key
+    assert v.signer.eui == DCC_EUI  # DCC responses: the DSP key
     assert v.originator == SUPPLIER
 
 
@@ -181,8 +181,8 @@ def test_response_must_be_signed_by_the_dcc(
     with pytest.raises(OriginatorMismatch, match="DCC"):
         verify(sign(data, key, cert), trust)
     assert verify(sign(data, key, cert), trust, dcc_eui=None).signer.eui == SUPPLIER
-    cert, key = zaz1[ACCESS_CONTROL_BROKER_EUI]
-    assert verify(sign(data, key, cert), trust).signer.eui == ACCESS_CONTROL_BROKER_EUI
+    cert, key = zaz1[DCC_EUI]
+    assert verify(sign(data, key, cert), trust).signer.eui == DCC_EUI
 
 
 def test_element_input_is_not_modified(
@@ -199,7 +199,7 @@ def test_element_input_is_not_modified(
     assert b"\n  <sr:Header>" in pretty
     verify(pretty, trust)
     verify(parse_xml(pretty, remove_blank_text=False), trust)
-    assert verify(root, trust).signer.eui == ACCESS_CONTROL_BROKER_EUI  # CS08 is sent by the ACB
+    assert verify(root, trust).signer.eui == DCC_EUI  # CS08 is sent by the ACB
 
 
 def test_signature_anywhere(templates_dir: Path, zaz1: Zaz1Keys, trust: TrustStore) -> None:
@@ -227,7 +227,7 @@ def test_sign_element_and_resign(templates_dir: Path, zaz1: Zaz1Keys, trust: Tru
 
 def test_sign_refuses_wrong_key(templates_dir: Path, zaz1: Zaz1Keys) -> None:
     cert, _ = zaz1[SUPPLIER]
-    _, other_key = zaz1[ACCESS_CONTROL_BROKER_EUI]
+    _, other_key = zaz1[DCC_EUI]
     data = (templates_dir / "8.2_READ_INVENTORY_REQUEST_DUIS.XML").read_bytes()
     with pytest.raises(SigningError, match="does not belong"):
         sign(data, other_key, cert)

@@ -9,7 +9,7 @@ from sqlalchemy import select, update
 
 from althan import gbcs
 from althan.han.topology import generate_fleet
-from althan.model import ACCESS_CONTROL_BROKER_EUI, TEST_SUPPLIER_EUI
+from althan.model import DCC_EUI, TEST_SUPPLIER_EUI
 from althan.runtime.demo import run_demo
 from althan.store.tables import devices
 
@@ -37,7 +37,7 @@ def test_11_2_returns_cs08_and_a_stale_smi_raises_n42(tmp_path: Path) -> None:
     payload = base64.b64decode(resp[0].root.findtext(f".//{SR}GBCSPayload") or "")
     msg = gbcs.decode(payload)
     assert msg.use_case == "CS08" and msg.originator == bridge.eui
-    assert msg.target == ACCESS_CONTROL_BROKER_EUI
+    assert msg.target == DCC_EUI
     assert msg.supplementary_remote_party == TEST_SUPPLIER_EUI
     assert str(msg.payload.firmware_version) == "00020000"
     assert gbcs.verify_mac(

@@ -35,10 +35,10 @@ from althan.gbcs import (
     verify_signature,
 )
 from althan.gbcs.usecases import USE_CASES
-from althan.model import ACCESS_CONTROL_BROKER_EUI, EUI64, TEST_SUPPLIER_EUI, FirmwareVersion
+from althan.model import DCC_EUI, EUI64, TEST_SUPPLIER_EUI, FirmwareVersion
 from althan.smki.device_pki import DevicePki
 
-ACB = ACCESS_CONTROL_BROKER_EUI
+ACB = DCC_EUI
 PPMID = EUI64.parse("00-DB-12-34-56-78-90-A4")
 CHF = EUI64.parse("00-DB-12-34-56-78-90-A2")
 WHEN = datetime(2015, 1, 1, tzinfo=UTC)

@@ -19,7 +19,7 @@ from althan.han import (
     enumerate_topologies,
     generate_fleet,
 )
-from althan.model import ACCESS_CONTROL_BROKER_EUI, EUI64, FirmwareVersion, Region
+from althan.model import DCC_EUI, EUI64, FirmwareVersion, Region
 from althan.runtime.faults import DeviceReboot, FaultPlan, Outage
 from althan.smwan import (
     DeliveryOutcome,
@@ -151,7 +151,7 @@ def _ccs01(chf: EUI64, device: EUI64, counter: int) -> bytes:
             chf,
             counter,
         ),
-        ka_private=k.key_for(ACCESS_CONTROL_BROKER_EUI, "ka"),
+        ka_private=k.key_for(DCC_EUI, "ka"),
         ka_public=k.public_key_for(chf, "ka"),
     )
 
@@ -177,7 +177,7 @@ def test_device_log_refuses_a_seventh_type1_device() -> None:
         assert m.use_case == "CCS01" and m.originator == home.chf
         assert gbcs.verify_mac(
             m,
-            private_key=k.key_for(ACCESS_CONTROL_BROKER_EUI, "ka"),
+            private_key=k.key_for(DCC_EUI, "ka"),
             public_key=k.public_key_for(home.chf, "ka"),
         )
 
@@ -214,7 +214,7 @@ def _cs08(device: EUI64, counter: int) -> bytes:
             remote_party=user,
             remote_party_counter=counter,
         ),
-        ka_private=k.key_for(ACCESS_CONTROL_BROKER_EUI, "ka"),
+        ka_private=k.key_for(DCC_EUI, "ka"),
         ka_public=k.public_key_for(device, "ka"),
     )
 
@@ -238,7 +238,7 @@ def test_cs08_reads_the_running_version_before_and_after() -> None:
         assert m.supplementary_remote_party == EUI64.parse("90-B3-D5-1F-30-01-00-00")
         assert gbcs.verify_mac(
             m,
-            private_key=k.key_for(ACCESS_CONTROL_BROKER_EUI, "ka"),
+            private_key=k.key_for(DCC_EUI, "ka"),
             public_key=k.public_key_for(b1.eui, "ka"),
         )
 

@@ -30,7 +30,7 @@ from rules_gateway import (
 from althan import gbcs
 from althan.dsp.bodies import el
 from althan.duis.peers import keystore_json
-from althan.model import ACCESS_CONTROL_BROKER_EUI, EUI64, TEST_SUPPLIER_EUI
+from althan.model import DCC_EUI, EUI64, TEST_SUPPLIER_EUI
 from althan.runtime.assemble import Assembly
 from althan.smki.boxed_keystore import remote_party_key
 from althan.supplier.client import DuisClient, SignedRequest
@@ -195,7 +195,7 @@ def test_signed_precommand_refusals(critical: Critical) -> None:
     # not GBCS: E30
     c.refused(c.signed(b"\x00\x01garbage"), "E30")
     # the signed pre-command already MAC'd (the 0xDD form): E30
-    acb = remote_party_key(keystore_json(), ACCESS_CONTROL_BROKER_EUI, "ka").key
+    acb = remote_party_key(keystore_json(), DCC_EUI, "ka").key
     assert acb is not None
     macd = gbcs.mac_signed_precommand(
         gbcs.decode(good), ka_private=acb, ka_public=c.a.keys.pki.public_key_for(ESME, "ka")

@@ -8,23 +8,12 @@ stdout is one JSON value.
 
 from __future__ import annotations
 
-import json
-import sys
 from typing import Any
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
-from althan.cli.options import (
-    DEFAULT_DATA_DIR,
-    DataDir,
-    DbUrl,
-    dsp_now,
-    fail,
-    open_assembly,
-    store_url,
-)
+from althan.cli import options
+from althan.cli.options import DEFAULT_DATA_DIR, DataDir, DbUrl, fail
 from althan.model import EUI64
 
 app = typer.Typer(
@@ -36,19 +25,12 @@ app.add_typer(quarantine_app, name="quarantine")
 AsJson = typer.Option(False, "--json", help="Print JSON (last line of stdout).")
 
 
-def _print_json(value: Any) -> None:
-    sys.stdout.write(json.dumps(value, sort_keys=True) + "\n")
-
-
 def _scope(user: str | None, all_users: bool) -> EUI64 | None:
     if (user is None) == (not all_users):
         fail("give exactly one of --user EUI and --all-users")
     if user is None:
         return None
-    try:
-        return EUI64.parse(user)
-    except ValueError as exc:
-        fail(f"--user {user!r}: {exc}")
+    return options.parse_eui(user, "--user")
 
 
 @app.command("set")
@@ -77,7 +59,7 @@ def ad_set(
         span = anomaly.parse_window(window)
     except anomaly.ThresholdError as exc:
         fail(str(exc))
-    dsp = open_assembly(data_dir, db_url, create=True).dsp
+    dsp = options.open_assembly(data_dir, db_url, create=True).dsp
     engine = dsp.engine
     try:
         with engine.begin() as conn:
@@ -89,14 +71,14 @@ def ad_set(
                 max_requests=max_requests,
                 max_devices=max_devices,
                 window=span,
-                now=dsp_now(data_dir),
+                now=options.dsp_now(data_dir),
             )
     except anomaly.ThresholdError as exc:
         fail(str(exc))
     finally:
         engine.dispose()
     if as_json:
-        _print_json(t.as_json())
+        options.print_json(t.as_json())
     else:
         print(f"threshold {t.id}: {_describe(t.as_json())}")
 
@@ -111,13 +93,10 @@ def ad_remove(
 ) -> None:
     """Remove the threshold of a user, or the DCC-wide one, for one SRV."""
     from althan.dsp import anomaly
-    from althan.store import open_engine
 
     who = _scope(user, all_users)
-    engine = open_engine(store_url(data_dir, db_url, create=False))
-    with engine.begin() as conn:
+    with options.store_connection(data_dir, db_url, write=True) as conn:
         removed = anomaly.remove_threshold(conn, user=who, srv=srv)
-    engine.dispose()
     if not removed:
         fail(f"no threshold for {who or 'all users'} and SRV {srv}")
     print(f"threshold for {who or 'all users'} and SRV {srv} removed")
@@ -139,28 +118,28 @@ def ad_list(
 ) -> None:
     """The thresholds: DCC-wide first, then per user."""
     from althan.dsp import anomaly
-    from althan.store import open_engine
 
-    engine = open_engine(store_url(data_dir, db_url, create=False))
-    with engine.connect() as conn:
+    with options.store_connection(data_dir, db_url) as conn:
         rows = [t.as_json() for t in anomaly.list_thresholds(conn)]
-    engine.dispose()
     if as_json:
-        _print_json(rows)
+        options.print_json(rows)
         return
-    table = Table(title="Anomaly-detection thresholds")
-    for c in ("id", "scope", "srv", "max requests", "max devices", "window"):
-        table.add_column(c)
-    for t in rows:
-        table.add_row(
-            str(t["id"]),
-            t["user"] or "all users (DCC-wide)",
-            t["srv"],
-            "-" if t["max_requests"] is None else str(t["max_requests"]),
-            "-" if t["max_devices"] is None else str(t["max_devices"]),
-            t["window"],
-        )
-    Console(width=160).print(table)
+    options.print_table(
+        "Anomaly-detection thresholds",
+        ("id", "scope", "srv", "max requests", "max devices", "window"),
+        (
+            (
+                str(t["id"]),
+                t["user"] or "all users (DCC-wide)",
+                t["srv"],
+                "-" if t["max_requests"] is None else str(t["max_requests"]),
+                "-" if t["max_devices"] is None else str(t["max_devices"]),
+                t["window"],
+            )
+            for t in rows
+        ),
+        width=160,
+    )
 
 
 @quarantine_app.command("list")
@@ -174,7 +153,6 @@ def quarantine_list(
 ) -> None:
     """The quarantined requests (and what became of them), oldest first."""
     from althan.dsp import quarantine
-    from althan.store import open_engine
 
     wanted = None
     if status is not None:
@@ -182,34 +160,35 @@ def quarantine_list(
             wanted = quarantine.Status(status.capitalize())
         except ValueError:
             fail(f"--status {status!r}: one of {', '.join(s.value for s in quarantine.Status)}")
-    engine = open_engine(store_url(data_dir, db_url, create=False))
-    with engine.connect() as conn:
+    with options.store_connection(data_dir, db_url) as conn:
         rows = [e.as_json() for e in quarantine.entries(conn, wanted)]
-    engine.dispose()
     if as_json:
-        _print_json(rows)
+        options.print_json(rows)
         return
-    table = Table(title="Quarantine")
-    for c in ("ref", "request", "srv", "devices", "status", "outcome", "reason"):
-        table.add_column(c)
-    for e in rows:
-        table.add_row(
-            str(e["ref"]),
-            e["request_id"],
-            e["srv"],
-            str(e["devices"]),
-            e["status"],
-            e["outcome"] or "-",
-            e["reason"],
-        )
-    Console(width=220).print(table)
+    options.print_table(
+        "Quarantine",
+        ("ref", "request", "srv", "devices", "status", "outcome", "reason"),
+        (
+            (
+                str(e["ref"]),
+                e["request_id"],
+                e["srv"],
+                str(e["devices"]),
+                e["status"],
+                e["outcome"] or "-",
+                e["reason"],
+            )
+            for e in rows
+        ),
+        width=220,
+    )
 
 
 def _decide(ref: int, release: bool, as_json: bool, data_dir: Any, db_url: str | None) -> None:
     from althan.dsp.quarantine import QuarantineError
 
-    dsp = open_assembly(data_dir, db_url, create=False).dsp
-    now = dsp_now(data_dir)
+    dsp = options.open_assembly(data_dir, db_url, create=False).dsp
+    now = options.dsp_now(data_dir)
     try:
         d = dsp.release(ref, now) if release else dsp.reject(ref, now)
     except QuarantineError as exc:
@@ -224,7 +203,7 @@ def _decide(ref: int, release: bool, as_json: bool, data_dir: Any, db_url: str |
         "detail": d.detail,
     }
     if as_json:
-        _print_json(out)
+        options.print_json(out)
     else:
         print(f"quarantine {d.ref} ({d.request_id}): {d.status.value}, answered {d.code}")
 

@@ -8,17 +8,15 @@ error printed); 2 bad input.
 
 from __future__ import annotations
 
-import json
 import sys
 import uuid
 from pathlib import Path
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
-from althan.cli.options import DEFAULT_DATA_DIR, DataDir, DbUrl, fail, store_url
-from althan.model import EUI64, TEST_SUPPLIER_EUI
+from althan.cli import options
+from althan.cli.options import DEFAULT_DATA_DIR, DataDir, DbUrl, fail
+from althan.model import TEST_SUPPLIER_EUI
 
 app = typer.Typer(
     help="Suppliers' upgrade outcomes, reconciled for AltHANCo.", no_args_is_help=True
@@ -48,10 +46,7 @@ def submit(
     from althan.smki.zaz1 import load_zaz1
     from althan.supplier.intake import submit_outcomes
 
-    try:
-        eui = EUI64.parse(user)
-    except ValueError as exc:
-        fail(f"--as {user!r}: {exc}")
+    eui = options.parse_eui(user, "--as")
     kind = (fmt or file.suffix.lstrip(".")).lower()
     if kind not in _TYPES:
         fail(f"format {kind!r}: json or csv (give --format)")
@@ -70,7 +65,7 @@ def submit(
     answer = submit_outcomes(
         url, eui, private, file.read_bytes(), _TYPES[kind], submission or str(uuid.uuid4())
     )
-    sys.stdout.write(json.dumps(answer.body, sort_keys=True) + "\n")
+    options.print_json(answer.body)
     if answer.status >= 300:
         print(f"error: HTTP {answer.status}: {answer.body.get('error')}", file=sys.stderr)
         raise typer.Exit(1)
@@ -84,31 +79,30 @@ def intake_list(
 ) -> None:
     """Every submission, with how many of its lines differ from the DSP's records."""
     from althan.dsp import intake
-    from althan.store import open_engine
 
-    engine = open_engine(store_url(data_dir, db_url, create=False))
-    with engine.connect() as conn:
+    with options.store_connection(data_dir, db_url) as conn:
         rows = []
         for s in intake.submissions(conn):
             rec = intake.reconcile(conn, s.id)
             rows.append({**s.as_json(), "discrepancies": len(rec.discrepancies) if rec else 0})
-    engine.dispose()
     if as_json:
-        sys.stdout.write(json.dumps(rows, sort_keys=True) + "\n")
+        options.print_json(rows)
         return
-    t = Table(title="Upgrade outcomes submitted to AltHANCo")
-    for c in ("submission", "supplier", "their ID", "received", "outcomes", "discrepancies"):
-        t.add_column(c)
-    for r in rows:
-        t.add_row(
-            str(r["submission"]),
-            r["supplier"],
-            r["submission_ref"],
-            r["received_at"],
-            str(r["outcomes"]),
-            str(r["discrepancies"]),
-        )
-    Console(width=180).print(t)
+    options.print_table(
+        "Upgrade outcomes submitted to AltHANCo",
+        ("submission", "supplier", "their ID", "received", "outcomes", "discrepancies"),
+        (
+            (
+                str(r["submission"]),
+                r["supplier"],
+                r["submission_ref"],
+                r["received_at"],
+                str(r["outcomes"]),
+                str(r["discrepancies"]),
+            )
+            for r in rows
+        ),
+    )
 
 
 @app.command("show")
@@ -120,21 +114,20 @@ def intake_show(
 ) -> None:
     """One submission reconciled against the DSP's records: every line that differs."""
     from althan.dsp import intake
-    from althan.store import open_engine
 
-    engine = open_engine(store_url(data_dir, db_url, create=False))
-    with engine.connect() as conn:
+    with options.store_connection(data_dir, db_url) as conn:
         rec = intake.reconcile(conn, submission)
-    engine.dispose()
     if rec is None:
         fail(f"no submission {submission}")
     if as_json:
-        sys.stdout.write(json.dumps(rec.as_json(), sort_keys=True) + "\n")
+        options.print_json(rec.as_json())
         return
     s = rec.submission
-    t = Table(title=f"Submission {s.id} of {s.supplier} ({s.submission_ref}): {s.outcomes} lines")
-    for c in ("line", "device", "version", "outcome", "discrepancy", "detail"):
-        t.add_column(c)
-    for d in rec.discrepancies:
-        t.add_row(str(d.line), str(d.device), d.version, d.outcome, d.kind, d.detail)
-    Console(width=180).print(t)
+    options.print_table(
+        f"Submission {s.id} of {s.supplier} ({s.submission_ref}): {s.outcomes} lines",
+        ("line", "device", "version", "outcome", "discrepancy", "detail"),
+        (
+            (str(d.line), str(d.device), d.version, d.outcome, d.kind, d.detail)
+            for d in rec.discrepancies
+        ),
+    )

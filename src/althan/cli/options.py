@@ -7,14 +7,21 @@ ZAZ1 test users, as `althan serve` would on its first start.
 
 from __future__ import annotations
 
+import json
 import sys
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
+from althan.model import EUI64
+
 if TYPE_CHECKING:
+    from sqlalchemy import Connection
+
     from althan.runtime.assemble import Assembly
 
 DEFAULT_DATA_DIR = Path("althan-data")
@@ -42,6 +49,34 @@ def fail(message: str, code: int = 2) -> NoReturn:
     """One line on stderr, ``error: …``, and exit `code`."""
     print(f"error: {message}", file=sys.stderr)
     raise typer.Exit(code)
+
+
+def parse_eui(text: str, option: str) -> EUI64:
+    """`text` as an EUI-64; bad input (exit 2) naming `option` when it is not one."""
+    try:
+        return EUI64.parse(text)
+    except ValueError as exc:
+        fail(f"{option} {text!r}: {exc}")
+
+
+def print_json(value: Any, *, sort_keys: bool = True) -> None:
+    """`value` as one JSON line, the last of stdout (what ``--json`` promises)."""
+    sys.stdout.write(json.dumps(value, sort_keys=sort_keys) + "\n")
+
+
+def print_table(
+    title: str, columns: Sequence[str], rows: Iterable[Sequence[str]], *, width: int = 180
+) -> None:
+    """A Rich table of `rows` (text cells, one per column) on stdout."""
+    from rich.console import Console
+    from rich.table import Table
+
+    t = Table(title=title)
+    for c in columns:
+        t.add_column(c)
+    for r in rows:
+        t.add_row(*r)
+    Console(width=width).print(t)
 
 
 def store_url(data_dir: Path, db_url: str | None, *, create: bool) -> str:
@@ -75,3 +110,19 @@ def open_assembly(data_dir: Path, db_url: str | None = None, *, create: bool) ->
     a = build_dsp(data_dir, db_url=url)
     register_test_users(a, datetime.now(UTC))
     return a
+
+
+@contextmanager
+def store_connection(
+    data_dir: Path, db_url: str | None = None, *, write: bool = False
+) -> Iterator[Connection]:
+    """A connection to an existing store (one transaction when `write`); the engine is
+    disposed when the block ends."""
+    from althan.store import open_engine
+
+    engine = open_engine(store_url(data_dir, db_url, create=False))
+    try:
+        with engine.begin() if write else engine.connect() as conn:
+            yield conn
+    finally:
+        engine.dispose()

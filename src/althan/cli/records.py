@@ -11,15 +11,14 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import sys
 from datetime import UTC, datetime
 from typing import Any
 
 import typer
 
-from althan.cli.options import DEFAULT_DATA_DIR, DataDir, DbUrl, fail, store_url
-from althan.model import EUI64
+from althan.cli import options
+from althan.cli.options import DEFAULT_DATA_DIR, DataDir, DbUrl, fail
 
 app = typer.Typer(help="The DCC's firmware records.", no_args_is_help=True)
 
@@ -53,29 +52,21 @@ def export(
 ) -> None:
     """Export firmware version changes (or 11.4 deployment records) since a time."""
     from althan.dsp import records
-    from althan.store import open_engine
 
     start = parse_time(since)
     if fmt not in ("csv", "json"):
         fail(f"--format {fmt!r}: csv or json")
     if kind not in ("versions", "deployments"):
         fail(f"--kind {kind!r}: versions or deployments")
-    eui = None
-    if device is not None:
-        try:
-            eui = EUI64.parse(device)
-        except ValueError as exc:
-            fail(f"--device {device!r}: {exc}")
-    engine = open_engine(store_url(data_dir, db_url, create=False))
-    with engine.connect() as conn:
+    eui = None if device is None else options.parse_eui(device, "--device")
+    with options.store_connection(data_dir, db_url) as conn:
         if kind == "versions":
             rows = [r.as_json() for r in records.version_changes(conn, start, eui)]
             fields = records.VERSION_FIELDS
         else:
             rows = [r.as_json() for r in records.deployments(conn, start, eui)]
             fields = records.DEPLOYMENT_FIELDS
-    engine.dispose()
     if fmt == "json":
-        sys.stdout.write(json.dumps(rows) + "\n")
+        options.print_json(rows, sort_keys=False)
     else:
         sys.stdout.write(_csv(fields, rows))

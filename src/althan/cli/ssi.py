@@ -8,14 +8,12 @@ from the command line.
 
 from __future__ import annotations
 
-import json
 import sys
 from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
+from althan.cli import options
 from althan.cli.options import DEFAULT_DATA_DIR, DataDir, DbUrl, fail
 
 app = typer.Typer(help="Accounts of the Self-Service Interface.", no_args_is_help=True)
@@ -46,7 +44,7 @@ def add(
 
     from althan.cli.options import open_assembly
     from althan.dsp import users
-    from althan.model import ALTHANCO_DEFAULT_EUI, EUI64
+    from althan.model import ALTHANCO_DEFAULT_EUI
     from althan.ssi import accounts
 
     try:
@@ -55,10 +53,7 @@ def add(
         fail(f"--role {role!r}: one of {', '.join(x.value for x in accounts.Role)}")
     user = None
     if eui is not None:
-        try:
-            user = EUI64.parse(eui)
-        except ValueError as exc:
-            fail(f"--eui {eui!r}: {exc}")
+        user = options.parse_eui(eui, "--eui")
     elif r is accounts.Role.ALTHANCO:
         user = ALTHANCO_DEFAULT_EUI
     if not password_stdin:
@@ -92,14 +87,10 @@ def list_(
     as_json: Annotated[bool, typer.Option("--json", help="One JSON array.")] = False,
 ) -> None:
     """The SSI accounts: login, role, DUIS user, created."""
-    from althan.cli.options import store_url
     from althan.ssi import accounts
-    from althan.store import open_engine
 
-    engine = open_engine(store_url(data_dir, db_url, create=False))
-    with engine.connect() as conn:
+    with options.store_connection(data_dir, db_url) as conn:
         rows = accounts.all_accounts(conn)
-    engine.dispose()
     if as_json:
         out = [
             {
@@ -110,14 +101,17 @@ def list_(
             }
             for a in rows
         ]
-        sys.stdout.write(json.dumps(out) + "\n")
+        options.print_json(out, sort_keys=False)
         return
-    t = Table(title="SSI accounts")
-    for col in ("login", "role", "DUIS user", "created"):
-        t.add_column(col)
-    for a in rows:
-        t.add_row(a.login, a.role.value, str(a.user) if a.user else "-", a.created_at.isoformat())
-    Console(width=160).print(t)
+    options.print_table(
+        "SSI accounts",
+        ("login", "role", "DUIS user", "created"),
+        (
+            (a.login, a.role.value, str(a.user) if a.user else "-", a.created_at.isoformat())
+            for a in rows
+        ),
+        width=160,
+    )
 
 
 @users_app.command("remove")
@@ -127,14 +121,10 @@ def remove(
     db_url: DbUrl = None,
 ) -> None:
     """Remove an SSI account; its sessions end at their next request."""
-    from althan.cli.options import store_url
     from althan.ssi import accounts
-    from althan.store import open_engine
 
-    engine = open_engine(store_url(data_dir, db_url, create=False))
-    with engine.begin() as conn:
+    with options.store_connection(data_dir, db_url, write=True) as conn:
         gone = accounts.remove(conn, login)
-    engine.dispose()
     if not gone:
         fail(f"no SSI account {login!r}", 1)
     print(f"SSI account {login} removed")

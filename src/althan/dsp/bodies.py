@@ -20,6 +20,7 @@ from althan.model import EUI64
 __all__ = [
     "WARNING_LISTS",
     "AlertBody",
+    "CommandFailure",
     "CommsHubFirmwareTransfer",
     "CspDeliveryStatus",
     "EndpointTest",

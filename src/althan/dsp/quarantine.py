@@ -33,8 +33,8 @@ class QuarantineError(ValueError):
 
 
 @dataclass(frozen=True, slots=True)
-class Held:
-    """A request to hold, as the gateway step found it."""
+class Request:
+    """What the queue keeps of a held request, besides its XML."""
 
     request_id: str
     user: EUI64
@@ -44,22 +44,20 @@ class Held:
     devices: int
     breach: str
     reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Held(Request):
+    """A request to hold, as the gateway step found it."""
+
     xml: bytes
 
 
 @dataclass(frozen=True, slots=True)
-class Quarantined:
+class Quarantined(Request):
     """One entry of the queue (without its XML)."""
 
     ref: int
-    request_id: str
-    user: EUI64
-    srv: str
-    service: str
-    schema_version: str
-    devices: int
-    breach: str
-    reason: str
     status: Status
     received_at: datetime
     expires_at: datetime
@@ -92,7 +90,6 @@ _COLUMNS = [c for c in ad_quarantine.c if c.name != "request_xml"]
 
 def _entry(r: Any) -> Quarantined:
     return Quarantined(
-        r.ref,
         r.request_id,
         r.user_eui,
         r.srv,
@@ -101,6 +98,7 @@ def _entry(r: Any) -> Quarantined:
         r.devices,
         r.breach,
         r.reason,
+        r.ref,
         Status(r.status),
         r.received_at,
         r.expires_at,

@@ -31,6 +31,18 @@ def known(ctx: Ctx, eui: EUI64) -> Any:
     return row
 
 
+def users_device(ctx: Ctx, unknown: C.Code) -> tuple[EUI64, Any]:
+    """The device the request's DeviceID names, and its SMI row: `unknown` when the SMI does
+    not know it, E17 when the user is not responsible for it."""
+    eui = EUI64.parse(text(ctx.req.body, "DeviceID") or "")
+    row = smi.get_device(ctx.conn, eui)
+    if row is None:
+        raise Reject(unknown, f"{eui} is not in the SMI")
+    if not smi.may_act(row, ctx.user):
+        raise Reject(C.E17, f"{ctx.user} is not responsible for {eui}")
+    return eui, row
+
+
 def actionable(ctx: Ctx, row: Any, statuses: frozenset[str] = smi.REACHABLE) -> None:
     """A device the request may act on: the user's (E17), in one of `statuses` behind a CHF
     (E20)."""
@@ -62,12 +74,7 @@ _DETAILS = (
 def srv_8_4(ctx: Ctx) -> Handled:
     """8.4 Update Inventory: device details (incl. the Alt HAN variant) or deletion."""
     b = ctx.req.body
-    eui = EUI64.parse(text(b, "DeviceID") or "")
-    row = smi.get_device(ctx.conn, eui)
-    if row is None:
-        raise Reject(C.E080405, f"no device {eui}")
-    if not smi.may_act(row, ctx.user):
-        raise Reject(C.E17, f"{ctx.user} is not responsible for {eui}")
+    eui, row = users_device(ctx, C.E080405)
     values: dict[str, object] = {}
     details = child(b, "UpdateDeviceDetails")
     if details is not None:
@@ -150,12 +157,7 @@ def srv_8_11(ctx: Ctx) -> Handled:
     if chf.status != DeviceStatus.COMMISSIONED.value:
         raise Reject(C.E20, f"CHF {ctx.req.target} is {chf.status}")
     b = ctx.req.body
-    dev_eui = EUI64.parse(text(b, "DeviceID") or "")
-    dev = smi.get_device(ctx.conn, dev_eui)
-    if dev is None:
-        raise Reject(C.E5, f"{dev_eui} is not in the SMI")
-    if not smi.may_act(dev, ctx.user):
-        raise Reject(C.E17, f"{ctx.user} is not responsible for {dev_eui}")
+    dev_eui, dev = users_device(ctx, C.E5)
     add = (text(b, "RequestType") or "Add") == "Add"
     invoke_id = gbcs.default_invoke_id(gbcs_out.transaction_id(ctx.req.counter))
     log: gbcs.Payload = gbcs.DeviceLogRemoveCommand(invoke_id, dev_eui)

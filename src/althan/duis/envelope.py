@@ -30,7 +30,7 @@ from lxml import etree
 
 from althan.duis.namespaces import RA_NS, SR, SR_NS
 from althan.duis.xmlsafe import DEFAULT_MAX_BYTES, parse_xml
-from althan.model import ACCESS_CONTROL_BROKER_EUI, EUI64
+from althan.model import DCC_EUI, EUI64
 
 __all__ = [
     "DEFAULT_SCHEMA_VERSION",
@@ -339,7 +339,7 @@ def build_dcc_alert(
     *,
     recipient: EUI64,
     counter: int,
-    originator: EUI64 = ACCESS_CONTROL_BROKER_EUI,
+    originator: EUI64 = DCC_EUI,
     request_id: RequestId | None = None,
     response_code: str = "I0",
     schema_version: str = DEFAULT_SCHEMA_VERSION,

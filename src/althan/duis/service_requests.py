@@ -103,30 +103,18 @@ class RequestBuilder:
     def read_inventory(self, device: EUI64) -> SignedRequest:
         return self.request("8.2", 8, _e("ReadInventory", None, _e("DeviceID", str(device))))
 
+    def _update_inventory(self, device: EUI64, detail: etree._Element) -> SignedRequest:
+        """8.4 UpdateInventory of `device` with one UpdateDeviceDetails element."""
+        details = _e("UpdateDeviceDetails", None, detail)
+        body = _e("UpdateInventory", None, _e("DeviceID", str(device)), details)
+        return self.request("8.4", 8, body)
+
     def update_inventory_variant(self, device: EUI64, variant: str) -> SignedRequest:
-        return self.request(
-            "8.4",
-            8,
-            _e(
-                "UpdateInventory",
-                None,
-                _e("DeviceID", str(device)),
-                _e("UpdateDeviceDetails", None, _e("AltHANDeviceVariant", variant)),
-            ),
-        )
+        return self._update_inventory(device, _e("AltHANDeviceVariant", variant))
 
     def update_inventory_firmware(self, device: EUI64, version: FirmwareVersion) -> SignedRequest:
         """8.4 UpdateDeviceDetails with a FirmwareVersion: what the SMI should hold."""
-        return self.request(
-            "8.4",
-            8,
-            _e(
-                "UpdateInventory",
-                None,
-                _e("DeviceID", str(device)),
-                _e("UpdateDeviceDetails", None, _e("FirmwareVersion", str(version))),
-            ),
-        )
+        return self._update_inventory(device, _e("FirmwareVersion", str(version)))
 
     def whitelist(self, chf: EUI64, device: EUI64, install_code: bytes) -> SignedRequest:
         body = _e(
@@ -158,18 +146,13 @@ class RequestBuilder:
     def read_firmware_version(self, device: EUI64) -> SignedRequest:
         return self.request("11.2", 1, _e("ReadFirmwareVersion"), target=device)
 
+    def _non_critical(self, srv: str, service: str, target: EUI64, other: EUI64) -> SignedRequest:
+        """8.7.2 / 8.8.2: join `other` to `target` or unjoin it (non-critical)."""
+        body = _e(service, None, _e("OtherDeviceID", str(other)))
+        return self.request(srv, 1, body, target=target)
+
     def join_non_critical(self, target: EUI64, other: EUI64) -> SignedRequest:
-        return self.request(
-            "8.7.2",
-            1,
-            _e("JoinServiceNonCritical", None, _e("OtherDeviceID", str(other))),
-            target=target,
-        )
+        return self._non_critical("8.7.2", "JoinServiceNonCritical", target, other)
 
     def unjoin_non_critical(self, target: EUI64, other: EUI64) -> SignedRequest:
-        return self.request(
-            "8.8.2",
-            1,
-            _e("UnjoinServiceNonCritical", None, _e("OtherDeviceID", str(other))),
-            target=target,
-        )
+        return self._non_critical("8.8.2", "UnjoinServiceNonCritical", target, other)

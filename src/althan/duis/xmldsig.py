@@ -43,7 +43,7 @@ from lxml import etree
 from althan.duis.namespaces import DSIG, DSIG_NS, SR
 from althan.duis.trust import TrustedCertificate, TrustStore, normalise_dn
 from althan.duis.xmlsafe import DEFAULT_MAX_BYTES, XmlError, parse_xml
-from althan.model import ACCESS_CONTROL_BROKER_EUI, EUI64
+from althan.model import DCC_EUI, EUI64
 
 __all__ = [
     "ALG_ECDSA_SHA256",
@@ -366,7 +366,7 @@ def verify(
     data: bytes | etree._Element,
     trust: TrustStore,
     *,
-    dcc_eui: EUI64 | None = ACCESS_CONTROL_BROKER_EUI,
+    dcc_eui: EUI64 | None = DCC_EUI,
     max_bytes: int = DEFAULT_MAX_BYTES,
 ) -> VerifiedDocument:
     """Verify a DUIS document signed in the DCC Boxed profile.

@@ -40,7 +40,7 @@ from althan.gbcs.errors import GbcsCryptoError, GbcsFramingError
 from althan.gbcs.frame import GbcsMessage, OtherInformation, decode, encode
 from althan.gbcs.usecases import use_case_name
 from althan.gbcs.usecases.base import CraFlag, Payload
-from althan.model import ACCESS_CONTROL_BROKER_EUI, EUI64
+from althan.model import DCC_EUI, EUI64
 
 
 def _check_counter(name: str, value: int) -> None:
@@ -100,7 +100,7 @@ def command(
     target: EUI64,
     counter: int,
     *,
-    originator: EUI64 = ACCESS_CONTROL_BROKER_EUI,
+    originator: EUI64 = DCC_EUI,
     remote_party: EUI64 | None = None,
     remote_party_counter: int | None = None,
     when: datetime | None = None,
@@ -121,7 +121,7 @@ def command(
 
 
 def alert(
-    payload: Payload, originator: EUI64, counter: int, *, target: EUI64 = ACCESS_CONTROL_BROKER_EUI
+    payload: Payload, originator: EUI64, counter: int, *, target: EUI64 = DCC_EUI
 ) -> GbcsMessage:
     """An alert from ``originator`` (a device or a CHF) to the ACB."""
     return message(

@@ -21,7 +21,7 @@ from althan.gbcs.crypto import verify_mac, verify_signature
 from althan.gbcs.errors import GbcsKeyError
 from althan.gbcs.frame import GbcsMessage
 from althan.gbcs.usecases.base import CraFlag
-from althan.model import ACCESS_CONTROL_BROKER_EUI, EUI64
+from althan.model import DCC_EUI, EUI64
 
 _FILE_RE = re.compile(r"^([0-9A-Fa-f]{16})-(ds|ka)\.(pem|key)$")
 
@@ -88,7 +88,7 @@ class Keystore:
         response or alert is keyed by the KA keys of its originator and its target.
         """
         if msg.cra_flag == CraFlag.COMMAND:
-            acb = ACCESS_CONTROL_BROKER_EUI
+            acb = DCC_EUI
             ends = ((acb, msg.target), (msg.target, acb))
         else:
             ends = ((msg.target, msg.originator), (msg.originator, msg.target))

@@ -12,7 +12,7 @@ signed / MAC'd messages built with :mod:`althan.gbcs.build`:
 
 Keys come from a :class:`KeySource` (the fleet's generated device PKI,
 ``althan.smki.device_pki.DevicePki``): ``key_for(eui, "ds")`` signs, ``key_for(eui, "ka")``
-MACs, with ``key_for(ACCESS_CONTROL_BROKER_EUI, "ka")`` as the other end of the MAC (so the
+MACs, with ``key_for(DCC_EUI, "ka")`` as the other end of the MAC (so the
 DSP verifies with the ACB's KA private key and the device's KA public key).
 Times are the simulator's seconds, read as POSIX seconds (UTC).
 """
@@ -28,7 +28,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from althan import gbcs
 from althan.gbcs.codec import DLMS_OCTET_STRING, DlmsData, Reader
 from althan.han.image import TransferResult
-from althan.model import ACCESS_CONTROL_BROKER_EUI, EUI64, FirmwareVersion
+from althan.model import DCC_EUI, EUI64, FirmwareVersion
 
 __all__ = [
     "CRITICAL_USE_CASES",
@@ -126,7 +126,7 @@ def parse_command(payload: bytes) -> InboundCommand:
 
 
 def _acb_public(keys: KeySource) -> ec.EllipticCurvePublicKey:
-    return keys.key_for(ACCESS_CONTROL_BROKER_EUI, "ka").public_key()
+    return keys.key_for(DCC_EUI, "ka").public_key()
 
 
 def _mac_answer(cmd: InboundCommand, payload: gbcs.Payload, keys: KeySource) -> bytes:

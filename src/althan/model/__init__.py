@@ -151,11 +151,11 @@ class FirmwareVersion:
 ALTHANCO_DEFAULT_EUI = EUI64.parse("90-B3-D5-1F-30-0A-00-00")
 """The AltHANCo user (a configured DCC user allowed to assure Alt HAN firmware)."""
 
-ACCESS_CONTROL_BROKER_EUI = EUI64.parse("90-B3-D5-1F-30-00-00-02")
-"""DCC Access Control Broker: originates commands the DSP sends on a user's behalf."""
-
 TEST_SUPPLIER_EUI = EUI64.parse("90-B3-D5-1F-30-01-00-00")
 """The ZAZ1 test supplier."""
 
 DCC_EUI = EUI64.parse("90-B3-D5-1F-30-00-00-02")
-"""DSP signing identity for DUIS responses and alerts (ZAZ1 dsp-xml-sign key)."""
+"""The DCC's EUI-64: one party, seen in its roles. The DSP signs DUIS responses and alerts
+with it (ZAZ1 dsp-xml-sign key), non-device requests target it, and as the Access Control
+Broker (ACB, a GBCS remote-party role of the DCC) it originates the commands the DSP sends on
+a user's behalf (ZAZ1 ``ka``/``ds`` keys of this EUI)."""

@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from althan.dsp.gbcs_out import DspGbcsKeys
 from althan.duis.peers import keystore_json
 from althan.gbcs import Keystore
-from althan.model import ACCESS_CONTROL_BROKER_EUI, EUI64
+from althan.model import DCC_EUI, EUI64
 from althan.smki.boxed_keystore import remote_party_key
 from althan.smki.device_pki import DevicePki
 
@@ -28,12 +28,12 @@ class FleetKeys:
 
     def __init__(self, pki: DevicePki) -> None:
         self.pki = pki
-        acb = remote_party_key(keystore_json(), ACCESS_CONTROL_BROKER_EUI, "ka")
+        acb = remote_party_key(keystore_json(), DCC_EUI, "ka")
         assert acb.key is not None
         self.acb_ka = acb.key
 
     def key_for(self, eui: EUI64, usage: str = "ds") -> ec.EllipticCurvePrivateKey:
-        if eui == ACCESS_CONTROL_BROKER_EUI and usage == "ka":
+        if eui == DCC_EUI and usage == "ka":
             return self.acb_ka
         return self.pki.key_for(eui, "ka" if usage == "ka" else "ds")
 

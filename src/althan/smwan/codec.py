@@ -9,19 +9,16 @@ from __future__ import annotations
 
 import base64
 import json
+import typing
 from collections.abc import Callable
+from dataclasses import MISSING, fields
 from typing import Any
 
 from althan.model import EUI64
 from althan.smwan.messages import (
-    CSPFirmwareDeliveryStatus,
     DeliveryOutcome,
     FirmwareDistribution,
     FirmwareTarget,
-    GbcsAlert,
-    GbcsCommand,
-    GbcsResponse,
-    HanJoinNotice,
     SmwanMessage,
 )
 
@@ -34,48 +31,51 @@ def _b64(b: bytes) -> str:
     return base64.b64encode(b).decode("ascii")
 
 
+def _unb64(s: str) -> bytes:
+    return base64.b64decode(s, validate=True)
+
+
+def _same(v: Any) -> Any:
+    return v
+
+
+_Convert = tuple[Callable[[Any], Any], Callable[[Any], Any]]
+"""A field's (to JSON, from JSON)."""
+
+_BY_TYPE: dict[object, _Convert] = {
+    str: (_same, _same),
+    bytes: (_b64, _unb64),
+    EUI64: (str, EUI64.parse),
+    DeliveryOutcome: (lambda o: o.value, DeliveryOutcome),
+    tuple[EUI64, ...]: (
+        lambda xs: [str(x) for x in xs],
+        lambda xs: tuple(EUI64.parse(x) for x in xs),
+    ),
+    tuple[FirmwareTarget, ...]: (
+        lambda ts: [[str(t.chf), str(t.device)] for t in ts],
+        lambda ts: tuple(FirmwareTarget(EUI64.parse(c), EUI64.parse(v)) for c, v in ts),
+    ),
+}
+
+
+def _layout(cls: type) -> tuple[tuple[str, _Convert, object], ...]:
+    """Each field of a message type: name, converters, default (MISSING when required)."""
+    hints = typing.get_type_hints(cls)
+    return tuple((f.name, _BY_TYPE[hints[f.name]], f.default) for f in fields(cls))
+
+
+_LAYOUTS = {cls.__name__: (cls, _layout(cls)) for cls in typing.get_args(SmwanMessage)}
+"""Message type name -> (class, field layout): the JSON form follows the dataclass fields."""
+
+
 def encode(msg: SmwanMessage, *, image_ref: bool = False) -> bytes:
-    d: dict[str, Any]
-    if isinstance(msg, FirmwareDistribution):
-        d = {
-            "type": "FirmwareDistribution",
-            "msg_id": msg.msg_id,
-            "distribution_id": msg.distribution_id,
-            "image_sha256": msg.image_sha256,
-            "targets": [[str(t.chf), str(t.device)] for t in msg.targets],
-        }
-        if not image_ref:
-            d["image"] = _b64(msg.image)
-    elif isinstance(msg, CSPFirmwareDeliveryStatus):
-        d = {
-            "type": "CSPFirmwareDeliveryStatus",
-            "msg_id": msg.msg_id,
-            "distribution_id": msg.distribution_id,
-            "chf": str(msg.chf),
-            "devices": [str(x) for x in msg.devices],
-            "outcome": msg.outcome.value,
-            "reason": msg.reason,
-        }
-    elif isinstance(msg, GbcsCommand | GbcsAlert | HanJoinNotice):
-        d = {
-            "type": type(msg).__name__,
-            "msg_id": msg.msg_id,
-            "chf": str(msg.chf),
-            "device": str(msg.device),
-        }
-        if not isinstance(msg, HanJoinNotice):
-            d["payload"] = _b64(msg.payload)
-    elif isinstance(msg, GbcsResponse):
-        d = {
-            "type": "GbcsResponse",
-            "msg_id": msg.msg_id,
-            "command_msg_id": msg.command_msg_id,
-            "chf": str(msg.chf),
-            "device": str(msg.device),
-            "payload": _b64(msg.payload),
-        }
-    else:  # pragma: no cover - typing guards this
-        raise SmwanCodecError(f"not an SM WAN message: {type(msg).__name__}")
+    name = type(msg).__name__
+    if name not in _LAYOUTS:  # pragma: no cover - typing guards this
+        raise SmwanCodecError(f"not an SM WAN message: {name}")
+    d: dict[str, Any] = {"type": name}
+    for field, (to_json, _), _default in _LAYOUTS[name][1]:
+        if not (image_ref and field == "image"):
+            d[field] = to_json(getattr(msg, field))
     return json.dumps(d, separators=(",", ":"), sort_keys=True).encode()
 
 
@@ -88,48 +88,23 @@ def decode(data: bytes, *, image: ImageLookup | None = None) -> SmwanMessage:
     try:
         d = json.loads(data)
         t = d["type"]
-        if t == "FirmwareDistribution":
-            if "image" in d:
-                img = base64.b64decode(d["image"])
-            elif image is not None:
-                img = image(d["image_sha256"])
+        if t not in _LAYOUTS:
+            raise SmwanCodecError(f"unknown SM WAN message type {t!r}")
+        cls, layout = _LAYOUTS[t]
+        kw: dict[str, Any] = {}
+        for field, (_, from_json), default in layout:
+            if field in d:
+                kw[field] = from_json(d[field])
+            elif cls is FirmwareDistribution and field == "image":
+                if image is None:
+                    raise SmwanCodecError("FirmwareDistribution without its image")
+                kw[field] = image(d["image_sha256"])
+            elif default is not MISSING:
+                kw[field] = default
             else:
-                raise SmwanCodecError("FirmwareDistribution without its image")
-            return FirmwareDistribution(
-                msg_id=d["msg_id"],
-                distribution_id=d["distribution_id"],
-                image_sha256=d["image_sha256"],
-                image=img,
-                targets=tuple(
-                    FirmwareTarget(EUI64.parse(c), EUI64.parse(v)) for c, v in d["targets"]
-                ),
-            )
-        if t == "CSPFirmwareDeliveryStatus":
-            return CSPFirmwareDeliveryStatus(
-                msg_id=d["msg_id"],
-                distribution_id=d["distribution_id"],
-                chf=EUI64.parse(d["chf"]),
-                devices=tuple(EUI64.parse(x) for x in d["devices"]),
-                outcome=DeliveryOutcome(d["outcome"]),
-                reason=d.get("reason", ""),
-            )
-        chf, dev = EUI64.parse(d["chf"]), EUI64.parse(d["device"])
-        if t == "HanJoinNotice":
-            return HanJoinNotice(msg_id=d["msg_id"], chf=chf, device=dev)
-        payload = base64.b64decode(d["payload"], validate=True)
-        if t == "GbcsCommand":
-            return GbcsCommand(msg_id=d["msg_id"], chf=chf, device=dev, payload=payload)
-        if t == "GbcsAlert":
-            return GbcsAlert(msg_id=d["msg_id"], chf=chf, device=dev, payload=payload)
-        if t == "GbcsResponse":
-            return GbcsResponse(
-                msg_id=d["msg_id"],
-                command_msg_id=d["command_msg_id"],
-                chf=chf,
-                device=dev,
-                payload=payload,
-            )
-        raise SmwanCodecError(f"unknown SM WAN message type {t!r}")
+                raise KeyError(field)
+        msg: SmwanMessage = cls(**kw)
+        return msg
     except SmwanCodecError:
         raise
     except (KeyError, TypeError, ValueError) as exc:

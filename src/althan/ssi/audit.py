@@ -100,35 +100,40 @@ def request_page(pr: PageRequest) -> Response:
     )
 
 
-def _message(conn: Connection, who: Principal, message_id: str) -> Any:
+def _message(pr: PageRequest) -> Any:
+    """The signed DUIS message of the path's ``message_id``, if the reader may see it (else
+    None): a DCC operator sees every one, a user those sent to it."""
+    message_id, who = pr.path_param("message_id"), pr.principal
     if not message_id.isdigit() or len(message_id) > 12:
         return None
-    r = conn.execute(
-        select(outbox, alerts.c.code)
-        .select_from(outbox.outerjoin(alerts, alerts.c.id == outbox.c.alert_id))
-        .where(outbox.c.id == int(message_id), outbox.c.kind == "duis")
-    ).first()
+    with pr.portal.engine.connect() as conn:
+        r = conn.execute(
+            select(outbox, alerts.c.code)
+            .select_from(outbox.outerjoin(alerts, alerts.c.id == outbox.c.alert_id))
+            .where(outbox.c.id == int(message_id), outbox.c.kind == "duis")
+        ).first()
     if r is None or not (who.is_dcc or (who.user is not None and r.destination == str(who.user))):
         return None
     return r
 
 
-def message_page(pr: PageRequest) -> Response:
+def _no_message(pr: PageRequest) -> Response:
     mid = pr.path_param("message_id")
-    with pr.portal.engine.connect() as conn:
-        m = _message(conn, pr.principal, mid)
+    return pr.problem(404, "No such message", f"No message {mid!r} that you may see.")
+
+
+def message_page(pr: PageRequest) -> Response:
+    m = _message(pr)
     if m is None:
-        return pr.problem(404, "No such message", f"No message {mid!r} that you may see.")
+        return _no_message(pr)
     xml = bytes(m.payload).decode("utf-8", "replace")
     return pr.render("message.html.j2", m=m, xml=xml)
 
 
 def message_download(pr: PageRequest) -> Response:
-    mid = pr.path_param("message_id")
-    with pr.portal.engine.connect() as conn:
-        m = _message(conn, pr.principal, mid)
+    m = _message(pr)
     if m is None:
-        return pr.problem(404, "No such message", f"No message {mid!r} that you may see.")
+        return _no_message(pr)
     name = f"althan-{m.code or 'response'}-{m.id}.xml"
     return Response(
         bytes(m.payload),

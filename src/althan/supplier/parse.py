@@ -34,7 +34,7 @@ from althan import gbcs
 from althan.duis.envelope import InvalidId, RequestId
 from althan.duis.xmldsig import SignatureError, TrustStore, verify
 from althan.duis.xmlsafe import DEFAULT_MAX_BYTES, parse_xml
-from althan.model import ACCESS_CONTROL_BROKER_EUI, DCC_EUI, EUI64
+from althan.model import DCC_EUI, EUI64
 from althan.supplier.credentials import KeySource
 from althan.supplier.documents import BodyKind, DuisResponse, read_response
 
@@ -164,7 +164,7 @@ def mac_ends(msg: gbcs.GbcsMessage) -> tuple[tuple[EUI64, EUI64], ...]:
     a device's response to an ACB command sent for a user (URP), that is the device and the
     ACB, not the user (as ``althan.gbcs.Keystore.mac_key_pair``, which the RTDS confirms)."""
     if msg.cra_flag == gbcs.CraFlag.COMMAND:
-        acb = ACCESS_CONTROL_BROKER_EUI
+        acb = DCC_EUI
         return ((acb, msg.target), (msg.target, acb))
     return ((msg.target, msg.originator), (msg.originator, msg.target))
 
@@ -215,7 +215,7 @@ def _consistency(doc: DuisResponse, msg: gbcs.GbcsMessage) -> Iterator[Check]:
         )
         yield _same(
             "target",
-            msg.target in (ACCESS_CONTROL_BROKER_EUI, user),
+            msg.target in (DCC_EUI, user),
             f"GBCS business target {msg.target} (the ACB or the user {user})",
         )
         srp = msg.supplementary_remote_party
