@@ -175,7 +175,7 @@ class Served:
                 stderr=subprocess.STDOUT,
                 env=env,
             )  # fmt: skip
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 120
         while True:
             try:
                 httpx.post(f"{self.url}/api/v1/serviceD", content=b"", timeout=2)
