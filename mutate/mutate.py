@@ -1,0 +1,289 @@
+"""Mutation testing of the rule-bearing code with mutmut 3 (`make mutate`).
+
+    python mutate/mutate.py                      # `make mutate`: every module in turn, dsp/ first
+    python mutate/mutate.py --only dsp.srv_12    # only modules whose name contains this
+    python mutate/mutate.py --report             # no run: the report from what mutants/ holds
+    python mutate/mutate.py --docs docs/testing.md   # also write the tables there
+    python mutate/mutate.py --jobs 2             # mutants tested side by side (default 1)
+
+WHAT IS MUTATED. The files in ``[tool.mutmut] only_mutate`` of pyproject.toml: the gateway
+pipeline, the SRV handlers, the firmware state machine, the CPL, the GBCS signature/MAC and
+certificate-replacement checks, the OTA image signature and integrity checks. mutmut (3.x)
+copies ``src/`` and ``tests/`` into ``mutants/`` (not in git) and puts every mutant of a
+function behind a trampoline, so one copy holds them all and the environment picks one.
+
+WHICH TESTS RUN FOR A MUTANT. mutmut first runs the folders of
+``pytest_add_cli_args_test_selection`` once with tracing ("stats") and records which test
+called which mutated function; a mutant then runs only the tests that called its function,
+stopping at the first failure (``-x``). That is the map from module to tests, kept by the tool
+rather than by hand: finer than a folder per module, and it follows the code when it moves.
+The stats are kept in ``mutants/`` and refreshed for new tests only; remove ``mutants/`` after
+changing the test selection or moving code between files.
+
+HOW IT RUNS. Module by module in ``MODULES`` order (dsp/ first), each ``mutmut run`` under
+``nice -n 10`` with ``--jobs`` children (the machine is shared). mutmut remembers every result
+and a module already done is not run again unless its code changed, so an interrupted
+``make mutate`` goes on where it stopped.
+
+THE REPORT. For each module: killed/total, survived, and of the survivors those EQUIVALENT
+(listed below with the reason, each with a fragment of its diff so that a list made for other
+code is noticed: a listed name whose diff lacks the fragment is reported "stale") and those
+that change only the wording of a refusal's detail text (``Reject(code, "...")``: the code, the
+store and the answer's code are unchanged; no test pins wording, by choice), found from the
+mutant's syntax tree. Every other survivor is listed as "to kill": a test is missing.
+Exit status 0 when no survivor is left to kill, 1 otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import itertools
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+MUTANTS = ROOT / "mutants"
+BIN = Path(sys.executable).parent
+BEGIN, END = "<!-- mutation table: begin -->", "<!-- mutation table: end -->"
+
+MODULES = (
+    "althan.dsp.srv_12",
+    "althan.dsp.srv_8",
+    "althan.dsp.srv_11",
+    "althan.dsp.srv_critical",
+    "althan.dsp.firmware",
+    "althan.dsp.cpl",
+    "althan.dsp.gateway",
+    "althan.gbcs.crypto",
+    "althan.gbcs.device_security",
+    "althan.zigbee.ota.integrity",
+)
+
+STATUS = {
+    1: "killed",
+    3: "killed",
+    0: "survived",
+    5: "no tests",
+    33: "no tests",
+    34: "skipped",
+    35: "suspicious",
+    36: "timeout",
+    37: "caught by type check",
+    -24: "timeout",
+    24: "timeout",
+    -11: "segfault",
+    None: "not checked",
+}
+"""mutmut's exit codes (mutmut/stats.py `status_by_exit_code`); anything else is suspicious."""
+
+EQUIVALENT: dict[str, tuple[str, str]] = {
+    # mutant name: (a fragment of its diff's "+" line, why no input can tell it from the code)
+}
+
+REJECTORS = {"Reject", "DuisRejected", "IllegalTransition"}
+"""Calls whose arguments after the first are detail text (the first is the code)."""
+
+
+@dataclass
+class Module:
+    name: str
+    counts: Counter[str] = field(default_factory=Counter)
+    survivors: list[tuple[str, str, str]] = field(default_factory=list)
+    """(mutant, its diff's changed lines, verdict: "equivalent: why" / "detail text" / "to kill")"""
+    stale: list[str] = field(default_factory=list)
+    seconds: float | None = None
+
+
+def _env() -> dict[str, str]:
+    """The test environment: the reference artefacts beside the worktree, as conftest.py would
+    find them from the real tests/ (mutmut runs the copy in mutants/, one level deeper)."""
+    env = dict(os.environ)
+    env.setdefault("ALTHAN_REFERENCE_DIR", str(ROOT.parent / "shared" / "reference"))
+    return env
+
+
+def run_module(name: str, jobs: int) -> float:
+    start = time.monotonic()
+    MUTANTS.mkdir(exist_ok=True)
+    link = MUTANTS / "node_modules"  # tests/conftest.py looks beside tests/
+    if not link.exists():
+        link.symlink_to(ROOT / "node_modules")
+    cmd = ["nice", "-n", "10", str(BIN / "mutmut"), "run", "--max-children", str(jobs)]
+    subprocess.run([*cmd, f"{name}.*"], cwd=ROOT, env=_env(), check=True)
+    return time.monotonic() - start
+
+
+def _meta(name: str) -> Path:
+    return MUTANTS / "src" / (name.replace(".", "/") + ".py.meta")
+
+
+def _functions(tree: ast.Module) -> dict[str, ast.FunctionDef]:
+    out: dict[str, ast.FunctionDef] = {}
+    for node in tree.body:
+        body = node.body if isinstance(node, ast.ClassDef) else [node]
+        for f in body:
+            if isinstance(f, ast.FunctionDef) and "__mutmut_" in f.name:
+                out[f.name] = f
+    return out
+
+
+def _changed(a: ast.AST, b: ast.AST, chain: list[ast.AST]) -> list[ast.AST] | None:
+    """The chain of nodes of ``b`` from its root down to the smallest node that holds every
+    difference from ``a``; None when equal."""
+    if type(a) is not type(b):
+        return [*chain, b]
+    diffs: list[tuple[object, object]] = []
+    for name in a._fields:
+        va, vb = getattr(a, name, None), getattr(b, name, None)
+        if isinstance(va, list) and isinstance(vb, list):
+            if len(va) != len(vb):
+                return [*chain, b]
+            diffs += [(x, y) for x, y in zip(va, vb, strict=True) if _dump(x) != _dump(y)]
+        elif _dump(va) != _dump(vb):
+            diffs.append((va, vb))
+    if not diffs:
+        return None
+    x, y = diffs[0]
+    if len(diffs) > 1 or not isinstance(x, ast.AST) or not isinstance(y, ast.AST):
+        return [*chain, b]
+    return _changed(x, y, [*chain, b])
+
+
+def _dump(x: object) -> str:
+    return ast.dump(x) if isinstance(x, ast.AST) else repr(x)
+
+
+def detail_text_only(orig: ast.FunctionDef, mutant: ast.FunctionDef) -> bool:
+    """The mutant changes only a string inside the detail (any argument but the first) of a
+    ``Reject(...)``-like call."""
+    before = ast.Module(body=orig.body, type_ignores=[])
+    chain = _changed(before, ast.Module(body=mutant.body, type_ignores=[]), [])
+    if chain is None:
+        return False
+    last = chain[-1]
+    if not isinstance(last, ast.Constant | ast.JoinedStr) or (
+        isinstance(last, ast.Constant) and not isinstance(last.value, str)
+    ):
+        return False
+    for parent, child in itertools.pairwise(chain):
+        if isinstance(parent, ast.Call):
+            callee = parent.func
+            called = callee.attr if isinstance(callee, ast.Attribute) else getattr(callee, "id", "")
+            if called in REJECTORS:
+                return child is not (parent.args[0] if parent.args else None)
+    return False
+
+
+def _diff_lines(orig: ast.FunctionDef, mutant: ast.FunctionDef) -> str:
+    a = ast.unparse(orig).splitlines()[1:]
+    b = ast.unparse(mutant).splitlines()[1:]
+    minus = [x.strip() for x in a if x not in b]
+    plus = [x.strip() for x in b if x not in a]
+    if not minus and not plus:
+        return "(same text)"
+    return " → ".join((" / ".join(minus) or "∅", " / ".join(plus) or "∅"))
+
+
+def collect(name: str) -> Module:
+    mod = Module(name)
+    meta = _meta(name)
+    if not meta.is_file():
+        return mod
+    codes = json.loads(meta.read_text())["exit_code_by_key"]
+    tree = ast.parse((MUTANTS / "src" / (name.replace(".", "/") + ".py")).read_text())
+    funcs = _functions(tree)
+    for key, code in codes.items():
+        status = STATUS.get(code, "suspicious")
+        mod.counts[status] += 1
+        if status != "survived":
+            continue
+        generated = key.rpartition(".")[-1]
+        orig = funcs[generated.rpartition("__mutmut_")[0] + "__mutmut_orig"]
+        mutant = funcs[generated]
+        diff = _diff_lines(orig, mutant)
+        if key in EQUIVALENT:
+            fragment, why = EQUIVALENT[key]
+            if fragment not in diff:
+                mod.stale.append(key)
+            verdict = f"equivalent: {why}"
+        elif detail_text_only(orig, mutant):
+            verdict = "detail text"
+        else:
+            verdict = "to kill"
+        mod.survivors.append((key, diff, verdict))
+    listed = {k for k in EQUIVALENT if k.startswith(name + ".")}
+    mod.stale += sorted(listed - {k for k, c in codes.items() if STATUS.get(c) == "survived"})
+    return mod
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("`", "'")
+
+
+def table(mods: list[Module]) -> str:
+    lines = [
+        "| module | killed/total | survived | equivalent | detail text | to kill | "
+        "no tests | timeout | not checked | run |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for m in mods:
+        c = m.counts
+        verdicts = Counter(v.split(":")[0] for _, _, v in m.survivors)
+        total = sum(c.values())
+        secs = "" if m.seconds is None else f"{m.seconds / 60:.0f} min"
+        lines.append(
+            f"| `{m.name}` | {c['killed'] + c['caught by type check']}/{total} | {c['survived']} | "
+            f"{verdicts['equivalent']} | {verdicts['detail text']} | {verdicts['to kill']} | "
+            f"{c['no tests']} | {c['timeout']} | {c['not checked']} | {secs} |"
+        )
+    lines += ["", "Every survivor:", "", "| mutant | change | verdict |", "|---|---|---|"]
+    for m in mods:
+        for key, diff, verdict in m.survivors:
+            lines.append(f"| `{key}` | `{_cell(diff)}` | {_cell(verdict)} |")
+    return "\n".join(lines) + "\n"
+
+
+def write_docs(path: Path, text: str) -> None:
+    doc = path.read_text()
+    pattern = re.compile(re.escape(BEGIN) + r".*?" + re.escape(END), re.S)
+    if not pattern.search(doc):
+        sys.exit(f"{path} has no {BEGIN} … {END} block")
+    path.write_text(pattern.sub(lambda _: f"{BEGIN}\n{text}{END}", doc))
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--only", default="", help="only modules whose name contains this")
+    ap.add_argument("--report", action="store_true", help="no run: report what mutants/ holds")
+    ap.add_argument("--docs", type=Path, help="write the tables into this file")
+    ap.add_argument("--jobs", type=int, default=1, help="mutants tested side by side")
+    args = ap.parse_args()
+    names = [m for m in MODULES if args.only in m]
+    seconds: dict[str, float] = {}
+    if not args.report:
+        for name in names:
+            seconds[name] = run_module(name, args.jobs)
+    mods = [collect(n) for n in names]
+    for m in mods:
+        m.seconds = seconds.get(m.name)
+    text = table(mods)
+    print(text)
+    if args.docs:
+        write_docs(args.docs, text)
+    stale = [k for m in mods for k in m.stale]
+    if stale:
+        print("EQUIVALENT entries that no longer match a survivor:", *stale, sep="\n  ")
+    left = [k for m in mods for k, _, v in m.survivors if v == "to kill"]
+    return 1 if left or stale else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
