@@ -5,6 +5,9 @@
     python mutate/mutate.py --report             # no run: the report from what mutants/ holds
     python mutate/mutate.py --docs docs/testing.md   # also write the tables there
     python mutate/mutate.py --jobs 2             # mutants tested side by side (default 1)
+    python mutate/mutate.py --survivors          # re-test only last run's survivors (new tests)
+    python mutate/mutate.py --try NAME tests/x.py -k y   # one mutant against these tests (from
+                                                 # tests/, not mutants/: a test just written)
 
 WHAT IS MUTATED. The files in ``[tool.mutmut] only_mutate`` of pyproject.toml: the gateway
 pipeline, the SRV handlers, the firmware state machine, the CPL, the GBCS signature/MAC and
@@ -38,7 +41,6 @@ from __future__ import annotations
 
 import argparse
 import ast
-import itertools
 import json
 import os
 import re
@@ -85,7 +87,15 @@ STATUS = {
 """mutmut's exit codes (mutmut/stats.py `status_by_exit_code`); anything else is suspicious."""
 
 EQUIVALENT: dict[str, tuple[str, str]] = {
-    # mutant name: (a fragment of its diff's "+" line, why no input can tell it from the code)
+    # mutant name: (a fragment of its diff, why no input can tell it from the code)
+    "althan.dsp.srv_12.x_srv_12_2__mutmut_12": (
+        "'DeviceID') or '[ → XXXX]",
+        "the schema requires DeviceID (an EUI): the `or` default is never used",
+    ),
+    "althan.dsp.srv_12.x_srv_12_2__mutmut_22": (
+        "'DeviceType') or '[ → XXXX]",
+        "the schema requires DeviceType (an enumeration): the `or` default is never used",
+    ),
 }
 
 REJECTORS = {"Reject", "DuisRejected", "IllegalTransition"}
@@ -110,15 +120,29 @@ def _env() -> dict[str, str]:
     return env
 
 
-def run_module(name: str, jobs: int) -> float:
+def run_module(name: str, jobs: int, survivors_only: bool = False) -> float:
+    """``mutmut run`` of every mutant of module `name` (all of them again: mutmut re-tests the
+    mutants it is named), or only of those that survived last time."""
     start = time.monotonic()
     MUTANTS.mkdir(exist_ok=True)
     link = MUTANTS / "node_modules"  # tests/conftest.py looks beside tests/
     if not link.exists():
         link.symlink_to(ROOT / "node_modules")
     cmd = ["nice", "-n", "10", str(BIN / "mutmut"), "run", "--max-children", str(jobs)]
-    subprocess.run([*cmd, f"{name}.*"], cwd=ROOT, env=_env(), check=True)
+    names = [k for k, _, _ in collect(name).survivors] if survivors_only else [f"{name}.*"]
+    if names:
+        subprocess.run([*cmd, *names], cwd=ROOT, env=_env(), check=True)
     return time.monotonic() - start
+
+
+def try_mutant(name: str, pytest_args: list[str]) -> int:
+    """Run `pytest_args` from the worktree (its tests/, with any test not yet copied into
+    mutants/) against the mutants' src/ with mutant `name` switched on; 0 when it is killed."""
+    env = _env() | {"MUTANT_UNDER_TEST": name, "PYTHONPATH": str(MUTANTS / "src")}
+    cmd = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-x", *pytest_args]
+    failed = subprocess.run(cmd, cwd=ROOT, env=env).returncode != 0
+    print(f"{name}: {'killed' if failed else 'SURVIVED'}")
+    return 0 if failed else 1
 
 
 def _meta(name: str) -> Path:
@@ -161,35 +185,50 @@ def _dump(x: object) -> str:
     return ast.dump(x) if isinstance(x, ast.AST) else repr(x)
 
 
+def _rejection(chain: list[ast.AST]) -> ast.Call | None:
+    """The innermost ``Reject(...)``-like call on the chain."""
+    found = None
+    for node in chain:
+        if isinstance(node, ast.Call):
+            f = node.func
+            if (f.attr if isinstance(f, ast.Attribute) else getattr(f, "id", "")) in REJECTORS:
+                found = node
+    return found
+
+
 def detail_text_only(orig: ast.FunctionDef, mutant: ast.FunctionDef) -> bool:
-    """The mutant changes only a string inside the detail (any argument but the first) of a
-    ``Reject(...)``-like call."""
+    """The mutant changes only the detail (the arguments after the first, the code) of a
+    ``Reject(code, ...)``-like call: its text, or the detail dropped or None (then the code's
+    meaning is the detail)."""
     before = ast.Module(body=orig.body, type_ignores=[])
-    chain = _changed(before, ast.Module(body=mutant.body, type_ignores=[]), [])
-    if chain is None:
+    after = ast.Module(body=mutant.body, type_ignores=[])
+    chain = _changed(before, after, [])
+    back = _changed(after, before, [])
+    if chain is None or back is None:
         return False
-    last = chain[-1]
-    if not isinstance(last, ast.Constant | ast.JoinedStr) or (
-        isinstance(last, ast.Constant) and not isinstance(last.value, str)
-    ):
+    call, was = _rejection(chain), _rejection(back)
+    if call is None or was is None or not call.args or not was.args:
         return False
-    for parent, child in itertools.pairwise(chain):
-        if isinstance(parent, ast.Call):
-            callee = parent.func
-            called = callee.attr if isinstance(callee, ast.Attribute) else getattr(callee, "id", "")
-            if called in REJECTORS:
-                return child is not (parent.args[0] if parent.args else None)
-    return False
+    return _dump(call.func) == _dump(was.func) and _dump(call.args[0]) == _dump(was.args[0])
 
 
 def _diff_lines(orig: ast.FunctionDef, mutant: ast.FunctionDef) -> str:
+    """The changed line, shortened to the change with a little context either side."""
     a = ast.unparse(orig).splitlines()[1:]
     b = ast.unparse(mutant).splitlines()[1:]
-    minus = [x.strip() for x in a if x not in b]
-    plus = [x.strip() for x in b if x not in a]
+    minus = " / ".join(x.strip() for x in a if x not in b)
+    plus = " / ".join(x.strip() for x in b if x not in a)
     if not minus and not plus:
         return "(same text)"
-    return " → ".join((" / ".join(minus) or "∅", " / ".join(plus) or "∅"))
+    i = 0
+    while i < min(len(minus), len(plus)) and minus[i] == plus[i]:
+        i += 1
+    j = 0
+    while j < min(len(minus), len(plus)) - i and minus[-1 - j] == plus[-1 - j]:
+        j += 1
+    head = minus[:i] if i <= 30 else "…" + minus[i - 30 : i]
+    tail = minus[len(minus) - j :] if j <= 20 else minus[len(minus) - j : len(minus) - j + 20] + "…"
+    return f"{head}[{minus[i : len(minus) - j]} → {plus[i : len(plus) - j]}]{tail}"
 
 
 def collect(name: str) -> Module:
@@ -265,12 +304,22 @@ def main() -> int:
     ap.add_argument("--report", action="store_true", help="no run: report what mutants/ holds")
     ap.add_argument("--docs", type=Path, help="write the tables into this file")
     ap.add_argument("--jobs", type=int, default=1, help="mutants tested side by side")
-    args = ap.parse_args()
+    ap.add_argument("--survivors", action="store_true", help="re-test only the survivors")
+    ap.add_argument("--try", dest="try_", metavar="MUTANT", help="one mutant against the tests")
+    args, rest = ap.parse_known_args()
+    if args.try_:
+        return try_mutant(args.try_, rest)
+    if rest:
+        ap.error(f"unrecognised arguments: {rest}")
     names = [m for m in MODULES if args.only in m]
-    seconds: dict[str, float] = {}
+    times = MUTANTS / "mutate-times.json"  # the wall time of each module's last run
+    seconds: dict[str, float] = json.loads(times.read_text()) if times.is_file() else {}
     if not args.report:
         for name in names:
-            seconds[name] = run_module(name, args.jobs)
+            took = run_module(name, args.jobs, args.survivors)
+            if not args.survivors:
+                seconds[name] = took
+            times.write_text(json.dumps(seconds, indent=1))
     mods = [collect(n) for n in names]
     for m in mods:
         m.seconds = seconds.get(m.name)

@@ -22,7 +22,8 @@ from rules_gateway import (
     delete_device,
 )
 
-from althan.model import EUI64
+from althan.dsp import records
+from althan.model import EUI64, FirmwareVersion
 from althan.runtime.assemble import Assembly
 from althan.supplier.client import DuisClient, SignedRequest
 from gateway_support import CHF, ESME, SR, FakeClock, seed_meter, send, store_contents
@@ -56,6 +57,22 @@ def test_12_2_of_a_new_device_is_i0_and_recorded_pending(
     assert code == "I0"
     assert root.findtext(f".//{SR}Device/{SR}DeviceStatus") == "Pending"
     assert root.findtext(f".//{SR}Device/{SR}DeviceType") == "PPMID"
+
+
+def test_12_2_with_a_firmware_version_records_it_against_the_request(
+    client: TestClient, assembly: Assembly, supplier: DuisClient, clock: FakeClock
+) -> None:
+    """The declared version goes into the firmware history, tied to the 12.2's RequestID."""
+    since = clock()
+    req = supplier.prenotify(
+        NEW, manufacturer="1234", model=MODEL, firmware=FirmwareVersion.parse("01020304")
+    )
+    assert send(client, assembly, req)[0] == "I0"
+    with assembly.dsp.engine.connect() as conn:
+        changes = records.version_changes(conn, since, NEW)
+    assert [(c.previous_version, c.firmware_version, c.source, c.request_id) for c in changes] == [
+        (None, "01020304", records.Source.PRENOTIFICATION.value, str(req.request_id))
+    ]
 
 
 # ------------------------------------------------------------------ 8.2 / 8.4 inventory
