@@ -5,6 +5,7 @@
     python mutate/mutate.py --report             # no run: the report from what mutants/ holds
     python mutate/mutate.py --docs docs/testing.md   # also write the tables there
     python mutate/mutate.py --jobs 2             # mutants tested side by side (default 1)
+    python mutate/mutate.py --decisions          # only mutants of conditions, returns, raises
     python mutate/mutate.py --survivors          # re-test only last run's survivors (new tests)
     python mutate/mutate.py --try NAME tests/x.py -k y   # one mutant against these tests (from
                                                  # tests/, not mutants/: a test just written)
@@ -41,6 +42,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import itertools
 import json
 import os
 import re
@@ -120,16 +122,22 @@ def _env() -> dict[str, str]:
     return env
 
 
-def run_module(name: str, jobs: int, survivors_only: bool = False) -> float:
+def run_module(name: str, jobs: int, survivors_only: bool, decisions: bool) -> float:
     """``mutmut run`` of every mutant of module `name` (all of them again: mutmut re-tests the
-    mutants it is named), or only of those that survived last time."""
+    mutants it is named), or only of those that survived last time, or only of those that
+    change a decision or an answer (`rule_bearing`)."""
     start = time.monotonic()
     MUTANTS.mkdir(exist_ok=True)
     link = MUTANTS / "node_modules"  # tests/conftest.py looks beside tests/
     if not link.exists():
         link.symlink_to(ROOT / "node_modules")
     cmd = ["nice", "-n", "10", str(BIN / "mutmut"), "run", "--max-children", str(jobs)]
-    names = [k for k, _, _ in collect(name).survivors] if survivors_only else [f"{name}.*"]
+    if survivors_only:
+        names = [k for k, _, _ in collect(name).survivors]
+    elif decisions:
+        names = tiers(name)[0]
+    else:
+        names = [f"{name}.*"]
     if names:
         subprocess.run([*cmd, *names], cwd=ROOT, env=_env(), check=True)
     return time.monotonic() - start
@@ -210,6 +218,44 @@ def detail_text_only(orig: ast.FunctionDef, mutant: ast.FunctionDef) -> bool:
     if call is None or was is None or not call.args or not was.args:
         return False
     return _dump(call.func) == _dump(was.func) and _dump(call.args[0]) == _dump(was.args[0])
+
+
+def rule_bearing(orig: ast.FunctionDef, mutant: ast.FunctionDef) -> bool:
+    """The mutant changes a decision or an answer: a condition (of an ``if``, ``elif``,
+    ``while``, conditional expression or comprehension filter, or any comparison or boolean
+    operation), a ``return`` or ``raise``, or a ``Handled(...)`` (not only a refusal's detail)."""
+    chain = _changed(
+        ast.Module(body=orig.body, type_ignores=[]),
+        ast.Module(body=mutant.body, type_ignores=[]),
+        [],
+    )
+    if chain is None or detail_text_only(orig, mutant):
+        return False
+    for parent, child in itertools.pairwise(chain):
+        if isinstance(parent, ast.If | ast.While | ast.IfExp) and child is parent.test:
+            return True
+        if isinstance(parent, ast.comprehension) and child in parent.ifs:
+            return True
+    for node in chain:
+        if isinstance(node, ast.Compare | ast.BoolOp | ast.Return | ast.Raise):
+            return True
+        if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "Handled":
+            return True
+    return False
+
+
+def tiers(name: str) -> tuple[list[str], list[str]]:
+    """The mutants of module `name`: those that change a decision or an answer, then the rest."""
+    tree = ast.parse((MUTANTS / "src" / (name.replace(".", "/") + ".py")).read_text())
+    funcs = _functions(tree)
+    first: list[str] = []
+    rest: list[str] = []
+    for generated, f in funcs.items():
+        if generated.endswith("__mutmut_orig"):
+            continue
+        orig = funcs[generated.rpartition("__mutmut_")[0] + "__mutmut_orig"]
+        (first if rule_bearing(orig, f) else rest).append(f"{name}.{generated}")
+    return first, rest
 
 
 def _diff_lines(orig: ast.FunctionDef, mutant: ast.FunctionDef) -> str:
@@ -304,6 +350,7 @@ def main() -> int:
     ap.add_argument("--report", action="store_true", help="no run: report what mutants/ holds")
     ap.add_argument("--docs", type=Path, help="write the tables into this file")
     ap.add_argument("--jobs", type=int, default=1, help="mutants tested side by side")
+    ap.add_argument("--decisions", action="store_true", help="only mutants of decisions")
     ap.add_argument("--survivors", action="store_true", help="re-test only the survivors")
     ap.add_argument("--try", dest="try_", metavar="MUTANT", help="one mutant against the tests")
     args, rest = ap.parse_known_args()
@@ -316,9 +363,8 @@ def main() -> int:
     seconds: dict[str, float] = json.loads(times.read_text()) if times.is_file() else {}
     if not args.report:
         for name in names:
-            took = run_module(name, args.jobs, args.survivors)
-            if not args.survivors:
-                seconds[name] = took
+            took = run_module(name, args.jobs, args.survivors, args.decisions)
+            seconds[name] = seconds.get(name, 0) + took  # every run of the module, summed
             times.write_text(json.dumps(seconds, indent=1))
     mods = [collect(n) for n in names]
     for m in mods:
