@@ -59,6 +59,19 @@ def test_12_2_of_a_new_device_is_i0_and_recorded_pending(
     assert root.findtext(f".//{SR}Device/{SR}DeviceType") == "PPMID"
 
 
+def test_12_2_with_an_empty_manufacturer_and_model_records_them_empty(
+    client: TestClient, assembly: Assembly, supplier: DuisClient
+) -> None:
+    """The schema lets DeviceManufacturer and DeviceModel be empty: the SMI keeps them empty."""
+    assert send(client, assembly, supplier.prenotify(NEW, manufacturer="", model=""))[0] == "I0"
+    code, root = send(client, assembly, supplier.read_inventory(NEW))
+    assert code == "I0"
+    device = root.find(f".//{SR}Device")
+    assert device is not None
+    for name in ("DeviceManufacturer", "DeviceModel"):
+        assert (device.findtext(f"{SR}{name}") or "") == "", name
+
+
 def test_12_2_with_a_firmware_version_records_it_against_the_request(
     client: TestClient, assembly: Assembly, supplier: DuisClient, clock: FakeClock
 ) -> None:
