@@ -21,10 +21,15 @@ from rules_gateway import (
     Gateway,
     delete_device,
 )
+from sqlalchemy import select
 
+from althan import gbcs
 from althan.dsp import records
 from althan.model import EUI64, FirmwareVersion
 from althan.runtime.assemble import Assembly
+from althan.smwan import GbcsCommand
+from althan.smwan.codec import decode as smwan_decode
+from althan.store.tables import service_requests
 from althan.supplier.client import DuisClient, SignedRequest
 from gateway_support import CHF, ESME, SR, FakeClock, seed_meter, send, store_contents
 
@@ -233,3 +238,61 @@ def test_a_refusal_after_the_counter_is_claimed_leaves_the_counter_alone(
     s.counter -= 1  # reuse the refused request's counter
     gateway.refused(s.read_inventory(UNKNOWN), "E080201")  # not E12: the counter was not used
     assert store_contents(engine) == before
+
+
+# ------------------------------------------------------------------ what an accepted request does
+
+
+def _commands(assembly: Assembly, clock: FakeClock) -> list[tuple[str, GbcsCommand, object]]:
+    """The GBCS commands the DSP queued for the CSPs since the last call: (region, the SM WAN
+    message, the decoded GBCS message)."""
+    out = []
+    for item in assembly.dsp.outbox.take("test", clock()):
+        msg = smwan_decode(item.payload)
+        assert isinstance(msg, GbcsCommand)
+        out.append((item.destination, msg, gbcs.decode(msg.payload)))
+    return out
+
+
+def test_accepted_8_x_requests_queue_their_gbcs_command_and_count_one_device(
+    client: TestClient, assembly: Assembly, supplier: DuisClient, clock: FakeClock
+) -> None:
+    """Join (CS03A2) and unjoin (CS04AC) go to the target, naming the other device; 8.11 add
+    (CCS01, with the install code given) and remove (CCS02) go to the CHF; every accepted request
+    is recorded as acting on one device (what anomaly detection sums)."""
+    seed_meter(assembly, clock())
+    reqs = [supplier.prenotify(NEW, manufacturer="1", model=MODEL)]
+    assert send(client, assembly, reqs[0])[0] == "I0"
+    _commands(assembly, clock)
+    code = bytes(range(16))
+    body = etree.Element(f"{SR}UpdateHANDeviceLog")
+    etree.SubElement(body, f"{SR}DeviceID").text = str(NEW)
+    etree.SubElement(body, f"{SR}RequestType").text = "Remove"
+    steps = [
+        (supplier.join_non_critical(ESME, NEW), ESME, gbcs.MessageCode.CS03A2),
+        (supplier.unjoin_non_critical(ESME, NEW), ESME, gbcs.MessageCode.CS04AC),
+        (supplier.whitelist(CHF, NEW, code), CHF, gbcs.MessageCode.CCS01),
+        (supplier.request("8.11", 1, body, target=CHF), CHF, gbcs.MessageCode.CCS02),
+    ]
+    for req, target, message_code in steps:
+        reqs.append(req)
+        assert send(client, assembly, req)[0] == "I99", req.service
+        [(region, cmd, msg)] = _commands(assembly, clock)
+        assert (region, cmd.chf, msg.target, msg.message_code) == (
+            "Central",
+            CHF,
+            target,
+            message_code,
+        )
+        assert cmd.payload == msg.raw and NEW.to_bytes() in msg.raw  # the other device
+        assert (code in msg.raw) == (message_code == gbcs.MessageCode.CCS01)
+    for req in (supplier.read_inventory(NEW), supplier.update_inventory_variant(NEW, "B2")):
+        reqs.append(req)
+        assert send(client, assembly, req)[0] == "I0"
+    with assembly.dsp.engine.connect() as conn:
+        counts = dict(
+            conn.execute(
+                select(service_requests.c.request_id, service_requests.c.device_count)
+            ).all()
+        )
+    assert [counts[str(r.request_id)] for r in reqs] == [1] * len(reqs)
