@@ -80,16 +80,25 @@ def test_12_2_with_an_empty_manufacturer_and_model_records_them_empty(
 def test_12_2_with_a_firmware_version_records_it_against_the_request(
     client: TestClient, assembly: Assembly, supplier: DuisClient, clock: FakeClock
 ) -> None:
-    """The declared version goes into the firmware history, tied to the 12.2's RequestID."""
+    """The declared versions go into the SMI and the firmware history, tied to the 12.2's
+    RequestID; an 8.4 with a new version too, tied to the 8.4."""
     since = clock()
     req = supplier.prenotify(
         NEW, manufacturer="1234", model=MODEL, firmware=FirmwareVersion.parse("01020304")
     )
     assert send(client, assembly, req)[0] == "I0"
+    code, root = send(client, assembly, supplier.read_inventory(NEW))
+    assert code == "I0"
+    assert root.findtext(f".//{SR}Device/{SR}DeviceFirmwareVersion") == "01020304"
+    assert root.findtext(f".//{SR}Device/{SR}SMETSCHTSVersion") == "CHTS V1.4"
+    # 8.4 with another version: the SMI takes it, the history records it against the 8.4
+    req_84 = supplier.update_inventory_firmware(NEW, FirmwareVersion.parse("01020305"))
+    assert send(client, assembly, req_84)[0] == "I0"
     with assembly.dsp.engine.connect() as conn:
         changes = records.version_changes(conn, since, NEW)
     assert [(c.previous_version, c.firmware_version, c.source, c.request_id) for c in changes] == [
-        (None, "01020304", records.Source.PRENOTIFICATION.value, str(req.request_id))
+        (None, "01020304", records.Source.PRENOTIFICATION.value, str(req.request_id)),
+        ("01020304", "01020305", records.Source.INVENTORY_UPDATE.value, str(req_84.request_id)),
     ]
 
 
