@@ -7,6 +7,7 @@
     python mutate/mutate.py --jobs 2             # mutants tested side by side (default 1)
     python mutate/mutate.py --decisions          # only mutants of conditions, returns, raises
     python mutate/mutate.py --survivors          # re-test only last run's survivors (new tests)
+    python mutate/mutate.py --retry              # survivors against their tests' files, here
     python mutate/mutate.py --try NAME tests/x.py -k y   # one mutant against these tests (from
                                                  # tests/, not mutants/: a test just written)
 
@@ -151,6 +152,21 @@ def try_mutant(name: str, pytest_args: list[str]) -> int:
     failed = subprocess.run(cmd, cwd=ROOT, env=env).returncode != 0
     print(f"{name}: {'killed' if failed else 'SURVIVED'}")
     return 0 if failed else 1
+
+
+def retry_survivors(name: str) -> None:
+    """Each survivor of module `name` against the test FILES that hold the tests mutmut tied to
+    its function (so tests added to those files since the run count too), from the worktree's
+    tests/; a kill is written into mutmut's results (exit code 1), as `mutmut run` would."""
+    stats = json.loads((MUTANTS / "mutmut-stats.json").read_text())
+    tests = stats["tests_by_mangled_function_name"]
+    meta = _meta(name)
+    data = json.loads(meta.read_text())
+    for key, _, _ in collect(name).survivors:
+        files = sorted({t.split("::")[0] for t in tests.get(key.rpartition("__mutmut_")[0], [])})
+        if files and try_mutant(key, ["-q", *files]) == 0:
+            data["exit_code_by_key"][key] = 1
+            meta.write_text(json.dumps(data))
 
 
 def _meta(name: str) -> Path:
@@ -352,16 +368,20 @@ def main() -> int:
     ap.add_argument("--jobs", type=int, default=1, help="mutants tested side by side")
     ap.add_argument("--decisions", action="store_true", help="only mutants of decisions")
     ap.add_argument("--survivors", action="store_true", help="re-test only the survivors")
+    ap.add_argument("--retry", action="store_true", help="survivors against their test files")
     ap.add_argument("--try", dest="try_", metavar="MUTANT", help="one mutant against the tests")
     args, rest = ap.parse_known_args()
     if args.try_:
         return try_mutant(args.try_, rest)
+    if args.retry:
+        for name in (m for m in MODULES if args.only in m):
+            retry_survivors(name)
     if rest:
         ap.error(f"unrecognised arguments: {rest}")
     names = [m for m in MODULES if args.only in m]
     times = MUTANTS / "mutate-times.json"  # the wall time of each module's last run
     seconds: dict[str, float] = json.loads(times.read_text()) if times.is_file() else {}
-    if not args.report:
+    if not args.report and not args.retry:
         for name in names:
             took = run_module(name, args.jobs, args.survivors, args.decisions)
             seconds[name] = seconds.get(name, 0) + took  # every run of the module, summed
