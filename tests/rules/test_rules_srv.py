@@ -268,7 +268,8 @@ def test_accepted_8_x_requests_queue_their_gbcs_command_and_count_one_device(
 ) -> None:
     """Join (CS03A2) and unjoin (CS04AC) go to the target, naming the other device; 8.11 add
     (CCS01, with the install code given) and remove (CCS02) go to the CHF; every accepted request
-    is recorded as acting on one device (what anomaly detection sums)."""
+    is recorded as acting on one device (what anomaly detection sums); 8.2 answers a
+    DSPInventory."""
     seed_meter(assembly, clock())
     reqs = [supplier.prenotify(NEW, manufacturer="1", model=MODEL)]
     assert send(client, assembly, reqs[0])[0] == "I0"
@@ -298,6 +299,8 @@ def test_accepted_8_x_requests_queue_their_gbcs_command_and_count_one_device(
     for req in (supplier.read_inventory(NEW), supplier.update_inventory_variant(NEW, "B2")):
         reqs.append(req)
         assert send(client, assembly, req)[0] == "I0"
+    _, root = send(client, assembly, supplier.read_inventory(NEW))
+    assert [etree.QName(e).localname for e in root.iter(f"{SR}DSPInventory")] == ["DSPInventory"]
     with assembly.dsp.engine.connect() as conn:
         counts = dict(
             conn.execute(
