@@ -8,6 +8,7 @@
     python mutate/mutate.py --decisions          # only mutants of conditions, returns, raises
     python mutate/mutate.py --survivors          # re-test only last run's survivors (new tests)
     python mutate/mutate.py --retry              # survivors against their tests' files, here
+    python mutate/mutate.py --unchecked [--decisions]   # what a stopped run left, the same way
     python mutate/mutate.py --try NAME tests/x.py -k y   # one mutant against these tests (from
                                                  # tests/, not mutants/: a test just written)
 
@@ -165,7 +166,8 @@ def try_mutant(name: str, pytest_args: list[str]) -> int:
     """Run `pytest_args` from the worktree (its tests/, with any test not yet copied into
     mutants/) against the mutants' src/ with mutant `name` switched on; 0 when it is killed."""
     env = _env() | {"MUTANT_UNDER_TEST": name, "PYTHONPATH": str(MUTANTS / "src")}
-    cmd = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-x", *pytest_args]
+    cmd = ["nice", "-n", "10", sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-x"]
+    cmd += pytest_args
     failed = subprocess.run(cmd, cwd=ROOT, env=env).returncode != 0
     print(f"{name}: {'killed' if failed else 'SURVIVED'}")
     return 0 if failed else 1
@@ -179,10 +181,30 @@ def retry_survivors(name: str) -> None:
     tests = stats["tests_by_mangled_function_name"]
     meta = _meta(name)
     data = json.loads(meta.read_text())
-    for key, _, _ in collect(name).survivors:
+    for key, _, verdict in collect(name).survivors:
+        if verdict != "to kill":  # an equivalent or detail-text mutant cannot be killed
+            continue
         files = sorted({t.split("::")[0] for t in tests.get(key.rpartition("__mutmut_")[0], [])})
         if files and try_mutant(key, ["-q", *files]) == 0:
             data["exit_code_by_key"][key] = 1
+            meta.write_text(json.dumps(data))
+
+
+def check_unchecked(name: str, decisions: bool) -> None:
+    """What an interrupted `mutmut run` left unchecked in module `name` (only the mutants of
+    decisions, with `decisions`), each against the files of the tests tied to its function;
+    its result written into mutmut's results (1 killed, 0 survived)."""
+    stats = json.loads((MUTANTS / "mutmut-stats.json").read_text())
+    tests = stats["tests_by_mangled_function_name"]
+    meta = _meta(name)
+    data = json.loads(meta.read_text())
+    wanted = set(tiers(name)[0]) if decisions else None
+    for key, code in list(data["exit_code_by_key"].items()):
+        if code is not None or (wanted is not None and key not in wanted):
+            continue
+        files = sorted({t.split("::")[0] for t in tests.get(key.rpartition("__mutmut_")[0], [])})
+        if files:
+            data["exit_code_by_key"][key] = 1 if try_mutant(key, ["-q", *files]) == 0 else 0
             meta.write_text(json.dumps(data))
 
 
@@ -387,6 +409,7 @@ def main() -> int:
     ap.add_argument("--decisions", action="store_true", help="only mutants of decisions")
     ap.add_argument("--survivors", action="store_true", help="re-test only the survivors")
     ap.add_argument("--retry", action="store_true", help="survivors against their test files")
+    ap.add_argument("--unchecked", action="store_true", help="what a stopped run left, here")
     ap.add_argument("--try", dest="try_", metavar="MUTANT", help="one mutant against the tests")
     args, rest = ap.parse_known_args()
     if args.try_:
@@ -394,12 +417,15 @@ def main() -> int:
     if args.retry:
         for name in (m for m in MODULES if args.only in m):
             retry_survivors(name)
+    if args.unchecked:
+        for name in (m for m in MODULES if args.only in m):
+            check_unchecked(name, args.decisions)
     if rest:
         ap.error(f"unrecognised arguments: {rest}")
     names = [m for m in MODULES if args.only in m]
     times = MUTANTS / "mutate-times.json"  # the wall time of each module's last run
     seconds: dict[str, float] = json.loads(times.read_text()) if times.is_file() else {}
-    if not args.report and not args.retry:
+    if not args.report and not args.retry and not args.unchecked:
         for name in names:
             took = run_module(name, args.jobs, args.survivors, args.decisions)
             seconds[name] = seconds.get(name, 0) + took  # every run of the module, summed
