@@ -51,6 +51,7 @@ import re
 import subprocess
 import sys
 import time
+import tomllib
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -166,11 +167,23 @@ def try_mutant(name: str, pytest_args: list[str]) -> int:
     """Run `pytest_args` from the worktree (its tests/, with any test not yet copied into
     mutants/) against the mutants' src/ with mutant `name` switched on; 0 when it is killed."""
     env = _env() | {"MUTANT_UNDER_TEST": name, "PYTHONPATH": str(MUTANTS / "src")}
-    cmd = ["nice", "-n", "10", sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-x"]
-    cmd += pytest_args
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["mutmut"]
+    cmd = ["nice", "-n", "10", sys.executable, "-m", "pytest", "-x"]
+    cmd += [*config["pytest_add_cli_args"], *pytest_args]  # as mutmut runs them
     failed = subprocess.run(cmd, cwd=ROOT, env=env).returncode != 0
     print(f"{name}: {'killed' if failed else 'SURVIVED'}")
     return 0 if failed else 1
+
+
+FIRST = ("tests/rules/", "tests/dsp/", "tests/gateway/")
+"""The folders whose tests go first when a mutant is tried against files: the rule tests, quick
+and the likeliest to kill."""
+
+
+def _files(node_ids: list[str]) -> list[str]:
+    files = {t.split("::")[0] for t in node_ids}
+    rank = [i for i, d in enumerate(FIRST)]
+    return sorted(files, key=lambda f: (next((i for i in rank if f.startswith(FIRST[i])), 9), f))
 
 
 def retry_survivors(name: str) -> None:
@@ -184,7 +197,7 @@ def retry_survivors(name: str) -> None:
     for key, _, verdict in collect(name).survivors:
         if verdict != "to kill":  # an equivalent or detail-text mutant cannot be killed
             continue
-        files = sorted({t.split("::")[0] for t in tests.get(key.rpartition("__mutmut_")[0], [])})
+        files = _files(tests.get(key.rpartition("__mutmut_")[0], []))
         if files and try_mutant(key, ["-q", *files]) == 0:
             data["exit_code_by_key"][key] = 1
             meta.write_text(json.dumps(data))
@@ -202,7 +215,7 @@ def check_unchecked(name: str, decisions: bool) -> None:
     for key, code in list(data["exit_code_by_key"].items()):
         if code is not None or (wanted is not None and key not in wanted):
             continue
-        files = sorted({t.split("::")[0] for t in tests.get(key.rpartition("__mutmut_")[0], [])})
+        files = _files(tests.get(key.rpartition("__mutmut_")[0], []))
         if files:
             data["exit_code_by_key"][key] = 1 if try_mutant(key, ["-q", *files]) == 0 else 0
             meta.write_text(json.dumps(data))
