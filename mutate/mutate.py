@@ -109,6 +109,18 @@ EQUIVALENT: dict[str, tuple[str, str]] = {
         "'DeviceID') or '[ → XXXX]",
         "the schema requires UpdateHANDeviceLog's DeviceID: the `or` default is never used",
     ),
+    "althan.dsp.srv_8.x_srv_8_11__mutmut_58": (
+        "or '[Add → XXAddXX]'",
+        "the schema requires RequestType (Add or Remove): the `or` default is never used",
+    ),
+    "althan.dsp.srv_8.x_srv_8_11__mutmut_59": (
+        "or '[A → a]dd'",
+        "the schema requires RequestType (Add or Remove): the `or` default is never used",
+    ),
+    "althan.dsp.srv_8.x_srv_8_11__mutmut_60": (
+        "or 'A[dd → DD]'",
+        "the schema requires RequestType (Add or Remove): the `or` default is never used",
+    ),
     "althan.dsp.srv_8.x__join_unjoin__mutmut_17": (
         "if other_id [ → or True ]",
         "the schema requires JoinOrUnjoinDevice's OtherDeviceID: other_id is always given",
