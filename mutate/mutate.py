@@ -172,6 +172,8 @@ KILLED_BY: dict[str, str] = {
             "x_srv_8_11__mutmut_55",
             "x_srv_8_11__mutmut_56",
             "x_srv_8_11__mutmut_57",
+            *(f"x_srv_8_11__mutmut_{n}" for n in (108, 109, 110, 111, 112, 121, 123)),
+            *(f"x_srv_8_11__mutmut_{n}" for n in (156, 157, 158, 159, 160)),
         )
     },
 }
@@ -244,15 +246,41 @@ def _files(node_ids: list[str]) -> list[str]:
 
 
 def retry_survivors(name: str) -> None:
-    """Each survivor of module `name` that KILLED_BY names a test for (one added after mutmut's
-    run) against that test, from the worktree's tests/; a kill is written into mutmut's
-    results (exit code 1), as `mutmut run` would."""
+    """Each survivor of module `name` (or mutant a stopped run left unchecked) that KILLED_BY
+    names a test for (one added after mutmut's run) against that test, from the worktree's tests/, all in one pytest process (the mutant
+    is switched per run, as mutmut does); a kill is written into mutmut's results (exit code
+    1), as `mutmut run` would."""
     meta = _meta(name)
     data = json.loads(meta.read_text())
-    for key, _, verdict in collect(name).survivors:
-        if verdict == "to kill" and key in KILLED_BY and try_mutant(key, [KILLED_BY[key]]) == 0:
-            data["exit_code_by_key"][key] = 1
-            meta.write_text(json.dumps(data))
+    alive = {key for key, _, verdict in collect(name).survivors if verdict == "to kill"}
+    unchecked = {k for k, c in data["exit_code_by_key"].items() if c is None}
+    pairs = [(k, KILLED_BY[k]) for k in sorted((alive | unchecked) & KILLED_BY.keys())]
+    if not pairs:
+        return
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["mutmut"]
+    env = _env() | {"PYTHONPATH": str(MUTANTS / "src")}
+    job = json.dumps({"pairs": pairs, "args": ["-x", "-q", *config["pytest_add_cli_args"]]})
+    cmd = ["nice", "-n", "10", sys.executable, str(Path(__file__)), "--batch", job]
+    out = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True).stdout
+    for line in out.splitlines():
+        if line.startswith("RESULT "):
+            key, verdict = line.split()[1:]
+            print(f"{key}: {verdict}")
+            if verdict == "killed":
+                data["exit_code_by_key"][key] = 1
+    meta.write_text(json.dumps(data))
+
+
+def _batch(job: str) -> int:
+    """`--batch`: each (mutant, test) of the job in this process, one pytest run each."""
+    import pytest  # only here: the driver itself needs no pytest
+
+    spec = json.loads(job)
+    for key, test in spec["pairs"]:
+        os.environ["MUTANT_UNDER_TEST"] = key
+        code = pytest.main([*spec["args"], test])
+        print(f"RESULT {key} {'killed' if code != 0 else 'SURVIVED'}", flush=True)
+    return 0
 
 
 def check_unchecked(name: str, decisions: bool) -> None:
@@ -476,7 +504,10 @@ def main() -> int:
     ap.add_argument("--retry", action="store_true", help="survivors against their test files")
     ap.add_argument("--unchecked", action="store_true", help="what a stopped run left, here")
     ap.add_argument("--try", dest="try_", metavar="MUTANT", help="one mutant against the tests")
+    ap.add_argument("--batch", help=argparse.SUPPRESS)
     args, rest = ap.parse_known_args()
+    if args.batch:
+        return _batch(args.batch)
     if args.try_:
         return try_mutant(args.try_, rest)
     if args.retry:
