@@ -247,9 +247,9 @@ def _files(node_ids: list[str]) -> list[str]:
 
 def retry_survivors(name: str) -> None:
     """Each survivor of module `name` (or mutant a stopped run left unchecked) that KILLED_BY
-    names a test for (one added after mutmut's run) against that test, from the worktree's tests/, all in one pytest process (the mutant
-    is switched per run, as mutmut does); a kill is written into mutmut's results (exit code
-    1), as `mutmut run` would."""
+    names a test for (one added after mutmut's run) against that test, from the worktree's
+    tests/, all in one pytest process (the mutant is switched per run, as mutmut does); a
+    kill is written into mutmut's results (exit code 1), as `mutmut run` would."""
     meta = _meta(name)
     data = json.loads(meta.read_text())
     alive = {key for key, _, verdict in collect(name).survivors if verdict == "to kill"}
