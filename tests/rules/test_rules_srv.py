@@ -252,7 +252,9 @@ def test_a_refusal_after_the_counter_is_claimed_leaves_the_counter_alone(
 # ------------------------------------------------------------------ what an accepted request does
 
 
-def _commands(assembly: Assembly, clock: FakeClock) -> list[tuple[str, GbcsCommand, object]]:
+def _commands(
+    assembly: Assembly, clock: FakeClock
+) -> list[tuple[str, GbcsCommand, gbcs.GbcsMessage]]:
     """The GBCS commands the DSP queued for the CSPs since the last call: (region, the SM WAN
     message, the decoded GBCS message)."""
     out = []
