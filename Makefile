@@ -8,7 +8,7 @@ HTMX := src/althan/ssi/static/vendor/htmx.min.js
 # the browser the SSI's browser tests drive (Playwright's own download is not used)
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: setup demo test test-fast knockout bench lint typecheck fuzz serve clean
+.PHONY: setup demo test test-fast knockout mutate bench lint typecheck fuzz serve clean
 
 setup: $(STAMP) $(NPM_STAMP) $(HTMX) $(CHROMIUM)
 
@@ -43,6 +43,13 @@ test-fast: setup
 # the result table goes into docs/testing.md ("Refusal rules")
 knockout: setup
 	$(BIN)/python mutate/knockout.py --docs docs/testing.md
+
+# mutmut over the rule-bearing code, module by module (dsp/ first), each mutant against the
+# tests that call its function, under nice with MUTATE_JOBS children; results are kept in
+# mutants/ (not in git) and the tables go into docs/testing.md ("Mutation testing")
+MUTATE_JOBS ?= 1
+mutate: setup
+	$(BIN)/python mutate/mutate.py --jobs $(MUTATE_JOBS) --docs docs/testing.md
 
 bench: setup
 	$(BIN)/python bench/run_all.py

@@ -241,10 +241,11 @@ def test_other_request_in_progress_list(world: World) -> None:
 
 def test_invalid_gbcs_version_list(world: World) -> None:
     """InvalidGBCSVersionList: a bridge whose SMI record names a GBCS version below 2.0 (no
-    DUIS request sets it: the setup writes the DCC's record)."""
+    DUIS request sets it: the setup writes the DCC's record); 2.0 itself proceeds."""
     ours, _theirs, image = _model_b1(world)
     with world.w.engine.begin() as conn:
         conn.execute(update(devices).where(devices.c.eui == ours[1].eui).values(gbcs_version="1.0"))
+        conn.execute(update(devices).where(devices.c.eui == ours[0].eui).values(gbcs_version="2.0"))
 
     reply = world.update(image, [ours[0].eui, ours[1].eui])
 

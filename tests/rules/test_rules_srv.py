@@ -21,9 +21,15 @@ from rules_gateway import (
     Gateway,
     delete_device,
 )
+from sqlalchemy import select
 
-from althan.model import EUI64
+from althan import gbcs
+from althan.dsp import records
+from althan.model import EUI64, FirmwareVersion
 from althan.runtime.assemble import Assembly
+from althan.smwan import GbcsCommand
+from althan.smwan.codec import decode as smwan_decode
+from althan.store.tables import service_requests
 from althan.supplier.client import DuisClient, SignedRequest
 from gateway_support import CHF, ESME, SR, FakeClock, seed_meter, send, store_contents
 
@@ -56,6 +62,44 @@ def test_12_2_of_a_new_device_is_i0_and_recorded_pending(
     assert code == "I0"
     assert root.findtext(f".//{SR}Device/{SR}DeviceStatus") == "Pending"
     assert root.findtext(f".//{SR}Device/{SR}DeviceType") == "PPMID"
+
+
+def test_12_2_with_an_empty_manufacturer_and_model_records_them_empty(
+    client: TestClient, assembly: Assembly, supplier: DuisClient
+) -> None:
+    """The schema lets DeviceManufacturer and DeviceModel be empty: the SMI keeps them empty."""
+    assert send(client, assembly, supplier.prenotify(NEW, manufacturer="", model=""))[0] == "I0"
+    code, root = send(client, assembly, supplier.read_inventory(NEW))
+    assert code == "I0"
+    device = root.find(f".//{SR}Device")
+    assert device is not None
+    for name in ("DeviceManufacturer", "DeviceModel"):
+        assert (device.findtext(f"{SR}{name}") or "") == "", name
+
+
+def test_12_2_with_a_firmware_version_records_it_against_the_request(
+    client: TestClient, assembly: Assembly, supplier: DuisClient, clock: FakeClock
+) -> None:
+    """The declared versions go into the SMI and the firmware history, tied to the 12.2's
+    RequestID; an 8.4 with a new version too, tied to the 8.4."""
+    since = clock()
+    req = supplier.prenotify(
+        NEW, manufacturer="1234", model=MODEL, firmware=FirmwareVersion.parse("01020304")
+    )
+    assert send(client, assembly, req)[0] == "I0"
+    code, root = send(client, assembly, supplier.read_inventory(NEW))
+    assert code == "I0"
+    assert root.findtext(f".//{SR}Device/{SR}DeviceFirmwareVersion") == "01020304"
+    assert root.findtext(f".//{SR}Device/{SR}SMETSCHTSVersion") == "CHTS V1.4"
+    # 8.4 with another version: the SMI takes it, the history records it against the 8.4
+    req_84 = supplier.update_inventory_firmware(NEW, FirmwareVersion.parse("01020305"))
+    assert send(client, assembly, req_84)[0] == "I0"
+    with assembly.dsp.engine.connect() as conn:
+        changes = records.version_changes(conn, since, NEW)
+    assert [(c.previous_version, c.firmware_version, c.source, c.request_id) for c in changes] == [
+        (None, "01020304", records.Source.PRENOTIFICATION.value, str(req.request_id)),
+        ("01020304", "01020305", records.Source.INVENTORY_UPDATE.value, str(req_84.request_id)),
+    ]
 
 
 # ------------------------------------------------------------------ 8.2 / 8.4 inventory
@@ -203,3 +247,66 @@ def test_a_refusal_after_the_counter_is_claimed_leaves_the_counter_alone(
     s.counter -= 1  # reuse the refused request's counter
     gateway.refused(s.read_inventory(UNKNOWN), "E080201")  # not E12: the counter was not used
     assert store_contents(engine) == before
+
+
+# ------------------------------------------------------------------ what an accepted request does
+
+
+def _commands(
+    assembly: Assembly, clock: FakeClock
+) -> list[tuple[str, GbcsCommand, gbcs.GbcsMessage]]:
+    """The GBCS commands the DSP queued for the CSPs since the last call: (region, the SM WAN
+    message, the decoded GBCS message)."""
+    out = []
+    for item in assembly.dsp.outbox.take("test", clock()):
+        msg = smwan_decode(item.payload)
+        assert isinstance(msg, GbcsCommand)
+        out.append((item.destination, msg, gbcs.decode(msg.payload)))
+    return out
+
+
+def test_accepted_8_x_requests_queue_their_gbcs_command_and_count_one_device(
+    client: TestClient, assembly: Assembly, supplier: DuisClient, clock: FakeClock
+) -> None:
+    """Join (CS03A2) and unjoin (CS04AC) go to the target, naming the other device; 8.11 add
+    (CCS01, with the install code given) and remove (CCS02) go to the CHF; every accepted request
+    is recorded as acting on one device (what anomaly detection sums); 8.2 answers a
+    DSPInventory."""
+    seed_meter(assembly, clock())
+    reqs = [supplier.prenotify(NEW, manufacturer="1", model=MODEL)]
+    assert send(client, assembly, reqs[0])[0] == "I0"
+    _commands(assembly, clock)
+    code = bytes(range(16))
+    body = etree.Element(f"{SR}UpdateHANDeviceLog")
+    etree.SubElement(body, f"{SR}DeviceID").text = str(NEW)
+    etree.SubElement(body, f"{SR}RequestType").text = "Remove"
+    steps = [
+        (supplier.join_non_critical(ESME, NEW), ESME, gbcs.MessageCode.CS03A2),
+        (supplier.unjoin_non_critical(ESME, NEW), ESME, gbcs.MessageCode.CS04AC),
+        (supplier.whitelist(CHF, NEW, code), CHF, gbcs.MessageCode.CCS01),
+        (supplier.request("8.11", 1, body, target=CHF), CHF, gbcs.MessageCode.CCS02),
+    ]
+    for req, target, message_code in steps:
+        reqs.append(req)
+        assert send(client, assembly, req)[0] == "I99", req.service
+        [(region, cmd, msg)] = _commands(assembly, clock)
+        assert (region, cmd.chf, msg.target, msg.message_code) == (
+            "Central",
+            CHF,
+            target,
+            message_code,
+        )
+        assert cmd.payload == msg.raw and NEW.to_bytes() in msg.raw  # the other device
+        assert (code in msg.raw) == (message_code == gbcs.MessageCode.CCS01)
+    for req in (supplier.read_inventory(NEW), supplier.update_inventory_variant(NEW, "B2")):
+        reqs.append(req)
+        assert send(client, assembly, req)[0] == "I0"
+    _, root = send(client, assembly, supplier.read_inventory(NEW))
+    assert [etree.QName(e).localname for e in root.iter(f"{SR}DSPInventory")] == ["DSPInventory"]
+    with assembly.dsp.engine.connect() as conn:
+        counts = dict(
+            conn.execute(
+                select(service_requests.c.request_id, service_requests.c.device_count)
+            ).all()
+        )
+    assert [counts[str(r.request_id)] for r in reqs] == [1] * len(reqs)
