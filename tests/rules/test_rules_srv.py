@@ -109,6 +109,14 @@ def test_8_2_of_an_unknown_device_is_e080201(gateway: Gateway) -> None:
     gateway.refused(gateway.supplier.read_inventory(UNKNOWN), "E080201")
 
 
+def test_8_2_by_uprn_or_mpxn_is_not_built_e21(gateway: Gateway) -> None:
+    """The search by UPRN, MPxN or PropertyFilter is not built: E21, never 'no device'."""
+    for name, value in (("UPRN", "1234567"), ("MPxN", "1234567890123")):
+        body = etree.Element(f"{SR}ReadInventory")
+        etree.SubElement(body, f"{SR}{name}").text = value
+        gateway.refused(gateway.supplier.request("8.2", 8, body), "E21")
+
+
 def test_8_4_of_an_unknown_device_is_e080405(gateway: Gateway) -> None:
     gateway.refused(gateway.supplier.update_inventory_variant(UNKNOWN, "B1"), "E080405")
 

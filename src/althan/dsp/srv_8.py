@@ -53,9 +53,13 @@ def actionable(ctx: Ctx, row: Any, statuses: frozenset[str] = smi.REACHABLE) -> 
 
 
 def srv_8_2(ctx: Ctx) -> Handled:
-    """8.2 Read Inventory."""
-    dev_id = text(ctx.req.body, "DeviceID")
-    row = smi.get_device(ctx.conn, EUI64.parse(dev_id)) if dev_id else None
+    """8.2 Read Inventory, by DeviceID (the search by UPRN, MPxN or PropertyFilter is E21)."""
+    b = ctx.req.body
+    dev_id = text(b, "DeviceID")
+    if not dev_id:
+        by = etree.QName(b[0]).localname if len(b) else "nothing"
+        raise Reject(C.E21, f"8.2 by {by} is not supported by althan (by DeviceID only)")
+    row = smi.get_device(ctx.conn, EUI64.parse(dev_id))
     if row is None:
         raise Reject(C.E080201, f"no device {dev_id}")
     return Handled(C.I0, el("DSPInventory", None, inventory_device(row._asdict())), 1)
