@@ -199,7 +199,10 @@ def _devices_named(d: Received) -> frozenset[str]:
     body = d.root.find(f"{SR}Body")
     if body is None:
         return frozenset()
-    return frozenset(e.text for e in body.iter(*_DEVICE_TAGS) if e.text)
+    named = {e.text for e in body.iter(*_DEVICE_TAGS) if e.text}
+    for e in body.iter(f"{SR}MeterIDs"):  # a list: N57 names every device that timed out
+        named.update(x.strip() for x in (e.text or "").split(",") if x.strip())
+    return frozenset(named)
 
 
 def _reply_request_id(body: bytes) -> str | None:
