@@ -1,7 +1,7 @@
 """The long fault sweep (issue 12): many seeds of several fault plans, each run checked for the
 invariants (runtime/invariants.py), in parallel processes.
 
-    .venv/bin/python bench/bench_fault_sweep.py [--homes 50] [--workers N]
+    .venv/bin/python bench/bench_fault_sweep.py [--homes 20] [--workers N]
         [--plan default=1..200 --plan harsh=1..50 ...]
 
 Prints, per plan, how many seeds passed, the deliveries' outcomes, the wall time and the CPU
@@ -22,12 +22,12 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from althan.runtime.fault_plan import load_plan
-from althan.runtime.sweep import SeedVerdict, parse_seeds, run_seed
+from althan.runtime.sweep import SeedVerdict, parse_seeds, run_seed, scratch_dir
 
 DEFAULT_PLANS = (
     "default=1..200",
     "harsh=1..50",
-    "links=1..50",
+    "links=1..25",
     "crash=1..25",
     "network=1..25",
 )
@@ -36,14 +36,14 @@ DEFAULT_PLANS = (
 def _one(job: tuple[str, int, int]) -> tuple[str, SeedVerdict, float]:
     plan_name, seed, homes = job
     t0 = time.process_time()
-    with tempfile.TemporaryDirectory(prefix="althan-bench-sweep-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="althan-bench-sweep-", dir=scratch_dir()) as tmp:
         v = run_seed(load_plan(plan_name), seed, homes, Path(tmp))
     return plan_name, v, time.process_time() - t0
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--homes", type=int, default=50)
+    ap.add_argument("--homes", type=int, default=20)
     ap.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--plan", action="append", help="NAME=A..B (repeatable)")
     args = ap.parse_args()
@@ -54,6 +54,8 @@ def main() -> int:
     with ProcessPoolExecutor(max_workers=args.workers) as pool:
         for name, v, cpu in pool.map(_one, jobs):
             results[name].append((v, cpu))
+            verdict = "ok" if v.ok else f"BROKEN {v.broken}"
+            print(f"{name} seed {v.seed}: {verdict} ({cpu:.1f} s CPU)", file=sys.stderr, flush=True)
     wall = time.monotonic() - t0
     broken = 0
     total = 0
@@ -75,7 +77,7 @@ def main() -> int:
             f"{', '.join(str(v.seed) for v in bad) or '-'} |"
         )
         for v in bad:
-            print(f"  {name} seed {v.seed}: {v.broken} (digest {v.digest})", file=sys.stderr)
+            print(f"  {name} seed {v.seed}: {v.broken} (digest {v.digest})")
     print(f"{total - broken} of {total} runs passed; wall {wall:.0f} s")
     return 1 if broken else 0
 

@@ -11,6 +11,7 @@ same plan, seed and size give the same digest.
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import tempfile
 import time
@@ -25,7 +26,7 @@ from althan.runtime.invariants import RunState, check, observe
 from althan.runtime.scenario import Scenario
 from althan.runtime.simulate import SimulationError, rollout
 
-__all__ = ["SeedVerdict", "parse_seeds", "run_seed", "sweep"]
+__all__ = ["SeedVerdict", "parse_seeds", "run_seed", "scratch_dir", "sweep"]
 
 MAX_SEEDS = 100_000
 SWEEP_PAYLOAD = 4 * 1024
@@ -107,6 +108,13 @@ def run_seed(
     return verdict
 
 
+def scratch_dir() -> str | None:
+    """Where a sweep's throwaway stores go: a RAM disk when there is one (each store commit
+    syncs to disk, and a sweep's stores are deleted after their check), else the temp dir."""
+    shm = Path("/dev/shm")
+    return str(shm) if shm.is_dir() and os.access(shm, os.W_OK) else None
+
+
 def sweep(
     plan: FaultPlan,
     seeds: range,
@@ -119,7 +127,7 @@ def sweep(
     """`run_seed` for each seed, each in a new temporary store."""
     out: list[SeedVerdict] = []
     for seed in seeds:
-        with tempfile.TemporaryDirectory(prefix=f"althan-sweep-{seed}-") as tmp:
+        with tempfile.TemporaryDirectory(prefix=f"althan-sweep-{seed}-", dir=scratch_dir()) as tmp:
             v = run_seed(plan, seed, homes, Path(tmp), strategy=strategy, payload_size=payload_size)
         on_seed(v)
         out.append(v)

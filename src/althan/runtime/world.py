@@ -39,6 +39,7 @@ EPOCH = datetime(2026, 12, 1, tzinfo=UTC)
 
 SIM_CLAIMANT = "sim"
 """The sim runtime's one dispatcher: it sends everything it claims at once."""
+TAKE_LIMIT = 5_000
 
 
 def user_address(user: EUI64) -> str:
@@ -172,15 +173,15 @@ class DspNode:
         out: list[Effect] = []
         images = functools.cache(self.dsp.services.images.get)
         while True:
-            items = self.dsp.outbox.take(SIM_CLAIMANT, t)
-            if not items:
-                return out
+            items = self.dsp.outbox.take(SIM_CLAIMANT, t, limit=TAKE_LIMIT)
             for it in items:
                 if it.kind == SMWAN:
                     msg = decode_smwan(it.payload, image=images)
                     out.append(Send(csp_address(it.region), msg))
                 else:
                     out.append(Send(user_address(it.user), DuisDelivery(it.payload)))
+            if len(items) < TAKE_LIMIT:  # all that is due (nothing else writes the store)
+                return out
 
 
 def _text(root: etree._Element, path: str) -> str | None:
