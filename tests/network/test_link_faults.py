@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import pytest
 from network_support import bridge_image, world
@@ -42,7 +43,7 @@ class Talker:
 @dataclass
 class Listener:
     address: str = "listener"
-    got: list[tuple[float, object]] = field(default_factory=list)
+    got: list[tuple[float, Any]] = field(default_factory=list)
 
     def on_message(self, msg: object, now: float) -> Sequence[Effect]:
         self.got.append((now, msg))
@@ -52,7 +53,7 @@ class Listener:
         return []
 
 
-def _talk(plan: FaultPlan, n: int = 200) -> list[tuple[float, object]]:
+def _talk(plan: FaultPlan, n: int = 200) -> list[tuple[float, Any]]:
     sim = Simulator(faults=FaultInjector(plan, Fleet(0, ()), HanTiming()))
     listener = Listener()
     sim.add(Talker(n))
