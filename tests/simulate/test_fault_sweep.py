@@ -62,7 +62,7 @@ def test_a_json_plan_file_runs(tmp_path: Path) -> None:
         (("--faults", "default", "--seeds", "5..1"), "seed range '5..1' ends before it starts"),
         (("--faults", "default", "--seeds", "a..b"), "seeds must be A..B or A"),
         (("--faults", "default", "--seeds", "-3..2"), "seeds must be A..B or A"),
-        (("--seeds", "1..2", "--homes", "0"), "0 is not in the range"),
+        (("--seeds", "1..2", "--homes", "0"), "Invalid value for '--homes'"),
     ],
 )
 def test_bad_input_is_refused_readably(args: tuple[str, ...], message: str) -> None:
