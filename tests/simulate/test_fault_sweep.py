@@ -11,6 +11,8 @@ import pytest
 from test_simulate_cli import _flat, _invoke
 
 from althan.runtime.fault_plan import NAMED_PLANS, FaultPlan, LinkFault
+from althan.runtime.invariants import check, observe
+from althan.runtime.simulate import rollout
 from althan.runtime.sweep import run_seed
 
 
@@ -88,3 +90,19 @@ def test_a_bad_plan_file_is_refused_readably(tmp_path: Path, text: str, message:
     r = _invoke("--faults", str(path), "--seeds", "1..1")
     assert r.exit_code == 2
     assert message in _flat(r.output)
+
+
+@pytest.mark.slow
+def test_the_dsp_crashes_mid_rollout_and_a_new_one_on_its_store_finishes_it(
+    tmp_path: Path,
+) -> None:
+    """kill -9 and restart from the store: the new DSP takes the redelivered last message
+    (its inbox drops it) and what waited while it was down; the invariants hold."""
+    plan = FaultPlan(dsp_crashes=2, dsp_down_s=300.0, window_s=600.0)
+    w = rollout(5, "han-aware", 4, tmp_path, payload_size=4096, faults=plan.with_seed(4))
+    first = w.assembly.dsp
+    assert w.dsp_node.crashes >= 1 and w.dsp is not first and not w.dsp_node.down
+    assert w.injector.counts.dsp_crashes == 2
+    s = observe(w)
+    assert check(s) is None
+    assert {d.state for d in s.deliveries} == {"Activated"}
