@@ -149,8 +149,8 @@ class FaultPlan:
     @property
     def draws_at_rollout(self) -> bool:
         """Faults whose times are drawn when the first image reaches a CSP."""
-        return bool(self.region_outages or self.ch_offline or self.reboot_during_download) or bool(
-            self.dsp_crashes
+        return any(
+            (self.region_outages, self.ch_offline, self.reboot_during_download, self.dsp_crashes)
         )
 
     # ------------------------------------------------------------------ JSON form

@@ -21,7 +21,7 @@ None. The state is data so that a test can doctor it and show every checker can 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from lxml import etree
@@ -272,9 +272,3 @@ def observe(w: Scenario, devices_of_interest: Iterable[str] | None = None) -> Ru
         s.received.append((_received_id(d), d.alert_code or "", _devices_named(d)))
     s.bad_signatures = w.user.bad_signatures
     return s
-
-
-def summary(s: RunState) -> Mapping[str, int]:
-    """Counts for a report line."""
-    states = Counter(d.state for d in s.deliveries)
-    return {"deliveries": len(s.deliveries), **{k.lower(): v for k, v in states.items()}}
