@@ -21,7 +21,7 @@ def _cli(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-@pytest.mark.slow(50)  # ≈ 9 min of one core (26 s per 300-home seed): handed out first
+@pytest.mark.slow(50)  # 7-9 min of one core (20-26 s a seed): handed out first
 def test_default_plan_20_seeds_300_homes_every_seed_passes() -> None:
     """The issue's sweep, through the command line: 20 seeds of the default plan (link faults
     on every link, an outage per region, CHs offline, reboots mid-download, corrupted blocks,
