@@ -35,6 +35,8 @@ def main() -> int:
         [py, str(HERE / "bench_ssi_search.py"), "--devices", "1000000", "--reps", "20"],
         # what anomaly detection costs the gateway, by requests in the window (add --db both)
         [py, str(HERE / "bench_anomaly.py")],
+        # issue 12: 325 seeded runs (20 homes) of five fault plans, each checked for the invariants
+        [py, str(HERE / "bench_fault_sweep.py")],
     ]
     for cmd in runs:
         print("$", " ".join(Path(c).name for c in cmd), flush=True)

@@ -110,6 +110,7 @@ def world(
     dsp = DspDouble()
     sim.add(dsp)
     net = build_network(fleet, config, pki(seed), sim)
+    injector.attach(list(net.regions.values()))
     injector.schedule(sim)
     return World(sim, dsp, net, fleet)
 

@@ -36,8 +36,23 @@ def simulate(
     as_json: bool = typer.Option(
         False, "--json", help="End stdout with one JSON object (progress goes to stderr)."
     ),
+    faults: str | None = typer.Option(
+        None,
+        "--faults",
+        help="Run a seed sweep under this fault plan: a name (default, none, harsh, links, "
+        "crash, network) or a JSON plan file; each seed's run is checked for the invariants.",
+    ),
+    seeds: str | None = typer.Option(
+        None, "--seeds", help="Seeds of the sweep, A..B (both included); default: --seed."
+    ),
 ) -> None:
-    """Roll new firmware out to an installed Alt HAN fleet through the DSP; report disruption."""
+    """Roll new firmware out to an installed Alt HAN fleet through the DSP; report disruption.
+
+    With --faults / --seeds: one rollout per seed under the fault plan, each checked for the
+    invariants; the verdict per seed, exit code 1 when a seed broke one."""
+    if faults is not None or seeds is not None:
+        _sweep(faults or "default", seeds or str(seed), homes, strategy, as_json)
+        return
     import dataclasses
 
     from althan.reports.simulation import plot_simulation
@@ -97,4 +112,45 @@ def simulate(
     if as_json:
         sys.stdout.write(json.dumps(s, sort_keys=True) + "\n")
     if result.failed:
+        raise typer.Exit(1)
+
+
+def _sweep(plan_spec: str, seeds: str, homes: int, strategy: Strategy, as_json: bool) -> None:
+    from althan.runtime.fault_plan import FaultPlanError, load_plan
+    from althan.runtime.simulate import SimulationError
+    from althan.runtime.sweep import SeedVerdict, parse_seeds, sweep
+
+    try:
+        plan = load_plan(plan_spec)
+    except FaultPlanError as e:
+        raise typer.BadParameter(str(e), param_hint="'--faults'") from None
+    try:
+        seed_range = parse_seeds(seeds)
+    except SimulationError as e:
+        raise typer.BadParameter(str(e), param_hint="'--seeds'") from None
+    console = Console(stderr=True) if as_json else Console()
+    console.print(
+        f"fault sweep: plan {plan_spec}, seeds {seed_range.start}..{seed_range.stop - 1}, "
+        f"{homes:,} homes, {strategy.value}"
+    )
+
+    def report(v: SeedVerdict) -> None:
+        states = ", ".join(f"{k} {n}" for k, n in v.deliveries.items())
+        verdict = "ok" if v.ok else f"BROKEN {v.broken}"
+        console.print(
+            f"seed {v.seed}: {verdict} ({states}; digest {v.digest}; {v.wall_seconds:.1f} s)",
+            highlight=False,
+            markup=False,
+        )
+
+    try:
+        verdicts = sweep(plan, seed_range, homes, strategy=strategy, on_seed=report)
+    except SimulationError as e:
+        raise typer.BadParameter(str(e)) from None
+    bad = [v for v in verdicts if not v.ok]
+    console.print(f"{len(verdicts) - len(bad)} of {len(verdicts)} seeds passed")
+    if as_json:
+        doc = {"ok": not bad, "seeds": [v.as_json() for v in verdicts]}
+        sys.stdout.write(json.dumps(doc, sort_keys=True) + "\n")
+    if bad:
         raise typer.Exit(1)

@@ -11,6 +11,8 @@ from althan.smwan import GbcsCommand
 
 __all__ = [
     "AtHub",
+    "ChOffline",
+    "ChOnline",
     "CommandArrives",
     "CspFault",
     "HanFault",
@@ -76,4 +78,19 @@ class HanFault:
     fault: DeviceFault
 
 
-CspFault = WanDown | WanUp | TransferFails | HanFault
+@dataclass(frozen=True, slots=True)
+class ChOffline:
+    """CH `chf` loses its WAN connection (its HAN runs on): commands and images for it wait,
+    and what it sends waits, until :class:`ChOnline`."""
+
+    chf: EUI64
+
+
+@dataclass(frozen=True, slots=True)
+class ChOnline:
+    """CH `chf` is back on the WAN: what waited moves."""
+
+    chf: EUI64
+
+
+CspFault = WanDown | WanUp | TransferFails | HanFault | ChOffline | ChOnline

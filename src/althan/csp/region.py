@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 
 from althan.csp.events import (
     AtHub,
+    ChOffline,
+    ChOnline,
     CommandArrives,
     HanFault,
     TransferDone,
@@ -114,6 +116,8 @@ class CspRegion:
         self._msg_seq = 0
         self._effects: list[Effect] = []
         self._held: list[object] = []  # messages to the DSP and commands, during an outage
+        # CHs off the WAN: what waits for each (messages from it, commands and images for it)
+        self._offline: dict[EUI64, list[object]] = {}
 
     @property
     def address(self) -> str:
@@ -123,8 +127,10 @@ class CspRegion:
         self._msg_seq += 1
         return f"{self._address}:{self._msg_seq}"
 
-    def _to_dsp(self, msg: object, now: float) -> None:
-        if self.wan.up:
+    def _to_dsp(self, msg: object, now: float, chf: EUI64 | None = None) -> None:
+        if chf is not None and chf in self._offline:
+            self._offline[chf].append(msg)
+        elif self.wan.up:
             self._effects.append(Send(DSP_ADDRESS, msg, self.wan.delay(now)))
         else:
             self._held.append(msg)
@@ -154,6 +160,11 @@ class CspRegion:
                 self.wan.down(now)
             case WanUp():
                 self._wan_up(now)
+            case ChOffline(chf=chf):
+                if chf in self.by_chf:
+                    self._offline.setdefault(chf, [])
+            case ChOnline(chf=chf):
+                self._ch_online(chf, now)
             case _:
                 raise TypeError(f"{self._address} cannot handle {type(msg).__name__}")
         return self._take()
@@ -189,6 +200,16 @@ class CspRegion:
                 else:
                     self._to_dsp(msg, now)
 
+    def _ch_online(self, chf: EUI64, now: float) -> None:
+        """CH `chf` is back: what waited for it, or from it, moves (in the order it came)."""
+        for item in self._offline.pop(chf, []):
+            if isinstance(item, CommandArrives):
+                self._command(item.command, now)
+            elif isinstance(item, WanDelivery):
+                self._wan_done(item, now)
+            else:
+                self._to_dsp(item, now)
+
     # ------------------------------------------------------------------ the hubs' outputs
 
     def _hub(self, hub: CommsHub, event: HubEvent, now: float) -> None:
@@ -207,7 +228,7 @@ class CspRegion:
                     payload = gbcs_io.cs09_alert(dev, version, now, self.keys, self._msg_seq)
                     self._alert(chf, dev, payload, now)
                 case DeviceJoined(device=dev):
-                    self._to_dsp(HanJoinNotice(self._msg_id(), chf, dev), now)
+                    self._to_dsp(HanJoinNotice(self._msg_id(), chf, dev), now, chf)
                 case DeviceLogAnswer(command=cmd, accepted=accepted):
                     payload = gbcs_io.ccs01_response(cmd.parsed, accepted, self.keys)
                     self._respond(cmd.command, payload, now)
@@ -216,7 +237,7 @@ class CspRegion:
 
     def _alert(self, chf: EUI64, device: EUI64, payload: bytes, now: float) -> None:
         self.counters.gbcs_bytes_up += len(payload)
-        self._to_dsp(GbcsAlert(self._msg_id(), chf, device, payload), now)
+        self._to_dsp(GbcsAlert(self._msg_id(), chf, device, payload), now, chf)
 
     # ------------------------------------------------------------------ firmware delivery
 
@@ -249,6 +270,7 @@ class CspRegion:
         self._to_dsp(
             CSPFirmwareDeliveryStatus(self._msg_id(), dist, chf, tuple(devs), outcome, reason),
             now,
+            chf,
         )
 
     def _start_transfers(self, now: float) -> None:
@@ -258,10 +280,14 @@ class CspRegion:
         self._effects.extend(timers)
 
     def _wan_done(self, d: WanDelivery, now: float) -> None:
+        chf = d.hub.home.chf
+        if chf in self._offline:  # the image cannot reach it yet: it lands when it is back
+            self._offline[chf].append(d)
+            self._start_transfers(now)
+            return
         d.done_at = now
         self.counters.deliveries += 1
         self.counters.delivery_times.append(now - d.queued_at)
-        chf = d.hub.home.chf
         if d.fails:
             self._status(d.distribution_id, chf, d.devices, now, "WAN transfer failed")
             self._hub(d.hub, ImageLost(), now)
@@ -280,6 +306,9 @@ class CspRegion:
             self._held.append(cmd)
 
     def _command(self, cmd: GbcsCommand, now: float) -> None:
+        if cmd.chf in self._offline:
+            self._offline[cmd.chf].append(CommandArrives(cmd))
+            return
         hub = self.by_chf.get(cmd.chf)
         try:
             parsed = gbcs_io.parse_command(cmd.payload)
@@ -323,4 +352,6 @@ class CspRegion:
 
     def _respond(self, cmd: GbcsCommand, payload: bytes, now: float) -> None:
         self.counters.gbcs_bytes_up += len(payload)
-        self._to_dsp(GbcsResponse(self._msg_id(), cmd.msg_id, cmd.chf, cmd.device, payload), now)
+        self._to_dsp(
+            GbcsResponse(self._msg_id(), cmd.msg_id, cmd.chf, cmd.device, payload), now, cmd.chf
+        )

@@ -56,6 +56,8 @@ def _release(h: HubState, d: Device, now: float) -> None:
 
 def activate(h: HubState, d: Device, now: float) -> None:
     """`d`'s OTA client activates its new image: it reboots into it."""
+    if d.image is not None:
+        d.activations.append(d.image.info.file_version)
     d.fire(PowerEvent.ACTIVATE)
     _go_down(h, d, now)
 

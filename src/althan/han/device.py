@@ -63,6 +63,7 @@ class Device:
 
     __slots__ = (
         "_credentials",
+        "activations",
         "client",
         "completed_at",
         "downstream",
@@ -108,6 +109,7 @@ class Device:
         self.gen = 0  # moves on whenever its pending DownloadDone timer is void
         self.stalls = 0
         self.completed_at: float | None = None
+        self.activations: list[int] = []  # the file version of each image it activated
         self._credentials: dict[str, bytes] | None = None
 
     def fire(self, event: PowerEvent) -> Power:

@@ -1,10 +1,9 @@
-"""The seeded fault plan, and the sim runtime's injector that applies it.
+"""The sim runtime's injector: it applies a seeded :class:`FaultPlan` to one run.
 
-Components never draw faults (DESIGN §4): the plan is data, and the runtime decides from its
-seed which transfer fails, which device reboots when, which download gets a corrupted block,
-which message a link loses, then injects those decisions as events into the components:
+Components never draw faults (DESIGN §4): the plan is data (:mod:`althan.runtime.fault_plan`),
+and the injector decides from its seed what goes wrong, then injects those decisions:
 
-* timed faults, posted when the run starts: device power cycles
+* timed faults, posted when the run starts: the plan's named device power cycles
   (:class:`althan.han.events.PowerCycle`), CSP WAN outages
   (:class:`althan.csp.events.WanDown` ... :class:`~althan.csp.events.WanUp`), and the devices
   whose next download gets a corrupted block (:class:`althan.han.events.CorruptBlock`);
@@ -12,145 +11,84 @@ which message a link loses, then injects those decisions as events into the comp
   fails with probability ``wan_transfer_failure`` (:class:`althan.csp.events.TransferFails`),
   each target's download gets a corrupted block with probability
   ``1 - (1 - block_corruption) ** blocks`` (blocks of the image), and ``link_loss`` rules lose
-  messages between address prefixes.
-
-The plan's JSON form (:meth:`FaultPlan.from_json`) is documented in ``docs/network.md``.
+  messages between address prefixes for good;
+* faults drawn when the first image reaches a CSP, at times within ``window_s``: CSP outage
+  windows, DSP crashes (:class:`DspCrash` ... :class:`DspRestart`); and per distribution:
+  Comms Hubs offline for a window (:class:`althan.csp.events.ChOffline` ...
+  :class:`~althan.csp.events.ChOnline`), target devices power-cycled mid-download;
+* link faults (``links``), drawn as each message is sent: how many copies arrive, and how much
+  later each (a lost attempt is resent by the link's transport ``retry_s`` later; reordering
+  and delay spikes add to the latency). Links between components are their addresses (``dsp``,
+  ``csp:<Region>``, ``user:<EUI>``); inside a CSP region two crossings are links too: a GBCS
+  command crossing the WAN to its CH (``csp:<Region>`` → ``ch:<CHF>``) and a device's last
+  OTA block / Upgrade End exchange with its CH (``ch:<CHF>`` → ``device:<EUI>``).
 """
 
 from __future__ import annotations
 
-import json
 import random
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
-from althan.csp.events import HanFault, TransferFails, WanDown, WanUp
-from althan.csp.region import csp_address
+from althan.csp.events import (
+    AtHub,
+    ChOffline,
+    ChOnline,
+    CommandArrives,
+    HanFault,
+    TransferFails,
+    WanDown,
+    WanUp,
+)
+from althan.csp.region import CspRegion, csp_address
 from althan.han.config import HanTiming
-from althan.han.events import CorruptBlock, DeviceFault, PowerCycle
+from althan.han.events import CorruptBlock, DeviceFault, DownloadDone, PowerCycle
 from althan.han.topology import Fleet, Home
 from althan.model import EUI64, Region
+from althan.runtime.fault_plan import (
+    NAMED_PLANS,
+    DeviceReboot,
+    FaultPlan,
+    FaultPlanError,
+    LinkFault,
+    LinkLoss,
+    Outage,
+    load_plan,
+)
 from althan.smwan import FirmwareDistribution
+from althan.smwan.addresses import DSP_ADDRESS
 from althan.zigbee.cluster import blocks_between
 
 __all__ = [
     "FAULT_SENDER",
+    "NAMED_PLANS",
     "DeviceReboot",
+    "DspCrash",
+    "DspRestart",
     "FaultInjector",
     "FaultPlan",
     "FaultPlanError",
+    "LinkFault",
     "LinkLoss",
     "Outage",
+    "load_plan",
 ]
 
 FAULT_SENDER = "runtime:faults"
 """The sender of the timed fault events (no link loses them)."""
 
-
-class FaultPlanError(ValueError):
-    """A fault plan that does not hold together (unknown key, bad value, unknown device)."""
+_ONE_COPY: tuple[float, ...] = (0.0,)
 
 
 @dataclass(frozen=True, slots=True)
-class DeviceReboot:
-    """`device` power-cycles at simulator time `at`."""
-
-    device: EUI64
-    at: float  # simulator time (the clock the Simulator started at)
+class DspCrash:
+    """The DSP process dies (kill -9): what it had in memory is gone, its store stays."""
 
 
 @dataclass(frozen=True, slots=True)
-class Outage:
-    """`region`'s WAN is down from `start` to `end` (simulator time)."""
-
-    region: Region
-    start: float  # simulator time
-    end: float  # simulator time, >= start
-
-
-@dataclass(frozen=True, slots=True)
-class LinkLoss:
-    """Messages from an address starting `sender` to one starting `receiver` are lost with
-    `probability` (``""`` matches any address)."""
-
-    sender: str  # address prefix, e.g. "csp:"
-    receiver: str  # address prefix, e.g. "dsp"
-    probability: float  # per message
-
-
-@dataclass(frozen=True)
-class FaultPlan:
-    """What goes wrong in a run, seeded: the same plan and seed give the same run."""
-
-    seed: int = 0
-    device_reboots: tuple[DeviceReboot, ...] = ()
-    corrupt_devices: frozenset[EUI64] = frozenset()  # each one's next download: one bad block
-    block_corruption: float = 0.0  # probability that one CH → device block arrives corrupted
-    wan_transfer_failure: float = 0.0  # probability that one CSP → CH image transfer fails
-    outages: tuple[Outage, ...] = ()
-    link_loss: tuple[LinkLoss, ...] = ()
-
-    def __post_init__(self) -> None:
-        for name in ("block_corruption", "wan_transfer_failure"):
-            p = getattr(self, name)
-            if not 0.0 <= p <= 1.0:
-                raise FaultPlanError(f"{name} must be a probability, got {p}")
-        for rule in self.link_loss:
-            if not 0.0 <= rule.probability <= 1.0:
-                raise FaultPlanError(f"link loss must be a probability, got {rule.probability}")
-        for o in self.outages:
-            if o.end < o.start:
-                raise FaultPlanError(f"outage of {o.region.value} ends before it starts")
-
-    # ------------------------------------------------------------------ JSON form
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "seed": self.seed,
-            "device_reboots": [{"device": str(r.device), "at": r.at} for r in self.device_reboots],
-            "corrupt_devices": sorted(str(e) for e in self.corrupt_devices),
-            "block_corruption": self.block_corruption,
-            "wan_transfer_failure": self.wan_transfer_failure,
-            "outages": [
-                {"region": o.region.value, "start": o.start, "end": o.end} for o in self.outages
-            ],
-            "link_loss": [
-                {"sender": r.sender, "receiver": r.receiver, "probability": r.probability}
-                for r in self.link_loss
-            ],
-        }
-
-    @classmethod
-    def from_json(cls, obj: Mapping[str, Any] | str) -> FaultPlan:
-        """The plan from its JSON form (an object, or its text); every key is optional."""
-        data: Mapping[str, Any] = json.loads(obj) if isinstance(obj, str) else obj
-        unknown = set(data) - set(cls().to_json())
-        if unknown:
-            raise FaultPlanError(f"unknown fault plan keys: {', '.join(sorted(unknown))}")
-        try:
-            return cls(
-                seed=int(data.get("seed", 0)),
-                device_reboots=tuple(
-                    DeviceReboot(EUI64.parse(r["device"]), float(r["at"]))
-                    for r in data.get("device_reboots", ())
-                ),
-                corrupt_devices=frozenset(EUI64.parse(e) for e in data.get("corrupt_devices", ())),
-                block_corruption=float(data.get("block_corruption", 0.0)),
-                wan_transfer_failure=float(data.get("wan_transfer_failure", 0.0)),
-                outages=tuple(
-                    Outage(Region(o["region"]), float(o["start"]), float(o["end"]))
-                    for o in data.get("outages", ())
-                ),
-                link_loss=tuple(
-                    LinkLoss(str(r["sender"]), str(r["receiver"]), float(r["probability"]))
-                    for r in data.get("link_loss", ())
-                ),
-            )
-        except FaultPlanError:
-            raise
-        except (KeyError, TypeError, ValueError) as e:
-            raise FaultPlanError(f"not a fault plan: {e!r}") from e
+class DspRestart:
+    """A new DSP process starts on the same store."""
 
 
 class FaultTarget(Protocol):
@@ -162,6 +100,19 @@ class FaultTarget(Protocol):
     def post(self, to: str, msg: object, *, at: float | None = None, sender: str = "") -> None: ...
 
 
+@dataclass
+class FaultCounts:
+    """What the injector did (for reports and tests)."""
+
+    lost_attempts: int = 0  # link attempts lost and resent
+    duplicates: int = 0
+    spikes: int = 0
+    outages: int = 0
+    ch_offline: int = 0
+    reboots: int = 0
+    dsp_crashes: int = 0
+
+
 class FaultInjector:
     """Applies a :class:`FaultPlan` to one run (give it to the `Simulator` as its `faults`,
     then call :meth:`schedule` once the network is built)."""
@@ -170,7 +121,18 @@ class FaultInjector:
         self.plan = plan
         self._block_size = timing.block_size
         self._rng = random.Random(f"althan-faults:{plan.seed}")
+        # links and rollout faults draw from their own streams: adding them leaves the draws
+        # of the faults above as they were
+        self._link_rng = random.Random(f"althan-faults-links:{plan.seed}")
+        self._roll_rng = random.Random(f"althan-faults-rollout:{plan.seed}")
         self._drawn: set[str] = set()  # distributions whose faults are drawn
+        self._sim: FaultTarget | None = None
+        self._rollout_at: float | None = None
+        self._offline: dict[EUI64, float] = {}  # CH -> when its offline window ends
+        self._rebooted: set[EUI64] = set()
+        self._hubs: dict[str, CspRegion] = {}
+        self._link_cache: dict[tuple[str, str], tuple[LinkFault, ...]] = {}
+        self.counts = FaultCounts()
         named = {r.device for r in plan.device_reboots} | plan.corrupt_devices
         self._home_of: dict[EUI64, Home] = {
             d.eui: h for h in fleet.homes for d in h.devices() if d.eui in named
@@ -180,9 +142,15 @@ class FaultInjector:
             raise FaultPlanError(
                 f"fault plan names devices not in the fleet: {', '.join(map(str, missing))}"
             )
+        self._region_of_chf = {h.chf: h.region for h in fleet.homes}
+
+    def attach(self, regions: Sequence[CspRegion]) -> None:
+        """The CSP components, to name the links inside them (a CH's, a device's)."""
+        self._hubs = {c.address: c for c in regions}
 
     def schedule(self, sim: FaultTarget) -> None:
         """Post the plan's timed faults."""
+        self._sim = sim
         p = self.plan
         for eui in sorted(p.corrupt_devices, key=lambda e: e.value):
             self._to_hub(sim, eui, CorruptBlock(eui), sim.now)
@@ -196,7 +164,7 @@ class FaultInjector:
         h = self._home_of[eui]
         sim.post(csp_address(h.region), HanFault(h.chf, fault), at=at, sender=FAULT_SENDER)
 
-    # ------------------------------------------------------------------ Faults
+    # ------------------------------------------------------------------ delivery faults
 
     def lost(self, sender: str, receiver: str, msg: object) -> bool:
         if sender == FAULT_SENDER:
@@ -212,7 +180,7 @@ class FaultInjector:
         if not isinstance(msg, FirmwareDistribution) or msg.msg_id in self._drawn:
             return ()
         p = self.plan
-        if p.wan_transfer_failure <= 0 and p.block_corruption <= 0:
+        if p.wan_transfer_failure <= 0 and p.block_corruption <= 0 and not p.draws_at_rollout:
             return ()
         self._drawn.add(msg.msg_id)
         out: list[object] = []
@@ -227,4 +195,112 @@ class FaultInjector:
             for t in msg.targets:
                 if rng.random() < p_bad:
                     out.append(HanFault(t.chf, CorruptBlock(t.device)))
+        if p.draws_at_rollout and self._sim is not None:
+            self._rollout_faults(self._sim, msg)
+        return out
+
+    # ------------------------------------------------------------------ rollout faults
+
+    def _rollout_faults(self, sim: FaultTarget, msg: FirmwareDistribution) -> None:
+        p, rng = self.plan, self._roll_rng
+        now = sim.now
+        if self._rollout_at is None:  # the first image at a CSP: the rollout is under way
+            self._rollout_at = now
+            for region in Region:
+                for _ in range(p.region_outages):
+                    start = now + rng.uniform(0.0, p.window_s)
+                    end = start + rng.uniform(0.0, p.region_outage_max_s)
+                    self.counts.outages += 1
+                    sim.post(csp_address(region), WanDown(), at=start, sender=FAULT_SENDER)
+                    sim.post(csp_address(region), WanUp(), at=end, sender=FAULT_SENDER)
+            for _ in range(p.dsp_crashes):
+                start = now + rng.uniform(0.0, p.window_s)
+                self.counts.dsp_crashes += 1
+                sim.post(DSP_ADDRESS, DspCrash(), at=start, sender=FAULT_SENDER)
+                sim.post(DSP_ADDRESS, DspRestart(), at=start + p.dsp_down_s, sender=FAULT_SENDER)
+        if p.ch_offline > 0:
+            for chf in dict.fromkeys(t.chf for t in msg.targets):
+                if chf in self._offline or rng.random() >= p.ch_offline:
+                    continue
+                start = now + rng.uniform(0.0, p.window_s)
+                end = start + rng.uniform(0.0, p.ch_offline_max_s)
+                self._offline[chf] = end
+                self.counts.ch_offline += 1
+                address = csp_address(self._region_of_chf[chf])
+                sim.post(address, ChOffline(chf), at=start, sender=FAULT_SENDER)
+                sim.post(address, ChOnline(chf), at=end, sender=FAULT_SENDER)
+        if p.reboot_during_download > 0:
+            for t in msg.targets:
+                if t.device in self._rebooted or rng.random() >= p.reboot_during_download:
+                    continue
+                self._rebooted.add(t.device)
+                self.counts.reboots += 1
+                at = now + rng.uniform(0.0, p.window_s)
+                address = csp_address(self._region_of_chf.get(t.chf, Region.CENTRAL))
+                fault = HanFault(t.chf, PowerCycle(t.device))
+                sim.post(address, fault, at=at, sender=FAULT_SENDER)
+
+    # ------------------------------------------------------------------ link faults
+
+    def copies(self, sender: str, receiver: str, msg: object) -> Sequence[float]:
+        """The extra delay of each copy of `msg` that arrives (one copy, on time, unless the
+        plan's `links` say otherwise)."""
+        if not self.plan.links:
+            return _ONE_COPY
+        key = (sender, receiver)
+        rules = self._link_cache.get(key)
+        if rules is None:
+            rules = tuple(
+                r
+                for r in self.plan.links
+                if sender.startswith(r.sender) and receiver.startswith(r.receiver)
+            )
+            self._link_cache[key] = rules
+        return self._draw(rules) if rules else _ONE_COPY
+
+    def timer_copies(self, address: str, token: object) -> Sequence[float]:
+        """The same for the crossings inside a CSP region that are timers of its component: a
+        command crossing the WAN to its CH, a device's last block exchange with its CH."""
+        if not self.plan.links:
+            return _ONE_COPY
+        if isinstance(token, CommandArrives):
+            return self._draw(self._rules(address, f"ch:{token.command.chf}"))
+        if isinstance(token, AtHub) and isinstance(token.timer, DownloadDone):
+            csp = self._hubs.get(address)
+            if csp is None:
+                return _ONE_COPY
+            hub = csp.hubs[token.hub]
+            eui = hub.devices[token.timer.device].eui
+            return self._draw(self._rules(f"ch:{hub.home.chf}", f"device:{eui}"))
+        return _ONE_COPY
+
+    def _rules(self, sender: str, receiver: str) -> tuple[LinkFault, ...]:
+        return tuple(
+            r
+            for r in self.plan.links
+            if sender.startswith(r.sender) and receiver.startswith(r.receiver)
+        )
+
+    def _draw(self, rules: Sequence[LinkFault]) -> Sequence[float]:
+        if not rules:
+            return _ONE_COPY
+        rng, retry = self._link_rng, self.plan.retry_s
+        n = 1
+        for r in rules:
+            if r.duplicate > 0 and rng.random() < r.duplicate:
+                n += 1
+                self.counts.duplicates += 1
+        out: list[float] = []
+        for _ in range(n):
+            extra = 0.0
+            for r in rules:
+                while r.loss > 0 and rng.random() < r.loss:
+                    extra += retry
+                    self.counts.lost_attempts += 1
+                if r.reorder_s > 0:
+                    extra += rng.uniform(0.0, r.reorder_s)
+                if r.spike > 0 and rng.random() < r.spike:
+                    extra += r.spike_s
+                    self.counts.spikes += 1
+            out.append(extra)
         return out

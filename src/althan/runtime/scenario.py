@@ -15,9 +15,12 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from pathlib import Path
 
+from sqlalchemy import Engine
+
 from althan.csp.network import build_network
 from althan.dsp import cpl
 from althan.dsp.bootstrap import InventoryDevice, seed_inventory
+from althan.dsp.service import Dsp
 from althan.duis.service_requests import RequestBuilder, SignedRequest
 from althan.han.config import NetworkConfig
 from althan.han.topology import Bridge, Fleet, HanDevice, Home
@@ -32,6 +35,7 @@ from althan.runtime.faults import FaultInjector, FaultPlan
 from althan.runtime.sim import Simulator
 from althan.runtime.world import EPOCH, DspNode, DuisPost, UserNode, at
 from althan.smwan.addresses import DSP_ADDRESS
+from althan.store import ImageStore
 from althan.zigbee.ota import parse_ota
 from althan.zigbee.testimage import build_test_image
 
@@ -142,9 +146,6 @@ class Scenario:
         self.fleet = fleet
         a = build_dsp(data_dir, db_url=db_url, seed=seed)
         self.assembly = a
-        self.dsp = a.dsp
-        self.engine = a.dsp.engine
-        self.images = a.dsp.images
         self.keys = a.keys
         self.dsp_trust = a.dsp_trust
         sup_cert, sup_key = a.zaz1[TEST_SUPPLIER_EUI]
@@ -152,15 +153,34 @@ class Scenario:
         self.update_started = 0.0
         cfg = network or NetworkConfig(preloaded_device_logs=False)
         injector = FaultInjector(faults or FaultPlan(seed=seed), fleet, cfg.han)
+        self.injector = injector
         self.sim = Simulator(start=EPOCH.timestamp(), faults=injector)
-        self.dsp_node = DspNode(self.dsp)
+
+        def restart() -> Dsp:  # a new DSP process on the same store (after a kill -9)
+            return build_dsp(data_dir, db_url=db_url, seed=seed).dsp
+
+        self.dsp_node = DspNode(a.dsp, restart)
         self.user = UserNode(TEST_SUPPLIER_EUI, self.dsp_trust)
         self.sim.add(self.dsp_node)
         self.sim.add(self.user)
         self.network = build_network(fleet, cfg, self.keys, self.sim)
+        injector.attach(list(self.network.regions.values()))
         injector.schedule(self.sim)
         register_test_users(a, self.time())
         self.seed(home_inventory(fleet.homes))
+
+    # -- the DSP now running (a crash in the fault plan replaces it)
+    @property
+    def dsp(self) -> Dsp:
+        return self.dsp_node.dsp
+
+    @property
+    def engine(self) -> Engine:
+        return self.dsp_node.dsp.engine
+
+    @property
+    def images(self) -> ImageStore:
+        return self.dsp_node.dsp.images
 
     # -- the store, as the DCC's own processes fill it
     def seed(self, rows: Sequence[InventoryDevice]) -> None:

@@ -32,6 +32,16 @@ class Faults(Protocol):
         """Fault events delivered to `receiver` right after `msg`."""
         ...
 
+    def copies(self, sender: str, receiver: str, msg: object) -> Sequence[float]:
+        """The link from `sender` to `receiver` delivers one copy of `msg` per value, each that
+        many seconds later than its latency (none: lost; two: duplicated)."""
+        ...
+
+    def timer_copies(self, address: str, token: object) -> Sequence[float]:
+        """The same for a timer of `address` that stands for a crossing inside the component
+        (a command crossing a CSP's WAN to its CH); one ``0.0`` for any other timer."""
+        ...
+
 
 @dataclass(order=True)
 class _Event:
@@ -98,12 +108,22 @@ class Simulator:
         heapq.heappush(self._queue, ev)
 
     def apply(self, source: str, effects: Iterable[Effect]) -> None:
+        faults = self._faults
         for eff in effects:
             if isinstance(eff, Send):
                 at = self.now + eff.delay + self._latency(source, eff.to, eff.msg)
-                self._push(_Event(at, self._next(), eff.to, False, eff.msg, source))
+                if faults is None:
+                    self._push(_Event(at, self._next(), eff.to, False, eff.msg, source))
+                    continue
+                for extra in faults.copies(source, eff.to, eff.msg):
+                    self._push(_Event(at + extra, self._next(), eff.to, False, eff.msg, source))
             elif isinstance(eff, Timer):
-                self._push(_Event(self.now + eff.delay, self._next(), source, True, eff.token))
+                at = self.now + eff.delay
+                if faults is None:
+                    self._push(_Event(at, self._next(), source, True, eff.token))
+                    continue
+                for extra in faults.timer_copies(source, eff.token):
+                    self._push(_Event(at + extra, self._next(), source, True, eff.token))
             else:  # pragma: no cover - typing guards this
                 raise TypeError(f"not an effect: {eff!r}")
 

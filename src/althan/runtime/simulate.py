@@ -42,6 +42,7 @@ __all__ = [
     "SimulationError",
     "SimulationResult",
     "Stats",
+    "rollout",
     "run_simulation",
 ]
 
@@ -166,6 +167,33 @@ def run_simulation(
     given, replaces the default network configuration (its strategy is overridden).
     """
     strat = _strategy(strategy)
+    wall0 = time.perf_counter()
+    w = rollout(
+        homes,
+        strat,
+        seed,
+        data_dir,
+        progress,
+        payload_size=payload_size,
+        config=config,
+        faults=faults,
+    )
+    return _result(w, w.fleet, strat, seed, time.perf_counter() - wall0)
+
+
+def rollout(
+    homes: int,
+    strategy: Strategy | str,
+    seed: int,
+    data_dir: Path,
+    progress: Progress | None = None,
+    *,
+    payload_size: int = 32 * 1024,
+    config: NetworkConfig | None = None,
+    faults: FaultPlan | None = None,
+) -> Scenario:
+    """The rollout of :func:`run_simulation`, run to its end; the scenario it leaves."""
+    strat = _strategy(strategy)
     if not 1 <= homes <= MAX_HOMES:
         raise SimulationError(f"homes must be between 1 and {MAX_HOMES}, got {homes}")
     if seed < 0:
@@ -175,7 +203,6 @@ def run_simulation(
     if (data_dir / "althan.db").exists():
         raise SimulationError(f"{data_dir} already holds a store (althan.db); use a new directory")
     tick: Progress = progress or (lambda _s, _d, _t: None)
-    wall0 = time.perf_counter()
 
     # 1. the installed fleet
     fleet = generate_fleet(homes, seed)
@@ -193,7 +220,7 @@ def run_simulation(
     # 3. the supplier's 11.4s, then the sim runs until nothing is left to happen
     tick(Stage.UPDATE, 0, n)
     w.update_firmware(bridges, images, NEW_VERSION, tick)
-    return _result(w, fleet, strat, seed, time.perf_counter() - wall0)
+    return w
 
 
 def _strategy(s: Strategy | str) -> Strategy:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -21,6 +21,7 @@ from althan.dsp.service import Dsp, DuisReply
 from althan.duis.namespaces import SR
 from althan.duis.xmldsig import TrustStore, verify
 from althan.model import EUI64
+from althan.runtime.faults import DspCrash, DspRestart
 from althan.smwan import Effect, Send
 from althan.smwan.addresses import DSP_ADDRESS, csp_address
 from althan.smwan.codec import decode as decode_smwan
@@ -38,6 +39,7 @@ EPOCH = datetime(2026, 12, 1, tzinfo=UTC)
 
 SIM_CLAIMANT = "sim"
 """The sim runtime's one dispatcher: it sends everything it claims at once."""
+TAKE_LIMIT = 5_000
 
 
 def user_address(user: EUI64) -> str:
@@ -82,17 +84,65 @@ class DuisDelivery:
 
 
 class DspNode:
-    """The DSP as a sim component."""
+    """The DSP as a sim component.
+
+    The fault plan may crash it (:class:`DspCrash`, as ``kill -9`` would: the process and
+    everything it held in memory are gone, its store stays) and restart it
+    (:class:`DspRestart`: `restart` builds a new DSP on the same store, as ``althan serve``
+    does when started again). While it is down, what is sent to it waits in the senders'
+    transports and arrives when it is back. The crash lands after its last commit and before
+    the acknowledgements: the last SM WAN message it took is delivered to it again, and the
+    last messages it sent are delivered again (their receivers' acknowledgements were lost) —
+    the store's inbox and the receivers' idempotency must absorb both.
+    """
 
     address = DSP_ADDRESS
     EXPIRE = "expire-deliveries"
     """Timer token: fail the deliveries whose deadline has passed (`Dsp.expire`)."""
 
-    def __init__(self, dsp: Dsp) -> None:
+    def __init__(self, dsp: Dsp, restart: Callable[[], Dsp] | None = None) -> None:
         self.dsp = dsp
         self.handled = 0
+        self.down = False
+        self.crashes = 0
+        self._restart = restart
+        self._waiting: list[object] = []  # sent to it while it was down
+        self._last_in: object | None = None
+        self._last_out: list[Effect] = []
 
     def on_message(self, msg: object, now: float) -> Sequence[Effect]:
+        if isinstance(msg, DspCrash):
+            self._crash()
+            return []
+        if isinstance(msg, DspRestart):
+            return self._start_again(now)
+        if self.down:
+            self._waiting.append(msg)
+            return []
+        return self._handle(msg, now)
+
+    def _crash(self) -> None:
+        if self.down or self._restart is None:
+            return
+        self.down = True
+        self.crashes += 1
+        self.dsp.engine.dispose()
+
+    def _start_again(self, now: float) -> list[Effect]:
+        if not self.down or self._restart is None:
+            return []
+        self.dsp = self._restart()
+        self.down = False
+        out = list(self._last_out)  # delivered again: their acknowledgements were lost
+        waiting, self._waiting = self._waiting, []
+        if self._last_in is not None:  # its acknowledgement was lost too
+            waiting.insert(0, self._last_in)
+        for msg in waiting:
+            out.extend(self._handle(msg, now))
+        out.extend(self.drain(at(now)))
+        return out
+
+    def _handle(self, msg: object, now: float) -> list[Effect]:
         t = at(now)
         out: list[Effect] = []
         if isinstance(msg, DuisPost):
@@ -101,13 +151,19 @@ class DspNode:
             )
         elif isinstance(msg, SMWAN_TYPES):
             self.dsp.handle_smwan(msg, t)
+            self._last_in = msg
         else:
             raise TypeError(f"dsp cannot handle {type(msg).__name__}")
         self.handled += 1
-        out.extend(self.drain(t))
+        sent = self.drain(t)
+        if sent:
+            self._last_out = sent
+        out.extend(sent)
         return out
 
     def on_timer(self, token: object, now: float) -> Sequence[Effect]:
+        if self.down:  # its timers died with it; a restarted DSP expires what is due
+            return []
         if token == self.EXPIRE:
             self.dsp.expire(at(now))
         return self.drain(at(now))
@@ -117,15 +173,15 @@ class DspNode:
         out: list[Effect] = []
         images = functools.cache(self.dsp.services.images.get)
         while True:
-            items = self.dsp.outbox.take(SIM_CLAIMANT, t)
-            if not items:
-                return out
+            items = self.dsp.outbox.take(SIM_CLAIMANT, t, limit=TAKE_LIMIT)
             for it in items:
                 if it.kind == SMWAN:
                     msg = decode_smwan(it.payload, image=images)
                     out.append(Send(csp_address(it.region), msg))
                 else:
                     out.append(Send(user_address(it.user), DuisDelivery(it.payload)))
+            if len(items) < TAKE_LIMIT:  # all that is due (nothing else writes the store)
+                return out
 
 
 def _text(root: etree._Element, path: str) -> str | None:
@@ -143,6 +199,7 @@ class Received:
     alert_code: str | None
     device: str | None
     root: etree._Element = field(repr=False)
+    response_id: str | None = None
 
 
 class UserNode:
@@ -188,6 +245,7 @@ class UserNode:
                     alert,
                     dev,
                     root,
+                    _text(root, f"{SR}Header/{SR}ResponseID"),
                 )
             )
         return []
