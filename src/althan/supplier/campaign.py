@@ -17,7 +17,8 @@ from typing import Any
 
 from althan.model import EUI64
 from althan.supplier.campaign_plan import PlanError, Window, parse_waves, read_image, wave_slices
-from althan.supplier.campaign_store import (
+from althan.supplier.campaign_store import CampaignStore
+from althan.supplier.campaign_tables import (
     ACTIVATED,
     CANCELLED,
     COMPLETED,
@@ -29,7 +30,6 @@ from althan.supplier.campaign_store import (
     W_HALTED,
     W_RESUMED,
     CampaignRow,
-    CampaignStore,
 )
 
 __all__ = ["CampaignOpError", "cancel", "create", "pause", "resume", "retry_failed", "status"]

@@ -20,7 +20,7 @@ from lxml import etree
 from althan.duis.xmldsig import SignatureError, TrustStore, verify
 from althan.duis.xmlsafe import XmlError
 from althan.model import DCC_EUI, EUI64
-from althan.supplier.campaign_store import (
+from althan.supplier.campaign_tables import (
     ACTIVATED,
     DELIVERED,
     FAILED,

@@ -47,7 +47,8 @@ from althan.supplier.campaign_events import (
     read_answer,
 )
 from althan.supplier.campaign_plan import Window, chunks
-from althan.supplier.campaign_store import (
+from althan.supplier.campaign_store import CampaignStore
+from althan.supplier.campaign_tables import (
     ACTIVATED,
     ACTIVE_STATES,
     CANCELLED,
@@ -64,7 +65,6 @@ from althan.supplier.campaign_store import (
     W_SENT,
     W_SKIPPED,
     CampaignRow,
-    CampaignStore,
     SendRow,
 )
 from althan.supplier.client import SyncAnswer

@@ -20,22 +20,13 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
-from typing import Any, Final
+from typing import Any
 
 from sqlalchemy import (
-    BigInteger,
-    Column,
     Connection,
     Engine,
-    Integer,
-    LargeBinary,
-    MetaData,
-    String,
-    Table,
-    Text,
     create_engine,
     event,
     func,
@@ -47,161 +38,33 @@ from sqlalchemy.exc import IntegrityError
 
 from althan.model import EUI64
 from althan.supplier.campaign_plan import PlanError
-
-__all__ = [
-    "ACTIVE_STATES",
-    "CampaignRow",
-    "CampaignStore",
-    "DeviceEvent",
-    "SendRow",
-    "WaveRow",
-]
-
-# campaign states
-CREATED, RUNNING, PAUSED, CANCELLED, COMPLETED = (
-    "created",
-    "running",
-    "paused",
-    "cancelled",
-    "completed",
-)
-# device states (of an attempt)
-PENDING, ACCEPTED, DELIVERED, TRANSFERRED, ACTIVATED, FAILED = (
-    "pending",
-    "accepted",
-    "delivered",
-    "transferred",
-    "activated",
-    "failed",
-)
-DEVICE_STATES: Final = (PENDING, ACCEPTED, DELIVERED, TRANSFERRED, ACTIVATED, FAILED)
-ACTIVE_STATES: Final = frozenset({ACCEPTED, DELIVERED, TRANSFERRED})
-"""In flight: the DSP has the device's delivery and has not ended it."""
-_RANK: Final = {PENDING: 0, ACCEPTED: 1, DELIVERED: 2, TRANSFERRED: 3, ACTIVATED: 4, FAILED: 4}
-# wave states
-W_PENDING, W_SENDING, W_SENT, W_PASSED, W_HALTED, W_RESUMED, W_SKIPPED = (
-    "pending",
-    "sending",
-    "sent",
-    "passed",
-    "over-threshold",
-    "resumed",
-    "skipped",
-)
-
-md = MetaData()
-campaigns = Table(
-    "campaigns",
+from althan.supplier.campaign_tables import (
+    ACCEPTED,
+    ACTIVATED,
+    CANCELLED,
+    COMPLETED,
+    CREATED,
+    FAILED,
+    PENDING,
+    RANK,
+    W_PENDING,
+    W_SENDING,
+    W_SENT,
+    CampaignRow,
+    DeviceEvent,
+    SendRow,
+    WaveRow,
+    attempts,
+    campaigns,
+    counters,
+    documents,
+    iso,
     md,
-    Column("name", String, primary_key=True),
-    Column("plan", Text, nullable=False),
-    Column("image", LargeBinary, nullable=False),
-    Column("state", String, nullable=False),
-    Column("reason", Text, nullable=False),
-    Column("created_at", String, nullable=False),
-    Column("ended_at", String),
-    Column("intake", Text),
-)
-waves = Table(
-    "waves",
-    md,
-    Column("campaign", String, primary_key=True),
-    Column("wave", Integer, primary_key=True),
-    Column("kind", String, nullable=False),
-    Column("state", String, nullable=False),
-    Column("size", Integer, nullable=False),
-    Column("decision", Text, nullable=False),
-)
-attempts = Table(
-    "attempts",
-    md,
-    Column("campaign", String, primary_key=True),
-    Column("wave", Integer, primary_key=True),
-    Column("eui", String, primary_key=True),
-    Column("pos", Integer, nullable=False),
-    Column("request_id", String, index=True),
-    Column("state", String, nullable=False),
-    Column("reason", Text, nullable=False),
-    Column("updated_at", String, nullable=False),
-)
-sends = Table(
-    "sends",
-    md,
-    Column("request_id", String, primary_key=True),
-    Column("campaign", String, nullable=False, index=True),
-    Column("wave", Integer, nullable=False),
-    Column("chunk", Integer, nullable=False),
-    Column("service", String, nullable=False),
-    Column("state", String, nullable=False),
-    Column("xml", LargeBinary),
-    Column("code", String),
-    Column("detail", Text, nullable=False),
-    Column("prepared_at", String, nullable=False),
-    Column("answered_at", String),
-)
-documents = Table(
-    "documents",
-    md,
-    Column("sha256", String, primary_key=True),
-    Column("received_at", String, nullable=False),
-    Column("code", String, nullable=False),
-    Column("applied", Integer, nullable=False),
-)
-counters = Table(
-    "counters",
-    md,
-    Column("user", String, primary_key=True),
-    Column("last", BigInteger, nullable=False),
+    sends,
+    waves,
 )
 
-
-def _iso(when: datetime) -> str:
-    return when.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-@dataclass(frozen=True, slots=True)
-class DeviceEvent:
-    """What one document says of one device: the state it moves to (and why it failed)."""
-
-    code: str  # N55, N56, N39, N57
-    device: EUI64
-    request_id: str | None
-    state: str
-    reason: str = ""
-    version: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class CampaignRow:
-    name: str
-    plan: dict[str, Any]
-    image: bytes
-    state: str
-    reason: str
-    created_at: str
-    ended_at: str | None
-    intake: dict[str, Any] | None
-
-
-@dataclass(frozen=True, slots=True)
-class WaveRow:
-    wave: int
-    kind: str
-    state: str
-    size: int
-    decision: str
-
-
-@dataclass(frozen=True, slots=True)
-class SendRow:
-    request_id: str
-    wave: int
-    chunk: int
-    service: str
-    state: str
-    xml: bytes | None
-    code: str | None
-    detail: str
+__all__ = ["CampaignStore"]
 
 
 class CampaignStore:
@@ -244,7 +107,7 @@ class CampaignStore:
         slices: Sequence[tuple[int, int]],
         now: datetime,
     ) -> None:
-        at = _iso(now)
+        at = iso(now)
         try:
             with self.engine.begin() as conn:
                 conn.execute(
@@ -298,7 +161,7 @@ class CampaignStore:
         """Move the campaign to `state` if it is in one of `only_from` (False otherwise)."""
         values: dict[str, Any] = {"state": state, "reason": reason}
         if state in (COMPLETED, CANCELLED):
-            values["ended_at"] = _iso(now)
+            values["ended_at"] = iso(now)
         with self.engine.begin() as conn:
             n = conn.execute(
                 update(campaigns)
@@ -374,7 +237,7 @@ class CampaignStore:
                 insert(sends),
                 {"request_id": request_id, "campaign": name, "wave": wave, "chunk": chunk,
                  "service": service, "state": "prepared", "xml": xml, "code": None,
-                 "detail": "", "prepared_at": _iso(now)},
+                 "detail": "", "prepared_at": iso(now)},
             )  # fmt: skip
             conn.execute(
                 update(attempts)
@@ -383,7 +246,7 @@ class CampaignStore:
                     attempts.c.wave == wave,
                     attempts.c.eui.in_([str(d) for d in devices]),
                 )
-                .values(request_id=request_id, updated_at=_iso(now))
+                .values(request_id=request_id, updated_at=iso(now))
             )
             conn.execute(
                 update(waves)
@@ -414,7 +277,7 @@ class CampaignStore:
     ) -> None:
         """The DCC's answer to a send: the devices it lists fail (reason: the list), the rest
         are accepted — or, `refused`, all fail with the code."""
-        at = _iso(now)
+        at = iso(now)
         with self.engine.begin() as conn:
             s = conn.execute(select(sends).where(sends.c.request_id == request_id)).one()
             conn.execute(
@@ -470,7 +333,7 @@ class CampaignStore:
     def apply(self, sha256: str, code: str, events: Sequence[DeviceEvent], now: datetime) -> int:
         """Record one received document and move the devices it names; the number moved
         (0 for a document received before)."""
-        at = _iso(now)
+        at = iso(now)
         with self.engine.begin() as conn:
             try:
                 conn.execute(
@@ -502,7 +365,7 @@ class CampaignStore:
         cur, new = r.state, e.state
         if cur == new:
             return 0
-        if new != ACTIVATED and (cur in (ACTIVATED, FAILED) or _RANK[new] <= _RANK[cur]):
+        if new != ACTIVATED and (cur in (ACTIVATED, FAILED) or RANK[new] <= RANK[cur]):
             return 0
         conn.execute(
             update(attempts)
@@ -557,7 +420,7 @@ class CampaignStore:
         ]
         if not failed:
             return 0
-        at = _iso(now)
+        at = iso(now)
         with self.engine.begin() as conn:
             number = (
                 conn.execute(
