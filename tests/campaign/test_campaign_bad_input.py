@@ -141,3 +141,18 @@ def test_an_unreachable_dcc_is_retried_then_named_and_nothing_is_lost(tmp_path: 
     assert st["state"] == "completed"
     assert request_ids(store, "away") == {prepared["request_id"]}
     assert_matches_smi(st, dcc.smi_versions(), 0x01000200)
+
+
+def test_a_campaign_paused_before_it_runs_sends_nothing(tmp_path: Path) -> None:
+    """`pause` before `run`: run ends at once, paused (exit 3), nothing sent (the DCC here is
+    not even reachable); `resume` lets it run again; `cancel` twice is refused."""
+    assert _create(tmp_path, "00-DB-12-34-56-78-90-B0\n").returncode == 0  # type: ignore[attr-defined]
+    store = tmp_path / "campaigns"
+    assert "paused" in campaign(store, "pause", "c").stdout
+    r = campaign(store, "run", "c", "--listen", f"127.0.0.1:{free_port()}", check=False)
+    assert r.returncode == 3 and "paused by its user" in r.stdout, r.stderr
+    assert request_ids(store, "c") == set()
+    assert campaign(store, "resume", "c").returncode == 0
+    assert campaign(store, "cancel", "c").returncode == 0
+    r = campaign(store, "cancel", "c", check=False)
+    assert r.returncode == 1 and "cancelled already" in r.stderr

@@ -238,3 +238,47 @@ def test_a_send_recorded_and_posted_before_a_crash_is_resent_harmlessly(
     counts = st["counts"]
     assert isinstance(counts, dict) and counts["activated"] == len(bridges)
     assert Counter(d for _r, d in dcc.deliveries({req.request_id})) == Counter(bridges)
+
+
+def test_a_wave_some_of_whose_devices_reject_the_image_pauses_then_cancel(
+    dcc: Dcc, tmp_path: Path
+) -> None:
+    """An image for hardware version 1 only: the B1 bridges of hardware version 2 are
+    NotApplicable (the DSP checks the CPL entry and the header's range), so the first wave fails
+    over its threshold and the campaign pauses with the rate and the reason; `cancel` then ends
+    it with no second 11.4."""
+    rows = dcc.bridges()
+    hw2 = [d["eui"] for d in rows if d["model"].endswith("0002")]
+    hw1 = [d["eui"] for d in rows if d["model"].endswith("0001")]
+    assert hw1 and hw2
+    euis = hw2[:4] + hw1[:16] + hw1[16:36]  # wave 1 (50 %): 4 of 20 rejected
+    version = 0x01000600
+    store = tmp_path / "campaigns"
+    create(dcc, store, "hw1-only", dcc.image(version, max_hw=1), euis,
+           "--waves", "50,100", "--max-failure", "10", "--min-sample", "10")  # fmt: skip
+    before = dcc.requests_11_4()
+    run = campaign(store, "run", "hw1-only", check=False)
+    assert run.returncode == 3, run.stderr[-2000:]
+    assert "outcomes failed (max 10%): NotApplicableFirmwareDeviceIDList 4" in run.stdout
+    st = status(store, "hw1-only")
+    assert st["state"] == "paused"
+    assert st["failures"] == {"NotApplicableFirmwareDeviceIDList": 4}
+    assert [w["state"] for w in _waves(st)] == ["over-threshold", "pending"]
+
+    assert "cancelled" in campaign(store, "cancel", "hw1-only").stdout
+    run = campaign(store, "run", "hw1-only")
+    assert "cancelled" in run.stdout.splitlines()[-1]
+    st = status(store, "hw1-only")
+    assert st["state"] == "cancelled"
+    assert [w["state"] for w in _waves(st)] == ["over-threshold", "skipped"]
+    assert len(dcc.requests_11_4() - before) == 1
+    smi = dcc.smi_versions()
+    devices = st["devices"]
+    assert isinstance(devices, dict)
+    want = f"{version:08X}"
+    assert {e: devices[e] for e in euis[:20]} == {
+        e: "activated" if smi[e] == want else "failed:NotApplicableFirmwareDeviceIDList"
+        for e in euis[:20]
+    }
+    assert {devices[e] for e in euis[20:]} == {"pending"}
+    assert {smi[e] for e in hw2[:4]} != {want}
