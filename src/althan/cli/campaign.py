@@ -205,7 +205,15 @@ def run_cmd(
         return submit_outcomes(plan["dcc"], user, key, body, "application/json", submission)
 
     runner = CampaignRunner(
-        s, name, post=post, build=build, trust=trust, user=user, submit=submit, retries=retries
+        s,
+        name,
+        post=post,
+        build=build,
+        trust=trust,
+        user=user,
+        submit=submit,
+        retries=retries,
+        poll=0.2 if plan["devices"] < 5_000 else 1.0,  # each look reads every attempt
     )
     console = Console(stderr=True)
     endpoint = ResponseEndpoint(s, trust)

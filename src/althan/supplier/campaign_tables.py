@@ -71,7 +71,7 @@ attempts = Table(
     md,
     Column("campaign", String, primary_key=True),
     Column("wave", Integer, primary_key=True),
-    Column("eui", String, primary_key=True),
+    Column("eui", String, primary_key=True, index=True),
     Column("pos", Integer, nullable=False),
     Column("request_id", String, index=True),
     Column("state", String, nullable=False),
