@@ -26,8 +26,9 @@ from althan.supplier.campaign_tables import (
     FAILED,
     TRANSFERRED,
     DeviceEvent,
+    LateAnswer,
 )
-from althan.supplier.documents import NotADuisResponse, read_response
+from althan.supplier.documents import BodyKind, NotADuisResponse, read_response
 
 __all__ = ["Answer", "NotBelieved", "read_answer", "read_events"]
 
@@ -86,6 +87,10 @@ def read_answer(status: int, body: bytes, trust: TrustStore) -> Answer:
     )
     if code is None:
         raise NotBelieved(f"HTTP {status}: an answer without a ResponseCode")
+    return _answer_of(root, code)
+
+
+def _answer_of(root: etree._Element, code: str) -> Answer:
     warned: dict[EUI64, str] = {}
     for el in root.iter():
         if _local(el) == "DSPUpdatePPMIDFirmwareWarning":
@@ -112,8 +117,9 @@ def _eui(text: str | None) -> EUI64 | None:
         return None
 
 
-def read_events(body: bytes, trust: TrustStore) -> tuple[str, list[DeviceEvent]]:
-    """A POSTed document's alert code (or response code) and its device events."""
+def read_events(body: bytes, trust: TrustStore) -> tuple[str, list[DeviceEvent], LateAnswer | None]:
+    """A POSTed document's alert code (or response code), its device events, and — for a
+    response to a request — the answer it may be to a held send."""
     root = _verified(body, trust)
     try:
         doc = read_response(root)
@@ -121,6 +127,10 @@ def read_events(body: bytes, trust: TrustStore) -> tuple[str, list[DeviceEvent]]
         raise NotBelieved(str(exc)) from None
     code = doc.alert_code or doc.response_code
     f = doc.fields
+    late: LateAnswer | None = None
+    if doc.kind is BodyKind.RESPONSE and doc.request_id is not None:
+        a = _answer_of(root, doc.response_code)
+        late = LateAnswer(doc.request_id, a.code, a.warned, a.refused)
     out: list[DeviceEvent] = []
     if code == "N55":
         dev = _eui(_field(f, "CSPFirmwareDeliveryStatus", "TargetDeviceID"))
@@ -154,4 +164,4 @@ def read_events(body: bytes, trust: TrustStore) -> tuple[str, list[DeviceEvent]]
         rid = _field(f, "FirmwareDistributionFailure", "UpdateFirmwareRequestID")
         for dev in _ids(_field(f, "FirmwareDistributionFailure", "MeterIDs")):
             out.append(DeviceEvent(code, dev, rid, FAILED, TIMEOUT))
-    return code, out
+    return code, out, late

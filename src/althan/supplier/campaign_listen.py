@@ -65,12 +65,13 @@ class ResponseEndpoint:
             self.refused += 1
             return 413, "too large"
         try:
-            code, events = read_events(body, self.trust)
+            code, events, late = read_events(body, self.trust)
         except NotBelieved as exc:
             self.refused += 1
             log.warning("refused a document: %s", exc)
             return 400, f"not believed: {exc}"
-        moved = self.store.apply(hashlib.sha256(body).hexdigest(), code, events, self.now())
+        sha = hashlib.sha256(body).hexdigest()
+        moved = self.store.apply(sha, code, events, self.now(), late)
         self.received += 1
         return 200, f"{code}: {moved} device(s) moved"
 

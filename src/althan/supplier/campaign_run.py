@@ -55,6 +55,7 @@ from althan.supplier.campaign_tables import (
     COMPLETED,
     CREATED,
     FAILED,
+    HELD,
     PAUSED,
     RUNNING,
     W_HALTED,
@@ -239,6 +240,11 @@ class CampaignRunner:
                 f"believed ({exc}); it stays about to be sent"
             ) from None
         detail = ""
+        if got.code == HELD:
+            detail = (
+                f"{HELD}: held by the DCC's anomaly detection (N48); its answer comes to the "
+                "endpoint when it is released (I0 / W110401) or refused (E48)"
+            )
         if got.code == DUPLICATE:
             detail = (
                 f"{DUPLICATE}: the DCC had this request before (a run was killed before it "

@@ -45,6 +45,7 @@ from althan.supplier.campaign_tables import (
     COMPLETED,
     CREATED,
     FAILED,
+    HELD,
     PENDING,
     RANK,
     W_PENDING,
@@ -52,6 +53,7 @@ from althan.supplier.campaign_tables import (
     W_SENT,
     CampaignRow,
     DeviceEvent,
+    LateAnswer,
     SendRow,
     WaveRow,
     attempts,
@@ -277,62 +279,81 @@ class CampaignStore:
     ) -> None:
         """The DCC's answer to a send: the devices it lists fail (reason: the list), the rest
         are accepted — or, `refused`, all fail with the code."""
-        at = iso(now)
         with self.engine.begin() as conn:
-            s = conn.execute(select(sends).where(sends.c.request_id == request_id)).one()
+            self._answer(conn, request_id, code, failed, refused, detail, iso(now))
+
+    def _answer(
+        self,
+        conn: Connection,
+        request_id: str,
+        code: str,
+        failed: Mapping[EUI64, str],
+        refused: bool,
+        detail: str,
+        at: str,
+    ) -> None:
+        s = conn.execute(select(sends).where(sends.c.request_id == request_id)).one()
+        conn.execute(
+            update(sends)
+            .where(sends.c.request_id == request_id)
+            .values(state="answered", code=code, detail=detail, xml=None, answered_at=at)
+        )
+        mine = (
+            attempts.c.campaign == s.campaign,
+            attempts.c.wave == s.wave,
+            attempts.c.request_id == request_id,
+        )
+        if refused:
             conn.execute(
-                update(sends)
-                .where(sends.c.request_id == request_id)
-                .values(state="answered", code=code, detail=detail, xml=None, answered_at=at)
+                update(attempts)
+                .where(*mine)
+                .values(state=FAILED, reason=f"refused {code}", updated_at=at)
             )
-            mine = (
-                attempts.c.campaign == s.campaign,
-                attempts.c.wave == s.wave,
-                attempts.c.request_id == request_id,
+        else:
+            conn.execute(
+                update(attempts)
+                .where(*mine, attempts.c.state == PENDING)
+                .values(state=ACCEPTED, updated_at=at)
             )
-            if refused:
+            for eui, why in failed.items():
                 conn.execute(
                     update(attempts)
-                    .where(*mine)
-                    .values(state=FAILED, reason=f"refused {code}", updated_at=at)
+                    .where(*mine, attempts.c.eui == str(eui))
+                    .values(state=FAILED, reason=why, updated_at=at)
                 )
-            else:
-                conn.execute(
-                    update(attempts)
-                    .where(*mine, attempts.c.state == PENDING)
-                    .values(state=ACCEPTED, updated_at=at)
-                )
-                for eui, why in failed.items():
-                    conn.execute(
-                        update(attempts)
-                        .where(*mine, attempts.c.eui == str(eui))
-                        .values(state=FAILED, reason=why, updated_at=at)
-                    )
-            open_ = conn.execute(
-                select(func.count())
-                .select_from(sends)
+        open_ = conn.execute(
+            select(func.count())
+            .select_from(sends)
+            .where(
+                sends.c.campaign == s.campaign,
+                sends.c.wave == s.wave,
+                sends.c.state == "prepared",
+            )
+        ).scalar_one()
+        if not open_:
+            conn.execute(
+                update(waves)
                 .where(
-                    sends.c.campaign == s.campaign,
-                    sends.c.wave == s.wave,
-                    sends.c.state == "prepared",
+                    waves.c.campaign == s.campaign,
+                    waves.c.wave == s.wave,
+                    waves.c.state == W_SENDING,
                 )
-            ).scalar_one()
-            if not open_:
-                conn.execute(
-                    update(waves)
-                    .where(
-                        waves.c.campaign == s.campaign,
-                        waves.c.wave == s.wave,
-                        waves.c.state == W_SENDING,
-                    )
-                    .values(state=W_SENT)
-                )
+                .values(state=W_SENT)
+            )
 
     # ------------------------------------------------------------------ what the DSP says
 
-    def apply(self, sha256: str, code: str, events: Sequence[DeviceEvent], now: datetime) -> int:
+    def apply(
+        self,
+        sha256: str,
+        code: str,
+        events: Sequence[DeviceEvent],
+        now: datetime,
+        answer: LateAnswer | None = None,
+    ) -> int:
         """Record one received document and move the devices it names; the number moved
-        (0 for a document received before)."""
+        (0 for a document received before). `answer`: the document is the answer to a send
+        the DCC held (I99: anomaly detection quarantined it), now released or refused."""
         at = iso(now)
         with self.engine.begin() as conn:
             try:
@@ -343,10 +364,22 @@ class CampaignStore:
             except IntegrityError:
                 return 0
             moved = sum(self._move(conn, e, at) for e in events)
+            if answer is not None:
+                moved += self._late_answer(conn, answer, at)
             conn.execute(
                 update(documents).where(documents.c.sha256 == sha256).values(applied=moved)
             )
         return moved
+
+    def _late_answer(self, conn: Connection, a: LateAnswer, at: str) -> int:
+        held = conn.execute(
+            select(sends.c.code).where(sends.c.request_id == a.request_id)
+        ).scalar_one_or_none()
+        if held != HELD:
+            return 0  # not ours, or answered already
+        detail = f"held by the DCC's anomaly detection ({HELD}); then answered {a.code}"
+        self._answer(conn, a.request_id, a.code, a.warned, a.refused, detail, at)
+        return 1
 
     def _move(self, conn: Connection, e: DeviceEvent, at: str) -> int:
         q = select(attempts, campaigns.c.plan).join(

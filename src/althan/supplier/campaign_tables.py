@@ -125,6 +125,21 @@ class DeviceEvent:
     version: str | None = None
 
 
+HELD: Final = "I99"
+"""The DCC's acknowledgement of an 11.4 its anomaly detection holds: the answer comes later,
+to the endpoint, as a Response with the RequestID (released: I0 / W110401; refused: E48)."""
+
+
+@dataclass(frozen=True, slots=True)
+class LateAnswer:
+    """The answer to a held send, as it came to the endpoint."""
+
+    request_id: str
+    code: str
+    warned: dict[EUI64, str]
+    refused: bool
+
+
 @dataclass(frozen=True, slots=True)
 class CampaignRow:
     name: str
