@@ -284,10 +284,14 @@ def test_a_wave_some_of_whose_devices_reject_the_image_pauses_then_cancel(
     assert {smi[e] for e in hw2[:4]} != {want}
 
 
-def test_a_wave_held_by_anomaly_detection_goes_on_once_released(dcc: Dcc, tmp_path: Path) -> None:
-    """A threshold of 5 devices a day for the supplier: the wave's 11.4 is held (I99, N48);
-    once a DCC operator releases it (`althan ad release`), its answer comes to the campaign's
-    endpoint as a Response with the RequestID, and the wave goes on to its outcomes."""
+def test_a_wave_held_by_anomaly_detection_and_refused_then_retried(
+    dcc: Dcc, tmp_path: Path
+) -> None:
+    """A threshold of 5 devices a day for the supplier: the wave's 11.4 is held (I99, N48) and,
+    undecided, expires (48 h of DCC time: seconds here); its answer, E48, comes to the
+    campaign's endpoint as a Response with the RequestID: every device of the wave fails
+    (`refused E48`) and the campaign pauses, saying so. Without the threshold, `resume` and
+    `retry-failed` bring every device to its new version."""
     bridges = [d["eui"] for d in dcc.bridges()][:8]
     version = 0x01000700
     store = tmp_path / "campaigns"
@@ -296,33 +300,25 @@ def test_a_wave_held_by_anomaly_detection_goes_on_once_released(dcc: Dcc, tmp_pa
     althan("ad", "set", "--srv", "11.4", "--window", "24h", "--user", str(TEST_SUPPLIER_EUI),
            "--max-devices", "5", "--data-dir", str(dcc.data))  # fmt: skip
     try:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "althan.cli", "campaign", "run", "held", "--store", str(store)],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            text=True,
-        )
-        s = CampaignStore.open(store)
-        try:
-            wait_until("the held answer", lambda: [x.code for x in s.sends("held")] == ["I99"])
-        finally:
-            s.close()
-        listed = althan("ad", "quarantine", "list", "--status", "Quarantined", "--json",
-                        "--data-dir", str(dcc.data))  # fmt: skip
-        rows = json.loads(listed.stdout.splitlines()[-1])
-        [ref] = [r["ref"] for r in rows if r["request_id"] in request_ids(store, "held")]
-        althan("ad", "release", str(ref), "--data-dir", str(dcc.data))
-        out, _ = proc.communicate(timeout=300)
+        run = campaign(store, "run", "held", check=False)
     finally:
         althan("ad", "remove", "--srv", "11.4", "--user", str(TEST_SUPPLIER_EUI),
                "--data-dir", str(dcc.data))  # fmt: skip
-    assert proc.returncode == 0 and "completed" in out
+    assert run.returncode == 3, run.stderr[-2000:]
+    assert "the DCC refused its 11.4 (refused E48 8)" in run.stdout
     st = status(store, "held")
+    assert st["failures"] == {"refused E48": len(bridges)}
     [wave] = _waves(st)
     requests = wave["requests"]
     assert isinstance(requests, list)
     [sent] = requests
-    assert sent["code"] == "I0" and "held by the DCC's anomaly detection" in sent["detail"]
+    assert sent["code"] == "E48" and "held by the DCC's anomaly detection" in sent["detail"]
+
+    campaign(store, "resume", "held")
+    campaign(store, "retry-failed", "held", "--reason", "refused E48")
+    campaign(store, "run", "held")
+    st = status(store, "held")
+    assert st["state"] == "completed"
     assert_matches_smi(st, dcc.smi_versions(), version)
     counts = st["counts"]
     assert isinstance(counts, dict) and counts["activated"] == len(bridges)
