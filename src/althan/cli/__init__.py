@@ -4,7 +4,20 @@ from __future__ import annotations
 
 import typer
 
-from althan.cli import ad, cpl, devices, duis, firmware, gbcs, intake, pc, records, ssi, users
+from althan.cli import (
+    ad,
+    campaign,
+    cpl,
+    devices,
+    duis,
+    firmware,
+    gbcs,
+    intake,
+    pc,
+    records,
+    ssi,
+    users,
+)
 from althan.cli.demo import demo
 from althan.cli.report import report
 from althan.cli.serve import serve
@@ -31,6 +44,9 @@ app.add_typer(devices.app, name="devices", help="Devices of the SMI, and spare o
 app.add_typer(ssi.app, name="ssi", help="The Self-Service Interface: its accounts.")
 app.add_typer(ad.app, name="ad", help="Anomaly detection: thresholds and the quarantine queue.")
 app.add_typer(records.app, name="records", help="The DCC's firmware records.")
+app.add_typer(
+    campaign.app, name="campaign", help="A supplier's staged firmware rollouts (11.4) over DUIS."
+)
 app.add_typer(intake.app, name="intake", help="Suppliers' upgrade outcomes, for AltHANCo.")
 
 
