@@ -156,3 +156,18 @@ def test_a_campaign_paused_before_it_runs_sends_nothing(tmp_path: Path) -> None:
     assert campaign(store, "cancel", "c").returncode == 0
     r = campaign(store, "cancel", "c", check=False)
     assert r.returncode == 1 and "cancelled already" in r.stderr
+
+
+def test_a_plot_of_no_outcome_an_unknown_campaign_or_another_format_is_refused(
+    tmp_path: Path,
+) -> None:
+    assert _create(tmp_path, "00-DB-12-34-56-78-90-B0\n").returncode == 0  # type: ignore[attr-defined]
+    store = tmp_path / "campaigns"
+    for args, want in (
+        (("c", "--out", str(tmp_path / "p.svg")), "has no outcome yet"),
+        (("nope", "--out", str(tmp_path / "p.svg")), "no campaign named 'nope'"),
+        (("c", "--out", str(tmp_path / "p.gif")), "written as .svg or .png"),
+    ):
+        r = campaign(store, "plot", *args, check=False)
+        assert r.returncode == 2 and want in r.stderr, (args, r.stderr)
+    assert not list(tmp_path.glob("p.*"))

@@ -14,6 +14,7 @@ harmlessly. Each ends with every device's state as the SMI (`althan devices list
 from __future__ import annotations
 
 import json
+import shutil
 import signal
 import subprocess
 import sys
@@ -98,6 +99,19 @@ def test_a_four_wave_campaign_over_every_bridge_runs_to_the_end(dcc: Dcc, tmp_pa
                         .stdout.splitlines()[-1])  # fmt: skip
     [mine] = [s for s in listed if s["submission_ref"] == intake["submission"]]
     assert (mine["outcomes"], mine["discrepancies"]) == (len(bridges), 0)
+    # the outcomes over time, per wave: four activated series, as many steps as devices
+    drawn = campaign(store, "plot", "all-b1", "--out", str(tmp_path / "all-b1.svg"))
+    sizes = [int(str(w["devices"])) for w in waves]
+    assert drawn.stdout.strip().endswith(
+        ", ".join(f"wave {i} activated {n}" for i, n in enumerate(sizes, start=1))
+    )
+    svg = (tmp_path / "all-b1.svg").read_text()
+    assert svg.startswith("<?xml") and all(f"wave {i} activated" in svg for i in (1, 2, 3, 4))
+    shots = Path(__file__).resolve().parents[2] / "test-output" / "campaign"
+    shots.mkdir(parents=True, exist_ok=True)
+    shutil.copy(tmp_path / "all-b1.svg", shots / "all-b1.svg")
+    png = campaign(store, "plot", "all-b1", "--out", str(tmp_path / "all-b1.png"))
+    assert png.returncode == 0 and (tmp_path / "all-b1.png").read_bytes()[:4] == b"\x89PNG"
 
 
 def test_an_image_the_cpl_does_not_know_stops_the_first_wave_then_resume_and_retry(

@@ -352,3 +352,24 @@ def retry_failed_cmd(
     if n == 0:
         _fail("no failed device to retry" + (f" for {', '.join(reason)}" if reason else ""))
     typer.echo(f"campaign {name}: {n} failed devices queued in a new wave; `campaign run {name}`")
+
+
+@app.command("plot")
+def plot_cmd(
+    name: str = typer.Argument(..., help="The campaign."),
+    out: Path = typer.Option(..., "--out", help="The plot to write: FILE.svg or FILE.png."),
+    store: Path = Store,
+) -> None:
+    """Plot the campaign's outcomes over time, per wave (activated solid, failed dashed)."""
+    from althan.supplier.campaign_plan import PlanError
+    from althan.supplier.campaign_plot import plot
+
+    s = _store(store)
+    try:
+        series = plot(s, name, out)
+    except PlanError as exc:
+        _fail(str(exc), 2)
+    finally:
+        s.close()
+    drawn = ", ".join(f"wave {w} {state} {len(h)}" for (w, state), h in series.items())
+    typer.echo(f"{out}: {drawn}")
