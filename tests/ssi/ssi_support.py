@@ -9,7 +9,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +17,7 @@ import uvicorn
 from starlette.routing import Mount
 from starlette.testclient import TestClient
 
+from althan.dsp import anomaly
 from althan.model import ALTHANCO_DEFAULT_EUI, EUI64, TEST_SUPPLIER_EUI, FirmwareVersion
 from althan.runtime.assemble import Assembly
 from althan.runtime.dispatcher import OutboxDispatcher
@@ -129,6 +130,36 @@ class Rollout:
         assert not self.thread.is_alive(), "the rollout did not finish"
         if self.error is not None:
             raise self.error
+
+
+def shot(page: Any, name: str) -> None:
+    """A full-page screenshot into test-output/ssi/NAME.png."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def sign_in_page(page: Any, served: Served, login: str) -> None:
+    """Sign in through the browser's sign-in form (the account's password is PASSWORD)."""
+    page.goto(f"{served.url}/ssi/login")
+    page.fill("input[name=login]", login)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("section.login button")
+    page.wait_for_url(re.compile(r".*/ssi/devices.*"))
+
+
+def limit_8_2(w: Scenario, max_requests: int = 1) -> None:
+    """An anomaly-detection threshold: the test supplier's 8.2s, `max_requests` a day."""
+    with w.engine.begin() as conn:
+        anomaly.set_threshold(
+            conn,
+            w.assembly.dsp.services.srvs,
+            user=TEST_SUPPLIER_EUI,
+            srv="8.2",
+            max_requests=max_requests,
+            max_devices=None,
+            window=timedelta(days=1),
+            now=world_clock(w)(),
+        )
 
 
 def world_clock(w: Scenario) -> Callable[[], datetime]:

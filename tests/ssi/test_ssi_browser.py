@@ -6,12 +6,10 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
 from sqlalchemy import func, select
-from ssi_support import PASSWORD, SHOTS, Rollout, Served
+from ssi_support import Rollout, Served, shot, sign_in_page
 
 from althan.model import TEST_SUPPLIER_EUI
 from althan.runtime.scenario import Scenario
@@ -19,27 +17,6 @@ from althan.store.tables import cpl_entries, devices, firmware_images
 from althan.zigbee.testimage import build_test_image
 
 NEW_VERSION = 0x00020000
-
-
-@pytest.fixture
-def page(browser: Any) -> Iterator[Any]:
-    ctx = browser.new_context(viewport={"width": 1280, "height": 900})
-    p = ctx.new_page()
-    yield p
-    ctx.close()
-
-
-def shot(page: Any, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
-
-
-def sign_in(page: Any, served: Served, login: str) -> None:
-    page.goto(f"{served.url}/ssi/login")
-    page.fill("input[name=login]", login)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("section.login button")
-    page.wait_for_url(re.compile(r".*/ssi/devices.*"))
 
 
 def wait_for(locator: Any, attribute: str, ok: Any, seconds: float) -> int:
@@ -66,7 +43,7 @@ def test_sign_in_as_each_role_sees_its_pages(page: Any, served: Served) -> None:
     page.click("section.login button")
     assert "Wrong login or password." in page.inner_text("main")
     for login, sees_ops in (("supplier1", False), ("althanco", False), ("operator", True)):
-        sign_in(page, served, login)
+        sign_in_page(page, served, login)
         nav = page.inner_text("header nav")
         assert ("Operations" in nav) is sees_ops
         assert login in page.inner_text("form.who")
@@ -86,7 +63,7 @@ def test_search_then_open_a_bridge_and_see_its_variant(
 ) -> None:
     b2 = [b for _h, b in bridges_of(alt_world) if b.variant.value == "B2"]
     assert b2, "the fleet has a B2 bridge"
-    sign_in(page, served, "supplier1")
+    sign_in_page(page, served, "supplier1")
     shot(page, "devices")
     page.fill("input[name=q]", "B2")
     page.click("form.search button")
@@ -117,14 +94,14 @@ def test_a_supplier_cannot_open_another_suppliers_device(
     page: Any, served: Served, alt_world: Scenario
 ) -> None:
     eui = bridges_of(alt_world)[0][1].eui
-    sign_in(page, served, "supplier2")
+    sign_in_page(page, served, "supplier2")
     response = page.goto(f"{served.url}/ssi/devices/{eui}")
     assert response is not None and response.status == 404
     assert "No device" in page.inner_text("main")
     assert "variant" not in page.inner_text("main")
     page.goto(f"{served.url}/ssi/devices?q={eui}")
     assert "No device" in page.inner_text("[role=alert]")
-    sign_in(page, served, "supplier1")
+    sign_in_page(page, served, "supplier1")
     response = page.goto(f"{served.url}/ssi/devices/{eui}")
     assert response is not None and response.status == 200
 
@@ -132,7 +109,7 @@ def test_a_supplier_cannot_open_another_suppliers_device(
 def test_a_form_posted_without_its_csrf_token_is_refused(
     page: Any, served: Served, alt_world: Scenario
 ) -> None:
-    sign_in(page, served, "supplier1")
+    sign_in_page(page, served, "supplier1")
     page.goto(f"{served.url}/ssi/interface")
     before = page.inner_text("[data-testid=endpoint]")
     page.fill("input[name=endpoint]", "http://127.0.0.1:9/smartdcc/duis")
@@ -163,7 +140,7 @@ def test_althanco_uploads_inspects_and_registers_an_image(
             images = conn.execute(select(func.count()).select_from(firmware_images)).scalar_one()
         return int(entries), int(images)
 
-    sign_in(page, served, "althanco")
+    sign_in_page(page, served, "althanco")
     page.goto(f"{served.url}/ssi/cpl")
     start = counts()
     stored = alt_world.images.count()
@@ -216,7 +193,7 @@ def test_althanco_uploads_inspects_and_registers_an_image(
     assert "withdrawn" in page.inner_text("[role=status]")
     assert "Withdrawn" in page.locator("table.grid tbody tr", has_text="00030000").inner_text()
     # a supplier sees the CPL read-only, and may not post to it
-    sign_in(page, served, "supplier1")
+    sign_in_page(page, served, "supplier1")
     page.goto(f"{served.url}/ssi/cpl")
     assert "Read-only" in page.inner_text("main")
     assert page.locator("input[name=image]").count() == 0
@@ -230,7 +207,7 @@ def test_a_rollout_progress_chart_advances_without_reloading(
     rollout = Rollout(alt_world)
     rollout.start(images, bridges, NEW_VERSION)
     try:
-        sign_in(page, served, "supplier1")
+        sign_in_page(page, served, "supplier1")
         page.goto(f"{served.url}/ssi/deployments")
         shot(page, "deployments")
         rows = page.locator("table.grid tbody tr")

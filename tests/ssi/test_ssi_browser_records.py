@@ -6,39 +6,14 @@ Screenshots land in test-output/ssi/."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from datetime import timedelta
 from typing import Any
 
 import httpx
-import pytest
-from ssi_support import PASSWORD, SHOTS, Served, world_clock
+from ssi_support import Served, limit_8_2, shot, sign_in_page, world_clock
 
-from althan.dsp import anomaly, quarantine
-from althan.model import TEST_SUPPLIER_EUI
+from althan.dsp import quarantine
 from althan.reports import editions
 from althan.runtime.scenario import Scenario
-
-
-@pytest.fixture
-def page(browser: Any) -> Iterator[Any]:
-    ctx = browser.new_context(viewport={"width": 1280, "height": 900})
-    p = ctx.new_page()
-    yield p
-    ctx.close()
-
-
-def shot(page: Any, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
-
-
-def sign_in(page: Any, served: Served, login: str) -> None:
-    page.goto(f"{served.url}/ssi/login")
-    page.fill("input[name=login]", login)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("section.login button")
-    page.wait_for_url(re.compile(r".*/ssi/devices.*"))
 
 
 def test_a_supplier_submits_outcomes_and_sees_the_differences(
@@ -48,7 +23,7 @@ def test_a_supplier_submits_outcomes_and_sees_the_differences(
     csv = "device,version,outcome,time\n" + "".join(
         f"{b.eui},{b.firmware_version:08X},success,2026-12-01T09:30:00Z\n" for b in bridges
     )
-    sign_in(page, served, "supplier1")
+    sign_in_page(page, served, "supplier1")
     page.click("header nav >> text=Outcomes")
     page.fill("input[name=submission_ref]", "december-wave-1")
     page.set_input_files(
@@ -69,7 +44,7 @@ def test_althanco_opens_its_inbox_of_report_editions(
     page: Any, served: Served, alt_world: Scenario
 ) -> None:
     e = editions.publish(alt_world.assembly.dsp, world_clock(alt_world)())
-    sign_in(page, served, "althanco")
+    sign_in_page(page, served, "althanco")
     page.goto(f"{served.url}/ssi/reports")
     page.click("text=report editions")
     page.wait_for_url(re.compile(r".*/ssi/reports/editions$"))
@@ -87,17 +62,7 @@ def test_an_operator_releases_a_quarantined_request(
 ) -> None:
     w = alt_world
     bridge = next(b for _h, b in w.fleet.bridges())
-    with w.engine.begin() as conn:
-        anomaly.set_threshold(
-            conn,
-            w.assembly.dsp.services.srvs,
-            user=TEST_SUPPLIER_EUI,
-            srv="8.2",
-            max_requests=1,
-            max_devices=None,
-            window=timedelta(days=1),
-            now=world_clock(w)(),
-        )
+    limit_8_2(w)
     for _ in range(2):
         req = w.supplier.read_inventory(bridge.eui)
         r = httpx.post(
@@ -108,7 +73,7 @@ def test_an_operator_releases_a_quarantined_request(
         assert r.status_code == 200
     with w.engine.connect() as conn:
         [held] = quarantine.entries(conn, quarantine.Status.QUARANTINED)
-    sign_in(page, served, "operator")
+    sign_in_page(page, served, "operator")
     page.click("header nav >> text=Operations")
     row = page.locator(f"#held-{held.ref}")
     assert "8.2" in row.inner_text() and "ADUserThresholdBreach" in row.inner_text()

@@ -8,15 +8,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from datetime import timedelta
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
-from ssi_support import csrf_of, gateway_app, sign_in, world_clock
+from ssi_support import csrf_of, gateway_app, limit_8_2, sign_in, world_clock
 
-from althan.dsp import anomaly, intake, quarantine
-from althan.model import TEST_SUPPLIER_EUI
+from althan.dsp import intake, quarantine
 from althan.reports import editions
 from althan.runtime.scenario import Scenario
 from althan.store.tables import ad_quarantine, intake_submissions
@@ -44,19 +42,9 @@ def post_duis(c: TestClient, xml: bytes, service: str) -> str:
 
 
 def test_quarantine_queue_release_once_and_reject(alt_world: Scenario, http: TestClient) -> None:
-    w, now = alt_world, world_clock(alt_world)
+    w = alt_world
     bridge = next(b for _h, b in w.fleet.bridges())
-    with w.engine.begin() as conn:
-        anomaly.set_threshold(
-            conn,
-            w.assembly.dsp.services.srvs,
-            user=TEST_SUPPLIER_EUI,
-            srv="8.2",
-            max_requests=1,
-            max_devices=None,
-            window=timedelta(days=1),
-            now=now(),
-        )
+    limit_8_2(w)
     codes = [post_duis(http, (r := w.supplier.read_inventory(bridge.eui)).xml, r.service)]
     codes += [post_duis(http, (r := w.supplier.read_inventory(bridge.eui)).xml, r.service)]
     codes += [post_duis(http, (r := w.supplier.read_inventory(bridge.eui)).xml, r.service)]
