@@ -271,9 +271,16 @@ def accept(
     return _submission(conn.execute(select(intake_submissions).where(s.id == sid)).one())
 
 
-def submissions(conn: Connection) -> list[Submission]:
-    """Every submission, oldest first."""
-    q = select(intake_submissions).order_by(intake_submissions.c.id)
+def submissions(
+    conn: Connection, *, supplier: EUI64 | None = None, latest: int | None = None
+) -> list[Submission]:
+    """Every submission (of `supplier`, if given), oldest first; with `latest`, only the
+    `latest` newest, newest first."""
+    c = intake_submissions.c
+    q = select(intake_submissions)
+    if supplier is not None:
+        q = q.where(c.supplier == supplier)
+    q = q.order_by(c.id) if latest is None else q.order_by(c.id.desc()).limit(latest)
     return [_submission(r) for r in conn.execute(q)]
 
 

@@ -139,6 +139,17 @@ def entries(conn: Connection, status: Status | None = None) -> list[Quarantined]
     return [_entry(r) for r in conn.execute(q)]
 
 
+def decided(conn: Connection, limit: int) -> list[Quarantined]:
+    """The `limit` latest decided entries (released, rejected, expired), newest first."""
+    q = (
+        select(*_COLUMNS)
+        .where(_q.decided_at.is_not(None))
+        .order_by(_q.decided_at.desc(), _q.ref.desc())
+        .limit(limit)
+    )
+    return [_entry(r) for r in conn.execute(q)]
+
+
 def get(conn: Connection, ref: int) -> Quarantined:
     r = conn.execute(select(*_COLUMNS).where(_q.ref == ref)).first()
     if r is None:

@@ -26,14 +26,7 @@ class Queue:
 
 
 def queue(conn: Connection) -> Queue:
-    everything = quarantine.entries(conn)
-    held = [e for e in everything if e.status is Status.QUARANTINED]
-    decided = sorted(
-        (e for e in everything if e.decided_at is not None),
-        key=lambda e: (e.decided_at, e.ref),
-        reverse=True,
-    )
-    return Queue(held, decided[:RECENT])
+    return Queue(quarantine.entries(conn, Status.QUARANTINED), quarantine.decided(conn, RECENT))
 
 
 _NOTICES = {"released": "released", "rejected": "rejected"}

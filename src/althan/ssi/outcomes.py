@@ -16,20 +16,19 @@ from althan.ssi.accounts import Role
 from althan.ssi.web import PageRequest
 
 _MEDIA = {".csv": intake.CSV, ".json": intake.JSON}
+SHOWN = 100
+"""The newest submissions the list shows (each reconciled when the page is drawn)."""
 
 
 def _listing(pr: PageRequest, status: int = 200, **extra: Any) -> Response:
     who = pr.principal
+    supplier = who.role is Role.SUPPLIER
+    assert who.user is not None or not supplier, "a supplier account belongs to a DUIS user"
     with pr.portal.engine.connect() as conn:
-        subs = [
-            s
-            for s in intake.submissions(conn)
-            if who.role is not Role.SUPPLIER or s.supplier == who.user
-        ]
         rows = []
-        for s in reversed(subs):
-            rec = intake.reconcile(conn, s.id)
-            rows.append((s, 0 if rec is None else len(rec.discrepancies)))
+        for sub in intake.submissions(conn, supplier=who.user if supplier else None, latest=SHOWN):
+            rec = intake.reconcile(conn, sub.id)
+            rows.append((sub, 0 if rec is None else len(rec.discrepancies)))
     return pr.render(
         "outcomes.html.j2",
         status=status,
