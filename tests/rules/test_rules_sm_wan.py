@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from althan.dsp import catalogue as C
+from althan.dsp import smi
 from althan.han.topology import generate_fleet
 from althan.model import EUI64, FirmwareVersion
 from althan.runtime.scenario import Scenario, install_code
@@ -96,6 +97,21 @@ def test_11_2_of_a_device_whose_smi_version_is_stale_raises_n42(tmp_path: Path) 
     w.send(w.supplier.read_firmware_version(bridge))
     w.run()
     assert len(w.user.alerts("N42")) == 1
+
+
+def test_8_11_remove_takes_the_device_off_the_smis_copy_of_the_device_log(tmp_path: Path) -> None:
+    """8.11 Remove goes to the CHF as CCS02; on the Comms Hub's answer the SMI's copy of the
+    CHF's device log no longer holds the device (and the hub's own log does not either)."""
+    w, chf, bridge = _one_home(tmp_path)
+    with w.engine.connect() as conn:
+        assert (chf, bridge) in smi.device_log_entries(conn)
+    req = w.supplier.unwhitelist(chf, bridge)
+    w.send(req)
+    w.run()
+    assert w.user.replies[-1].response_code == "I99"
+    assert [d.response_code for d in w.user.responses_to(req.request_id)] == ["I0"]
+    with w.engine.connect() as conn:
+        assert (chf, bridge) not in smi.device_log_entries(conn)
 
 
 def test_8_11_a_seventh_type_1_device_on_a_chf_is_e081101(tmp_path: Path) -> None:

@@ -208,6 +208,15 @@ def test_8_11_add_of_a_withdrawn_device_is_e20(gateway: Gateway) -> None:
     gateway.refused(_add(gateway.supplier, CHF, PPMID_WITHDRAWN), "E20")
 
 
+def test_8_11_add_without_a_whitelist_entry_is_e081102(gateway: Gateway) -> None:
+    """RequestType Add with no AddDeviceToCHFWhitelist (the schema lets it be left out): there is
+    no install code for the CCS01, so the request is refused, not sent with a made-up one."""
+    body = etree.Element(f"{SR}UpdateHANDeviceLog")
+    etree.SubElement(body, f"{SR}DeviceID").text = str(PPMID_PENDING)
+    etree.SubElement(body, f"{SR}RequestType").text = "Add"
+    gateway.refused(gateway.supplier.request("8.11", 1, body, target=CHF), "E081102")
+
+
 def test_8_11_add_and_remove_are_i99_with_a_ccs01_and_ccs02_for_the_csp(
     client: TestClient, assembly: Assembly, supplier: DuisClient, clock: FakeClock
 ) -> None:
@@ -215,10 +224,7 @@ def test_8_11_add_and_remove_are_i99_with_a_ccs01_and_ccs02_for_the_csp(
     assert send(client, assembly, supplier.prenotify(NEW, manufacturer="1", model=MODEL))[0] == "I0"
     pending = assembly.dsp.outbox.pending()
     assert send(client, assembly, _add(supplier, CHF, NEW))[0] == "I99"
-    body = etree.Element(f"{SR}UpdateHANDeviceLog")
-    etree.SubElement(body, f"{SR}DeviceID").text = str(NEW)
-    etree.SubElement(body, f"{SR}RequestType").text = "Remove"
-    assert send(client, assembly, supplier.request("8.11", 1, body, target=CHF))[0] == "I99"
+    assert send(client, assembly, supplier.unwhitelist(CHF, NEW))[0] == "I99"
     assert assembly.dsp.outbox.pending() == pending + 2  # two GBCS commands wait for the CSP
 
 
@@ -285,14 +291,11 @@ def test_accepted_8_x_requests_queue_their_gbcs_command_and_count_one_device(
     assert send(client, assembly, reqs[0])[0] == "I0"
     _commands(assembly, clock)
     code = bytes(range(16))
-    body = etree.Element(f"{SR}UpdateHANDeviceLog")
-    etree.SubElement(body, f"{SR}DeviceID").text = str(NEW)
-    etree.SubElement(body, f"{SR}RequestType").text = "Remove"
     steps = [
         (supplier.join_non_critical(ESME, NEW), ESME, gbcs.MessageCode.CS03A2),
         (supplier.unjoin_non_critical(ESME, NEW), ESME, gbcs.MessageCode.CS04AC),
         (supplier.whitelist(CHF, NEW, code), CHF, gbcs.MessageCode.CCS01),
-        (supplier.request("8.11", 1, body, target=CHF), CHF, gbcs.MessageCode.CCS02),
+        (supplier.unwhitelist(CHF, NEW), CHF, gbcs.MessageCode.CCS02),
     ]
     for req, target, message_code in steps:
         reqs.append(req)

@@ -41,6 +41,7 @@ from althan.han.events import (
     ImageLost,
     ImageOnTheWay,
     PendingCommand,
+    RemoveFromDeviceLog,
     StartTimer,
     TransferAlert,
 )
@@ -230,7 +231,7 @@ class CspRegion:
                 case DeviceJoined(device=dev):
                     self._to_dsp(HanJoinNotice(self._msg_id(), chf, dev), now, chf)
                 case DeviceLogAnswer(command=cmd, accepted=accepted):
-                    payload = gbcs_io.ccs01_response(cmd.parsed, accepted, self.keys)
+                    payload = gbcs_io.device_log_response(cmd.parsed, accepted, self.keys)
                     self._respond(cmd.command, payload, now)
                 case CommandDue():
                     self._answer(hub, out, now)
@@ -319,8 +320,10 @@ class CspRegion:
             self.counters.unhandled_commands += 1
             return
         pending = PendingCommand(cmd, parsed)
-        if parsed.kind == "CCS01" and parsed.device_to_add is not None:
-            self._hub(hub, AddToDeviceLog(parsed.device_to_add, pending), now)
+        if parsed.kind == "CCS01" and parsed.log_entry is not None:
+            self._hub(hub, AddToDeviceLog(parsed.log_entry, pending), now)
+        elif parsed.kind == "CCS02" and parsed.log_entry is not None:
+            self._hub(hub, RemoveFromDeviceLog(parsed.log_entry, pending), now)
         elif cmd.device not in hub.by_eui:
             self.counters.unhandled_commands += 1
         elif parsed.kind == "CS08" or (

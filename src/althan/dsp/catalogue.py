@@ -63,6 +63,7 @@ E080406: Final = Code("E080406", "8.4: AltHANDeviceVariant given for a device th
 E080724: Final = Code("E080724", "8.7.2: target is an Alt HAN P2P device (SECMP0170)")
 E080823: Final = Code("E080823", "8.8.2: target is an Alt HAN P2P device (SECMP0170)")
 E081101: Final = Code("E081101", "8.11: the CHF device log is full (six Type 1 devices)")
+E081102: Final = Code("E081102", "8.11: RequestType Add without AddDeviceToCHFWhitelist")
 E110401: Final = Code(
     "E110401", "11.4: the image is not a ZigBee OTA upgrade file, or not of FirmwareVersion"
 )
@@ -99,8 +100,8 @@ N56: Final = DccAlert(
 
 RESPONSE_CODES: Final = (
     I0, I99, E1, E2, E3, E4, E5, E11, E12, E13, E17, E19, E20, E21, E30, E31, E48, E100,
-    E080201, E080405, E080406, E080724, E080823, E081101, E110401, E110402, E110403, W110401,
-    E120201, E120204,
+    E080201, E080405, E080406, E080724, E080823, E081101, E081102, E110401, E110402, E110403,
+    W110401, E120201, E120204,
 )  # fmt: skip
 N57: Final = DccAlert(
     "N57",

@@ -175,8 +175,10 @@ def srv_8_11(ctx: Ctx) -> Handled:
         ):
             raise Reject(C.E081101, f"CHF {ctx.req.target} holds {MAX_TYPE1_DEVICES} Type 1")
         wl = child(b, "AddDeviceToCHFWhitelist")
-        install_code = bytes.fromhex(text(wl, "InstallCode") or "") if wl is not None else b""
-        log = gbcs.DeviceLogAddCommand(invoke_id, dev_eui, install_code or bytes(16))
+        if wl is None:  # optional in the schema, but CCS01 needs the install code it carries
+            raise Reject(C.E081102, "RequestType Add without AddDeviceToCHFWhitelist")
+        install_code = bytes.fromhex(text(wl, "InstallCode") or "")  # required in the element
+        log = gbcs.DeviceLogAddCommand(invoke_id, dev_eui, install_code)
     payload = gbcs_out.command(
         ctx.services.gbcs_keys, log, target=ctx.req.target, user=ctx.user, counter=ctx.req.counter
     )

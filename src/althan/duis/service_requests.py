@@ -131,6 +131,13 @@ class RequestBuilder:
         )
         return self.request("8.11", 1, body, target=chf)
 
+    def unwhitelist(self, chf: EUI64, device: EUI64) -> SignedRequest:
+        """8.11 with RequestType Remove: take `device` off the CHF's device log (CCS02)."""
+        body = _e(
+            "UpdateHANDeviceLog", None, _e("DeviceID", str(device)), _e("RequestType", "Remove")
+        )
+        return self.request("8.11", 1, body, target=chf)
+
     def update_ppmid_firmware(
         self, image: bytes, version: FirmwareVersion, devices: Iterable[EUI64]
     ) -> SignedRequest:

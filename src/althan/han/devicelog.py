@@ -57,6 +57,10 @@ class DeviceLog:
             self._entries[device] = is_type1
         return True
 
+    def remove(self, device: EUI64) -> None:
+        """CCS02: take `device` off the log (a device not in it: nothing to do)."""
+        self._entries.pop(device, None)
+
     def join(self, d: Device) -> bool:
         """A whitelisted device in range joins: True when it did."""
         if d.eui in self._entries and d.reachable:

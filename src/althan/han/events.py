@@ -5,12 +5,13 @@ of outputs; nothing else crosses the hub's boundary (no callbacks). Its CSP turn
 into SM WAN messages and timers, and hands the timers back as events when they are due.
 
 * inputs from the CSP: :class:`ImageOnTheWay`, :class:`ImageDelivered`, :class:`ImageLost`,
-  :class:`AddToDeviceLog` (CCS01), :class:`CommandForDevice` (CS08, critical commands);
+  :class:`AddToDeviceLog` (CCS01), :class:`RemoveFromDeviceLog` (CCS02),
+  :class:`CommandForDevice` (CS08, critical commands);
 * the hub's own timers (:data:`HubTimer`), handed back when due;
 * faults the runtime injects from its fault plan: :class:`PowerCycle`, :class:`CorruptBlock`;
 * outputs (:data:`HubOutput`): :class:`StartTimer`, :class:`TransferAlert` (GBCS CCS08),
   :class:`ActivationAlert` (GBCS CS09), :class:`DeviceJoined`, :class:`DeviceLogAnswer`
-  (the CCS01 response), :class:`CommandDue` (the device answers a command).
+  (the CCS01 / CCS02 response), :class:`CommandDue` (the device answers a command).
 
 Devices are named by EUI at the boundary and by their index in the hub's device list in
 timers (a timer never leaves the hub's CSP).
@@ -48,6 +49,7 @@ __all__ = [
     "RebootDone",
     "RejoinDone",
     "ReleaseDue",
+    "RemoveFromDeviceLog",
     "StartTimer",
     "TransferAlert",
     "TransferResult",
@@ -95,6 +97,14 @@ class AddToDeviceLog:
     """CCS01: add `device` to the CHF device log."""
 
     device: EUI64  # the device to whitelist (not the command's target, which is the CHF)
+    command: PendingCommand  # answered at once by the CH
+
+
+@dataclass(frozen=True, slots=True)
+class RemoveFromDeviceLog:
+    """CCS02: take `device` off the CHF device log; it leaves the HAN."""
+
+    device: EUI64
     command: PendingCommand  # answered at once by the CH
 
 
@@ -212,7 +222,7 @@ class DeviceJoined:
 
 @dataclass(frozen=True, slots=True)
 class DeviceLogAnswer:
-    """The CH's answer to a CCS01: the device log took the device, or was full."""
+    """The CH's answer to a CCS01 (the device log took the device, or was full) or a CCS02."""
 
     command: PendingCommand
     accepted: bool  # False: a 7th Type 1 device, refused
@@ -235,6 +245,7 @@ HubEvent = (
     | ImageDelivered
     | ImageLost
     | AddToDeviceLog
+    | RemoveFromDeviceLog
     | CommandForDevice
     | DeviceFault
     | HubTimer

@@ -38,12 +38,12 @@ __all__ = [
     "InboundCommand",
     "KeySource",
     "TrustSource",
-    "ccs01_response",
     "ccs08_alert",
     "credential_key",
     "critical_response",
     "cs08_response",
     "cs09_alert",
+    "device_log_response",
     "originator_counter",
     "parse_command",
 ]
@@ -84,9 +84,9 @@ class KeySource(Protocol):
 class InboundCommand:
     """A decoded GBCS command the network acts on."""
 
-    kind: str  # "CS08", "CCS01", "ECS70", or the use case name of anything else
+    kind: str  # "CS08", "CCS01", "CCS02", "ECS70", or the use case name of anything else
     message: gbcs.GbcsMessage
-    device_to_add: EUI64 | None = None  # CCS01
+    log_entry: EUI64 | None = None  # CCS01 / CCS02: the device added to or removed from the log
     device_type: int | None = None  # CCS01 (ZigBee device type in the register_device call)
 
 
@@ -120,6 +120,8 @@ def parse_command(payload: bytes) -> InboundCommand:
     p = msg.payload
     if isinstance(p, gbcs.DeviceLogAddCommand):
         return InboundCommand("CCS01", msg, p.device_id, p.device_type)
+    if isinstance(p, gbcs.DeviceLogRemoveCommand):
+        return InboundCommand("CCS02", msg, p.device_id)
     if msg.message_code == gbcs.MessageCode.ECS70:
         return InboundCommand("ECS70", msg)
     return InboundCommand(msg.use_case, msg)
@@ -143,10 +145,11 @@ def cs08_response(cmd: InboundCommand, version: int, keys: KeySource) -> bytes:
     return _mac_answer(cmd, gbcs.ReadFirmwareVersionResponse(FirmwareVersion(version)), keys)
 
 
-def ccs01_response(cmd: InboundCommand, accepted: bool, keys: KeySource) -> bytes:
-    """The CHF's response to a CCS01: all-success, or the register_device action refused."""
+def device_log_response(cmd: InboundCommand, accepted: bool, keys: KeySource) -> bytes:
+    """The CHF's response to a CCS01 or CCS02: all-success, or the register_device action
+    refused (a CCS01 the full log turned down)."""
     p = cmd.message.payload
-    assert isinstance(p, gbcs.DeviceLogAddCommand)
+    assert isinstance(p, gbcs.DeviceLogAddCommand | gbcs.DeviceLogRemoveCommand)
     request = p.to_access()
     results = None if accepted else (DLMS_RESULT_REFUSED,) * len(request.specs)
     return _mac_answer(cmd, gbcs.DlmsAccessResponse.answering(request, results), keys)

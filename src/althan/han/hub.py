@@ -40,6 +40,7 @@ from althan.han.events import (
     RebootDone,
     RejoinDone,
     ReleaseDue,
+    RemoveFromDeviceLog,
     StartTimer,
     TransferAlert,
 )
@@ -117,6 +118,11 @@ class CommsHub(HubState):
                 self._maybe_release(now)
             case AddToDeviceLog():
                 self._add_to_log(event)
+            case RemoveFromDeviceLog(device=eui, command=cmd):
+                self.device_log.remove(eui)
+                if eui in self.by_eui:
+                    self.by_eui[eui].joined = False
+                self.out.append(DeviceLogAnswer(cmd, True))
             case CommandForDevice(command=cmd):
                 d = self.by_eui[cmd.device]
                 if d.reachable:
