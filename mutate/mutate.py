@@ -217,6 +217,10 @@ def run_module(name: str, jobs: int, survivors_only: bool, decisions: bool) -> f
     if survivors_only:
         names = [k for k, _, _ in collect(name).survivors]
     elif decisions:
+        if not (MUTANTS / "src" / (name.replace(".", "/") + ".py")).is_file():
+            # a first run: mutmut generates the mutants (and traces the tests) before the
+            # decisions can be read from them; it runs the first mutant of each function
+            subprocess.run([*cmd, f"{name}.*__mutmut_1"], cwd=ROOT, env=_env(), check=True)
         names = tiers(name)[0]
     else:
         names = [f"{name}.*"]
