@@ -3,6 +3,7 @@
 pass the signature and reach the SRV handlers.
 
     python fuzz/fuzz_http.py --count 1000000 [--seed S] [--reference DIR] [--report-every N]
+    python fuzz/fuzz_http.py --count 1000000 --shards 20 --jobs 2 --results DIR [--resume]
 
 Seeds: the DCC's 297 request templates (``duis/templates`` of --reference, else
 $ALTHAN_REFERENCE_DIR, else ../shared/reference) and althan's own request builder
@@ -22,12 +23,19 @@ Checked for every input: no HTTP 5xx (nor an exception out of the app); a refuse
 triggers on every table, so a change rolled back does not count. Printed: inputs, rate,
 response codes, the fraction that reached an SRV handler. Exits 1 when a check failed (the
 first few inputs that failed are written to --out).
+
+A long run is split into shards: `--shards K` runs seeds S..S+K-1, --count/K inputs each, in
+`--jobs` processes side by side (each its own store), and merges their reports. With
+`--results DIR` each shard's report is written to DIR/seed-<s>-<n>.json as it finishes, and
+`--resume` skips the shards already there: a million inputs can be gathered over several
+sittings, each shard reproducible from its seed alone.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import concurrent.futures
 import copy
 import dataclasses
 import json
@@ -42,6 +50,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 from cryptography import x509
@@ -397,6 +406,36 @@ class Report:
     def rate(self) -> float:
         return self.inputs / self.seconds if self.seconds else 0.0
 
+    def merge(self, other: Report) -> None:
+        """Add a shard's report to this one (seconds add up: the rate is per process)."""
+        self.inputs += other.inputs
+        self.seconds += other.seconds
+        self.codes.update(other.codes)
+        self.statuses.update(other.statuses)
+        self.reached += other.reached
+        self.handled.update(other.handled)
+        self.seeds = max(self.seeds, other.seeds)
+        self.defects += other.defects
+
+    def to_json(self) -> dict[str, object]:
+        fields = (f.name for f in dataclasses.fields(self))
+        return {
+            k: dict(v) if isinstance(v, Counter) else v for k in fields for v in [getattr(self, k)]
+        }
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> Report:
+        return cls(
+            inputs=int(d["inputs"]),
+            seconds=float(d["seconds"]),
+            codes=Counter(d["codes"]),
+            statuses=Counter({int(k): int(v) for k, v in d["statuses"].items()}),
+            reached=int(d["reached"]),
+            handled=Counter(d["handled"]),
+            seeds=int(d["seeds"]),
+            defects=[str(x) for x in d["defects"]],
+        )
+
     def summary(self) -> dict[str, object]:
         return {
             "inputs": self.inputs,
@@ -428,6 +467,7 @@ def run(
     routed = sorted(target.assembly.dsp.routes)
     m = Mutator(random.Random(seed), seeds, target.inventory, srvs, routed, matrix)
     report = Report(seeds=len(seeds))
+    changes = [target.changes()]  # the store's change count, read once per input
     start = time.monotonic()
 
     async def go() -> None:
@@ -448,7 +488,7 @@ def run(
         except Exception:  # a mutation the signer cannot canonicalise: not an input
             return
         before_handled = sum(target.handled.values())
-        before = target.changes()
+        before = changes[0]
         try:
             status, code = await target.post(client, service, xml)
         except Exception:
@@ -461,7 +501,8 @@ def run(
         if status >= 500 and code != "exception":
             _defect(report, out, name, xml, f"HTTP {status} {code}")
         refused = not (code in ACCEPTED or code.startswith("W"))
-        if refused and target.changes() != before:
+        changes[0] = target.changes()  # also the count before the next input
+        if refused and changes[0] != before:
             _defect(report, out, name, xml, f"refused {code} but the store changed")
 
     asyncio.run(go())
@@ -480,6 +521,43 @@ def _defect(report: Report, out: Path | None, name: str, xml: bytes, what: str) 
         (out / f"defect-{len(report.defects):03d}.txt").write_text(f"{name}\n{what}\n")
 
 
+def _shard(count: int, seed: int, reference: Path, out: Path, report_every: int) -> Report:
+    with tempfile.TemporaryDirectory(prefix=f"fuzz-http-{seed}-") as tmp:
+        return run(
+            count, seed, reference, Path(tmp), out=out / f"seed-{seed}", report_every=report_every
+        )
+
+
+def run_shards(args: argparse.Namespace, reference: Path) -> Report:
+    """--shards seeds, --jobs at a time (processes: the DSP holds the GIL), merged."""
+    per = -(-args.count // args.shards)
+    seeds = range(args.seed, args.seed + args.shards)
+    results: Path | None = args.results
+    merged = Report()
+    todo = []
+    for s in seeds:
+        kept = results / f"seed-{s}-{per}.json" if results is not None else None
+        if args.resume and kept is not None and kept.is_file():
+            merged.merge(Report.from_json(json.loads(kept.read_text())))
+        else:
+            todo.append(s)
+    start = time.monotonic()
+    with concurrent.futures.ProcessPoolExecutor(args.jobs) as pool:
+        futures = {
+            pool.submit(_shard, per, s, reference, args.out, args.report_every): s for s in todo
+        }
+        for f in concurrent.futures.as_completed(futures):
+            s, r = futures[f], f.result()
+            if results is not None:
+                results.mkdir(parents=True, exist_ok=True)
+                (results / f"seed-{s}-{per}.json").write_text(json.dumps(r.to_json()))
+            merged.merge(r)
+            print(f"fuzz_http: seed {s} done: {json.dumps(r.summary())}", flush=True)
+    wall = time.monotonic() - start
+    print(f"fuzz_http: {len(todo)} shards run in {wall:.0f} s of wall time, {args.jobs} at a time")
+    return merged
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--count", type=int, default=10_000)
@@ -487,15 +565,22 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--reference", type=Path, default=None)
     ap.add_argument("--out", type=Path, default=Path("fuzz-http-defects"))
     ap.add_argument("--report-every", type=int, default=10_000)
+    ap.add_argument("--shards", type=int, default=1, help="seeds --seed.. each --count/K inputs")
+    ap.add_argument("--jobs", type=int, default=1, help="shards run side by side")
+    ap.add_argument("--results", type=Path, default=None, help="keep each shard's report here")
+    ap.add_argument("--resume", action="store_true", help="skip shards --results already has")
     args = ap.parse_args(argv)
     ref = args.reference or default_reference()
     if not (ref / "duis" / "templates").is_dir():
         print(f"fuzz_http: no DUIS templates in {ref}", file=sys.stderr)
         return 2
-    with tempfile.TemporaryDirectory(prefix="fuzz-http-") as tmp:
-        report = run(
-            args.count, args.seed, ref, Path(tmp), out=args.out, report_every=args.report_every
-        )
+    if args.shards > 1 or args.results is not None:
+        report = run_shards(args, ref)
+    else:
+        with tempfile.TemporaryDirectory(prefix="fuzz-http-") as tmp:
+            report = run(
+                args.count, args.seed, ref, Path(tmp), out=args.out, report_every=args.report_every
+            )
     print(f"fuzz_http: seeds {report.seeds}; " + json.dumps(report.summary()), flush=True)
     for d in report.defects[:20]:
         print(f"  {d}")
