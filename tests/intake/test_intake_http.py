@@ -5,6 +5,8 @@ differences; bad or foreign submissions are refused with a clear error and nothi
 from __future__ import annotations
 
 import json
+import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -198,3 +200,38 @@ def test_only_that_supplier_signed_submission_is_taken(served: Served) -> None:
     r2 = _post(s, body, "application/json", "ou", user=OTHER_USER_EUI)
     assert r2.status == 403 and "not a supplier" in r2.body["error"]
     assert _stored(s) == (0, 0)
+
+
+def _at_once(post: Callable[[], Any]) -> list[Any]:
+    """`post` from two threads released together by a barrier: their answers."""
+    barrier = threading.Barrier(2)
+    answers: list[Any] = [None, None]
+
+    def go(i: int) -> None:
+        barrier.wait()
+        answers[i] = post()
+
+    threads = [threading.Thread(target=go, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    return answers
+
+
+def test_the_same_submission_twice_at_once_is_kept_once_and_answered_twice(
+    served: Served,
+) -> None:
+    """A supplier's client retries a submission while the first is still in flight: both POSTs
+    race to the insert (a barrier releases them together), 20 rounds. One is kept (201), the
+    other answered as the repeat it is (200, the same reconciliation), never a 500; each round
+    stores one submission."""
+    s = served
+    body = json.dumps([_line(b.eui) for b in s.updated]).encode()
+    before = _stored(s)
+    rounds = 20
+    for n in range(rounds):
+        answers = _at_once(lambda ref=f"race-{n}": _post(s, body, "application/json", ref))
+        assert sorted(a.status for a in answers) == [200, 201], (n, answers)
+        assert answers[0].body == answers[1].body
+    assert _stored(s) == (before[0] + rounds, before[1] + rounds * len(s.updated))

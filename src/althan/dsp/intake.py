@@ -23,6 +23,7 @@ N39 or 11.2 read-back recording it), `FAILURE_BUT_ACTIVATED` (the reverse).
 from __future__ import annotations
 
 import csv
+import dataclasses
 import hashlib
 import io
 import json
@@ -32,7 +33,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, Engine, insert, select
+from sqlalchemy.exc import IntegrityError
 
 from althan.dsp import cpl
 from althan.dsp.records import Source, iso
@@ -269,6 +271,32 @@ def accept(
         ],
     )
     return _submission(conn.execute(select(intake_submissions).where(s.id == sid)).one())
+
+
+def keep(
+    engine: Engine,
+    supplier: EUI64,
+    submission_ref: str,
+    media_type: str,
+    body: bytes,
+    now: datetime,
+) -> Reconciliation:
+    """`accept` and `reconcile` in one transaction. Two copies of one submission racing to the
+    insert (a client's retry while the first is in flight): the loser's unique violation rolls
+    its transaction back and it runs once more, finding the winner's row (a repeat, or a
+    conflict if the bodies differ)."""
+
+    def once() -> Reconciliation:
+        with engine.begin() as conn:
+            sub = accept(conn, supplier, submission_ref, media_type, body, now)
+            rec = reconcile(conn, sub.id)
+        assert rec is not None, "accept kept it"
+        return dataclasses.replace(rec, submission=sub)  # with `repeated`
+
+    try:
+        return once()
+    except IntegrityError:
+        return once()
 
 
 def submissions(

@@ -100,16 +100,14 @@ def submit(dsp: Dsp, request: Request, body: bytes, now: datetime) -> JSONRespon
         if len(body) > intake.MAX_BODY:
             raise Refused(413, f"{len(body):,} bytes: at most {intake.MAX_BODY:,}")
         supplier = _authenticate(dsp, request, body)
-        with dsp.engine.begin() as conn:
-            sub = intake.accept(
-                conn,
-                supplier,
-                request.headers[SUBMISSION_HEADER],
-                media_type(request.headers.get("content-type", "")),
-                body,
-                now,
-            )
-            rec = intake.reconcile(conn, sub.id)
+        rec = intake.keep(
+            dsp.engine,
+            supplier,
+            request.headers[SUBMISSION_HEADER],
+            media_type(request.headers.get("content-type", "")),
+            body,
+            now,
+        )
     except Refused as exc:
         return JSONResponse({"error": exc.error, "line": exc.line}, status_code=exc.status)
     except intake.SubmissionInvalid as exc:
@@ -118,8 +116,7 @@ def submit(dsp: Dsp, request: Request, body: bytes, now: datetime) -> JSONRespon
         return JSONResponse({"error": str(exc), "line": None}, status_code=403)
     except intake.SubmissionConflict as exc:
         return JSONResponse({"error": str(exc), "line": None}, status_code=409)
-    assert rec is not None
-    return JSONResponse(rec.as_json(), status_code=200 if sub.repeated else 201)
+    return JSONResponse(rec.as_json(), status_code=200 if rec.submission.repeated else 201)
 
 
 def intake_routes(dsp: Dsp, clock: Clock) -> list[Route]:

@@ -54,11 +54,10 @@ def submit(pr: PageRequest) -> Response:
         return _listing(pr, 400, error="The file must be .csv or .json: nothing was stored.")
     assert who.user is not None, "a supplier account belongs to a DUIS user"
     try:
-        with pr.portal.engine.begin() as conn:
-            sub = intake.accept(conn, who.user, ref, media, f.data, pr.portal.clock())
+        rec = intake.keep(pr.portal.engine, who.user, ref, media, f.data, pr.portal.clock())
     except intake.SubmissionError as exc:
         return _listing(pr, 400, error=f"Refused: {exc}. Nothing was stored.")
-    return pr.redirect(f"/outcomes/{sub.id}")
+    return pr.redirect(f"/outcomes/{rec.submission.id}")
 
 
 def submission_page(pr: PageRequest) -> Response:
