@@ -10,12 +10,10 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, func, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from althan.dsp import records
 from althan.model import EUI64, TYPE1_DEVICE_TYPES, DeviceStatus, DeviceType, Region
-from althan.store.bulk import raw, select_where_in
+from althan.store.bulk import insert_new, raw, select_where_in
 from althan.store.tables import chf_device_log, devices, eui_from_db, eui_to_db
 
 _DEVICE = select(devices).where(devices.c.eui == bindparam("eui", type_=devices.c.eui.type))
@@ -48,11 +46,6 @@ def is_commissioned(row: Any) -> bool:
 
 # ------------------------------------------------------------------ changes to device records
 
-_PRENOTIFY = {
-    "postgresql": pg_insert(devices).on_conflict_do_nothing().returning(devices.c.eui),
-    "sqlite": sqlite_insert(devices).on_conflict_do_nothing().returning(devices.c.eui),
-}
-
 
 def prenotify(
     conn: Connection, values: Mapping[str, Any], now: datetime, request_id: str | None = None
@@ -60,7 +53,7 @@ def prenotify(
     """Insert a pre-notified device (its declared firmware version recorded); False when the
     EUI is already in the SMI (also when another transaction inserts it at the same moment: the
     loser waits, then sees it)."""
-    stmt = _PRENOTIFY[conn.dialect.name].values(**values)
+    stmt = insert_new(devices, conn.dialect.name, "eui").values(**values)
     if conn.execute(stmt).first() is None:
         return False
     if values.get("firmware_version"):
@@ -122,8 +115,8 @@ def in_device_log(conn: Connection, chf: EUI64, device: EUI64) -> bool:
 def add_to_device_log(conn: Connection, chf: EUI64, device: EUI64, now: datetime) -> None:
     """The CHF accepted `device` in its log (CCS01): the device is behind that CHF, in its
     region, and a Pending device becomes Whitelisted."""
-    if not in_device_log(conn, chf, device):
-        conn.execute(chf_device_log.insert().values(chf=chf, device=device, added_at=now))
+    entry = {"chf": chf, "device": device, "added_at": now}
+    conn.execute(insert_new(chf_device_log, conn.dialect.name), entry)  # kept if already there
     hub = get_device(conn, chf)
     dev = get_device(conn, device)
     values: dict[str, object] = {"chf": chf, "region": hub.region}

@@ -7,12 +7,16 @@ and ``COPY`` for bulk inserts; SQLite gets chunked ``IN`` lists and executemany.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from sqlalchemy import BigInteger, Column, Connection, Select, Table, any_, bindparam, insert
 from sqlalchemy import type_coerce as _coerce
 from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.sql.dml import Insert
 from sqlalchemy.sql.elements import ColumnElement
 
 CHUNK = 5_000
@@ -35,6 +39,16 @@ def select_where_in(
         return
     for i in range(0, len(ids), CHUNK):
         yield from conn.execute(stmt.where(raw(col).in_(list(ids[i : i + CHUNK]))))
+
+
+@functools.cache
+def insert_new(table: Table, dialect: str, returning: str | None = None) -> Insert:
+    """``INSERT … ON CONFLICT DO NOTHING`` into `table` on `dialect` ("postgresql" or "sqlite"),
+    built once: a row whose key is there already is left as it is, also when another transaction
+    inserts it at the same moment (the loser waits, then sees it). With `returning`, the new
+    row's column of that name (no row: it was there)."""
+    stmt = (pg_insert if dialect == "postgresql" else sqlite_insert)(table).on_conflict_do_nothing()
+    return stmt if returning is None else stmt.returning(table.c[returning])
 
 
 def bulk_insert(
