@@ -13,12 +13,11 @@ from typing import Any, ClassVar, Protocol
 
 from lxml import etree
 
-from althan.duis.envelope import format_datetime
+from althan.duis.envelope import WARNING_LISTS, format_datetime
 from althan.duis.namespaces import sr_element as el
 from althan.model import EUI64
 
 __all__ = [
-    "WARNING_LISTS",
     "AlertBody",
     "CommandFailure",
     "CommsHubFirmwareTransfer",
@@ -39,13 +38,6 @@ def id_list(devs: Iterable[EUI64]) -> str:
     return ",".join(str(d) for d in devs)
 
 
-WARNING_LISTS = (
-    "InvalidDeviceIDList",
-    "NotCommissionedDeviceIDList",
-    "NotApplicableFirmwareDeviceIDList",
-    "OtherRequestInProgressList",
-    "InvalidGBCSVersionList",
-)
 """The five lists of sr:DSPUpdatePPMIDFirmwareWarning, in schema order."""
 
 

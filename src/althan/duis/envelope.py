@@ -35,6 +35,7 @@ from althan.model import DCC_EUI, EUI64
 __all__ = [
     "DEFAULT_SCHEMA_VERSION",
     "SR_NS",
+    "WARNING_LISTS",
     "EnvelopeError",
     "InvalidField",
     "InvalidId",
@@ -55,6 +56,14 @@ __all__ = [
 _SR = SR
 _NSMAP = {"sr": SR_NS, "ra": RA_NS}
 DEFAULT_SCHEMA_VERSION = "5.1"
+WARNING_LISTS = (
+    "InvalidDeviceIDList",
+    "NotCommissionedDeviceIDList",
+    "NotApplicableFirmwareDeviceIDList",
+    "OtherRequestInProgressList",
+    "InvalidGBCSVersionList",
+)
+"""The device lists of an 11.4 acknowledgement that is W110401, in the schema's order."""
 
 _EUI = r"[0-9A-Fa-f]{2}(?:-[0-9A-Fa-f]{2}){7}"
 _ID_RE = re.compile(rf"({_EUI}):({_EUI}):(0|[1-9][0-9]{{0,19}})")

@@ -32,13 +32,6 @@ from althan.supplier.documents import BodyKind, NotADuisResponse, read_response
 
 __all__ = ["Answer", "NotBelieved", "read_answer", "read_events"]
 
-WARNING_LISTS = (
-    "InvalidDeviceIDList",
-    "NotCommissionedDeviceIDList",
-    "NotApplicableFirmwareDeviceIDList",
-    "OtherRequestInProgressList",
-    "InvalidGBCSVersionList",
-)
 DUPLICATE = "E12"
 """The DSP's answer to a RequestID whose counter it has seen: the request changes nothing."""
 
