@@ -74,7 +74,7 @@ typecheck:
 fuzz: setup
 	$(BIN)/python fuzz/fuzz_ota.py --count 1000000
 	$(BIN)/python fuzz/fuzz_gbcs.py --count 1000000
-	$(BIN)/python fuzz/fuzz_http.py --count 1000000 --seed 1 --shards 100 --jobs 2 --results fuzz-results/http --resume
+	$(BIN)/python fuzz/fuzz_http.py --count 1000000 --seed 1 --shards 100 --jobs 2 --results fuzz/results/http --resume
 
 serve: setup
 	$(BIN)/althan serve

@@ -41,6 +41,7 @@ import dataclasses
 import json
 import os
 import random
+import subprocess
 import sys
 import tempfile
 import time
@@ -528,6 +529,13 @@ def _shard(count: int, seed: int, reference: Path, out: Path, report_every: int)
         )
 
 
+def _commit() -> str:
+    """The commit of althan that a shard fuzzed (kept with its report)."""
+    git = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True)
+    dirty = subprocess.run(["git", "diff", "--quiet", "HEAD", "--", "src"], cwd=ROOT).returncode
+    return git.stdout.strip() + ("+changes" if dirty else "") if git.returncode == 0 else ""
+
+
 def run_shards(args: argparse.Namespace, reference: Path) -> Report:
     """--shards seeds, --jobs at a time (processes: the DSP holds the GIL), merged."""
     per = -(-args.count // args.shards)
@@ -535,12 +543,16 @@ def run_shards(args: argparse.Namespace, reference: Path) -> Report:
     results: Path | None = args.results
     merged = Report()
     todo = []
+    commits: Counter[str] = Counter()
     for s in seeds:
         kept = results / f"seed-{s}-{per}.json" if results is not None else None
         if args.resume and kept is not None and kept.is_file():
-            merged.merge(Report.from_json(json.loads(kept.read_text())))
+            d = json.loads(kept.read_text())
+            merged.merge(Report.from_json(d))
+            commits[d.get("commit", "")] += 1
         else:
             todo.append(s)
+    commit = _commit()
     start = time.monotonic()
     with concurrent.futures.ProcessPoolExecutor(args.jobs) as pool:
         futures = {
@@ -550,11 +562,14 @@ def run_shards(args: argparse.Namespace, reference: Path) -> Report:
             s, r = futures[f], f.result()
             if results is not None:
                 results.mkdir(parents=True, exist_ok=True)
-                (results / f"seed-{s}-{per}.json").write_text(json.dumps(r.to_json()))
+                record = {"seed": s, "commit": commit, **r.to_json()}
+                (results / f"seed-{s}-{per}.json").write_text(json.dumps(record) + "\n")
             merged.merge(r)
+            commits[commit] += 1
             print(f"fuzz_http: seed {s} done: {json.dumps(r.summary())}", flush=True)
     wall = time.monotonic() - start
     print(f"fuzz_http: {len(todo)} shards run in {wall:.0f} s of wall time, {args.jobs} at a time")
+    print(f"fuzz_http: shards by commit fuzzed: {dict(commits)}")
     return merged
 
 
