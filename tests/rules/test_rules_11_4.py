@@ -17,17 +17,19 @@ from pathlib import Path
 import pytest
 from lxml import etree
 from rules_gateway import PPMID_INC, UNKNOWN, Gateway, own_schema, zaz1_client
-from sqlalchemy import update
+from sqlalchemy import select, update
 
+from althan.dsp import cpl
 from althan.dsp.bootstrap import InventoryDevice, seed_inventory
 from althan.duis.service_requests import RequestBuilder, SignedRequest
 from althan.duis.xmldsig import verify
 from althan.han.topology import Bridge
-from althan.model import EUI64, TEST_SUPPLIER_EUI, FirmwareVersion
+from althan.model import ALTHANCO_DEFAULT_EUI, EUI64, TEST_SUPPLIER_EUI, FirmwareVersion
 from althan.runtime.assemble import build_dsp, register_test_users
 from althan.runtime.scenario import install_code
 from althan.runtime.world import at
-from althan.store.tables import devices
+from althan.store.tables import devices, service_requests
+from althan.zigbee.ota import parse_ota
 from althan.zigbee.testimage import build_test_image
 from fleet_world import NEW_VERSION, World, warning_lists
 from gateway_support import SR, T0
@@ -269,3 +271,76 @@ def test_every_device_proceeds_i0_and_a_wrapped_base64_image_is_the_same_image(
     assert root.find(f".//{SR}DSPUpdatePPMIDFirmwareWarning") is None
     world.w.run()
     _check_only_delivered(world, ours, [])
+
+
+def test_not_applicable_where_the_cpl_covers_the_device_but_the_image_header_does_not(
+    world: World,
+) -> None:
+    """A CPL entry for the image that covers every hardware version (and one for another
+    manufacturer's model of the same identifier): the image's own header still decides. A
+    hardware version above or below the header's range, a DeviceModel with no hardware
+    version, and a manufacturer that is not the header's are NotApplicableFirmware; the
+    device that fits proceeds. The 11.4 is recorded as acting on the one device that did."""
+    ours, _theirs, image = _model_b1(world)
+    assert len(ours) >= 3, len(ours)
+    h = parse_ota(image).header
+    assert h.minimum_hardware_version is not None and h.maximum_hardware_version is not None
+    entry = world.assure(image, 0, 0xFFFF)
+    model = f"{h.image_type:04X}"
+    with world.w.engine.begin() as conn:
+        cpl.add_entry(
+            conn,
+            by=ALTHANCO_DEFAULT_EUI,
+            manufacturer="ABCD",
+            model=model,
+            hw_min=0,
+            hw_max=0xFFFF,
+            firmware_version=entry.firmware_version,
+            image_sha256=entry.image_sha256,
+            image_hash=parse_ota(image).image_hash,
+            now=at(world.w.now()),
+        )
+    _set_smi(world, ours[1], model=f"{model}{h.maximum_hardware_version + 1:04X}")
+    _set_smi(world, ours[2], model=model)  # no hardware version
+
+    req = world.w.supplier.update_ppmid_firmware(
+        image, FirmwareVersion(NEW_VERSION), [b.eui for b in (ours[1], ours[2], ours[0])]
+    )
+    code, root = world.request(req)
+
+    assert code == "W110401"
+    assert warning_lists(root) == {
+        "NotApplicableFirmwareDeviceIDList": sorted(_ids_of(ours[1], ours[2]))
+    }
+    assert sorted(d for d, _sha in world.deliveries()) == [ours[0].eui]
+    assert _device_count(world, req) == 1
+
+    # below the header's range; a manufacturer (ABCD, whose CPL entry names this image) that is
+    # not the header's
+    assert h.minimum_hardware_version > 0
+    _set_smi(world, ours[1], model=f"{model}{h.minimum_hardware_version - 1:04X}")
+    _set_smi(world, ours[2], model=f"{model}{ours[2].hardware_version:04X}", manufacturer="ABCD")
+    req = world.w.supplier.update_ppmid_firmware(
+        image, FirmwareVersion(NEW_VERSION), [ours[1].eui, ours[2].eui]
+    )
+    code, root = world.request(req)
+    assert code == "W110401"
+    assert warning_lists(root) == {
+        "NotApplicableFirmwareDeviceIDList": sorted(_ids_of(ours[1], ours[2]))
+    }
+    assert _device_count(world, req) == 0
+
+
+def _set_smi(world: World, b: Bridge, **values: str) -> None:
+    """Write the DCC's record of `b` (no DUIS request changes a model or manufacturer)."""
+    with world.w.engine.begin() as conn:
+        conn.execute(update(devices).where(devices.c.eui == b.eui).values(**values))
+
+
+def _device_count(world: World, req: SignedRequest) -> int:
+    """How many devices the DSP recorded `req` as acting on (what anomaly detection sums)."""
+    with world.w.engine.connect() as conn:
+        q = select(service_requests.c.device_count).where(
+            service_requests.c.request_id == str(req.request_id)
+        )
+        return int(conn.execute(q).scalar_one())

@@ -8,12 +8,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from sqlalchemy import select
+
 from althan.dsp import catalogue as C
 from althan.dsp import smi
 from althan.han.topology import generate_fleet
 from althan.model import EUI64, FirmwareVersion
 from althan.runtime.scenario import Scenario, install_code
 from althan.runtime.world import Received
+from althan.store.tables import service_requests
 from fleet_world import NEW_VERSION, World
 from gateway_support import SR, store_contents
 
@@ -57,8 +60,11 @@ def test_a_firmware_update_raises_n55_n56_and_n39_per_device(tmp_path: Path) -> 
     }
 
 
-def _one_home(tmp: Path) -> tuple[Scenario, EUI64, EUI64]:
-    """One home; its first bridge pre-notified with a firmware version it does not run."""
+def _one_home(
+    tmp: Path, firmware: FirmwareVersion | None = FirmwareVersion(0x00000001)
+) -> tuple[Scenario, EUI64, EUI64]:
+    """One home; its first bridge pre-notified with a firmware version it does not run (or
+    with none)."""
     fleet = generate_fleet(1, 3)
     w = Scenario(fleet, tmp, seed=3)
     home, bridge = next(iter(fleet.bridges()))
@@ -67,7 +73,7 @@ def _one_home(tmp: Path) -> tuple[Scenario, EUI64, EUI64]:
             bridge.eui,
             manufacturer=f"{bridge.manufacturer_code:04X}",
             model=f"{bridge.image_type:04X}{bridge.hardware_version:04X}",
-            firmware=FirmwareVersion(0x00000001),
+            firmware=firmware,
             variant=bridge.variant,
         )
     )
@@ -97,6 +103,28 @@ def test_11_2_of_a_device_whose_smi_version_is_stale_raises_n42(tmp_path: Path) 
     w.send(w.supplier.read_firmware_version(bridge))
     w.run()
     assert len(w.user.alerts("N42")) == 1
+
+
+def test_11_2_of_a_device_whose_smi_has_no_version_raises_n42_from_00000000(
+    tmp_path: Path,
+) -> None:
+    """Pre-notified without a firmware version: the first 11.2 tells the SMI what the device
+    runs, and the N42 names the SMI's version as 00000000 (the schema's 8 hex digits). The
+    11.2 is recorded as acting on one device."""
+    w, _chf, bridge = _one_home(tmp_path, firmware=None)
+    running = f"{w.network.device(bridge).firmware_version:08X}"
+    req = w.supplier.read_firmware_version(bridge)
+    w.send(req)
+    w.run()
+    [n42] = w.user.alerts("N42")
+    assert n42.root.findtext(f".//{SR}FirmwareVersionSMI") == "00000000"
+    assert n42.root.findtext(f".//{SR}FirmwareVersionDevice") == running
+    with w.engine.connect() as conn:
+        assert smi.get_device(conn, bridge).firmware_version == running
+        q = select(service_requests.c.device_count).where(
+            service_requests.c.request_id == str(req.request_id)
+        )
+        assert conn.execute(q).scalar_one() == 1
 
 
 def test_8_11_remove_takes_the_device_off_the_smis_copy_of_the_device_log(tmp_path: Path) -> None:
