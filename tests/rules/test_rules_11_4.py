@@ -259,16 +259,18 @@ def test_invalid_gbcs_version_list(world: World) -> None:
 def test_every_device_proceeds_i0_and_a_wrapped_base64_image_is_the_same_image(
     world: World,
 ) -> None:
-    """No warning: I0. The image's base64 wrapped at 76 columns (xs:base64Binary allows the
-    whitespace) is the same image."""
+    """No warning: I0, recorded as acting on every device named. The image's base64 wrapped at
+    76 columns (xs:base64Binary allows the whitespace) is the same image."""
     ours, _theirs, image = _model_b1(world)
     wrapped = "\n".join(textwrap.wrap(base64.b64encode(image).decode(), 76))
     assert "\n" in wrapped
 
-    code, root = world.request(_update(world.w.supplier, wrapped, [b.eui for b in ours]))
+    req = _update(world.w.supplier, wrapped, [b.eui for b in ours])
+    code, root = world.request(req)
 
     assert code == "I0"
     assert root.find(f".//{SR}DSPUpdatePPMIDFirmwareWarning") is None
+    assert _device_count(world, req) == len(ours) > 1
     world.w.run()
     _check_only_delivered(world, ours, [])
 
