@@ -20,7 +20,7 @@ from althan.dsp.users import register_user
 from althan.duis.xmldsig import TrustStore, verify
 from althan.model import EUI64, TEST_SUPPLIER_EUI, UserRole
 from althan.runtime.assemble import Assembly
-from althan.store.tables import metadata
+from althan.store.tables import metadata, service_requests
 from althan.supplier.client import DuisClient, SignedRequest
 
 T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
@@ -115,6 +115,16 @@ def store_contents(engine: Engine) -> dict[str, list[tuple[object, ...]]]:
             t.name: sorted((tuple(r) for r in conn.execute(select(t))), key=repr)
             for t in metadata.sorted_tables
         }
+
+
+def device_count(engine: Engine, request_id: object) -> int:
+    """How many devices the DSP recorded the request `request_id` as acting on (what anomaly
+    detection sums)."""
+    with engine.connect() as conn:
+        q = select(service_requests.c.device_count).where(
+            service_requests.c.request_id == str(request_id)
+        )
+        return int(conn.execute(q).scalar_one())
 
 
 def row_counts(engine: Engine) -> dict[str, int]:

@@ -13,7 +13,7 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
 from lxml import etree
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from althan import gbcs
 from althan.duis.peers import keystore_json
@@ -24,7 +24,8 @@ from althan.han.topology import generate_fleet
 from althan.model import DCC_EUI, EUI64, TEST_SUPPLIER_EUI
 from althan.runtime.scenario import Scenario
 from althan.smki.boxed_keystore import remote_party_key
-from althan.store.tables import devices, outbox
+from althan.smwan import GbcsResponse
+from althan.store.tables import device_commands, devices, outbox
 from althan.supplier.client import SignedRequest
 
 SR_NS = "http://www.dccinterface.co.uk/ServiceUserGateway"
@@ -241,10 +242,16 @@ def test_transform_refusals(flow: Flow) -> None:
     assert flow.reply(flow.request("8.1.1", 4, body, b.eui))[0] == "E20"
 
 
-def test_8_1_1_commission_esme_transform_and_accept(flow: Flow) -> None:
+def _8_1_1_signed(flow: Flow) -> tuple[EUI64, SignedRequest, bytes]:
+    """An ESME installed but not yet commissioned (the DCC's record) and 8.1.1 transformed for
+    it: the ESME, the transform, and the pre-command signed by the supplier."""
     home = next(h for h, _b in flow.homes if h.esme is not None)
     assert home.esme is not None
     esme = home.esme.eui
+    with flow.w.engine.begin() as conn:
+        conn.execute(
+            update(devices).where(devices.c.eui == esme).values(status="InstalledNotCommissioned")
+        )
     body = _e(
         "CommissionDeviceSynchroniseClock",
         None,
@@ -262,7 +269,18 @@ def test_8_1_1_commission_esme_transform_and_accept(flow: Flow) -> None:
         and not msg.signature_field
     )
     assert flow.ds is not None
-    signed = gbcs.sign_precommand(pre, flow.ds)
+    return esme, req, gbcs.sign_precommand(pre, flow.ds)
+
+
+def _status(flow: Flow, eui: EUI64) -> str:
+    with flow.w.engine.connect() as conn:
+        return str(conn.execute(select(devices.c.status).where(devices.c.eui == eui)).scalar_one())
+
+
+def test_8_1_1_commission_esme_transform_and_accept(flow: Flow) -> None:
+    """8.1.1's ECS70, signed by the supplier, reaches the ESME; its signed success commissions
+    it in the SMI."""
+    esme, req, signed = _8_1_1_signed(flow)
     code, _ = flow.reply(flow.with_rid(req.request_id, "8.1.1", 5, _signed_body(signed)))
     assert code == "I99"
     resp = flow.w.user.responses_to(req.request_id)
@@ -270,9 +288,45 @@ def test_8_1_1_commission_esme_transform_and_accept(flow: Flow) -> None:
     answer = gbcs.decode(base64.b64decode(resp[0].root.findtext(f".//{SR}GBCSPayload") or ""))
     assert answer.message_code == gbcs.MessageCode.ECS70
     assert gbcs.DlmsAccessResponse.decode(Reader(answer.content)).success
+    assert _status(flow, esme) == "Commissioned"
+
+
+def test_8_1_1_a_success_only_macd_not_signed_does_not_commission(flow: Flow) -> None:
+    """A response to a critical command is believed only with the device's DS signature: an
+    ECS70 success carrying a valid MAC (device and ACB KA keys) but no signature reaches the
+    DSP first; it is relayed to the user, but the ESME stays not commissioned (and the
+    device's own answer, arriving later for a command already answered, changes nothing)."""
+    esme, req, signed = _8_1_1_signed(flow)
+    flow.w.send(flow.with_rid(req.request_id, "8.1.1", 5, _signed_body(signed)))
+    flow.w.run(until=flow.w.now() + 0.5)  # the DSP answered; the command is on its way
+    assert flow.w.user.replies[-1].response_code == "I99"
     with flow.w.engine.connect() as conn:
-        st = conn.execute(select(devices.c.status).where(devices.c.eui == esme)).scalar_one()
-    assert st == "Commissioned"
+        cmd = conn.execute(
+            select(device_commands).where(
+                device_commands.c.request_id == str(req.request_id),
+                device_commands.c.detail == "critical",
+            )
+        ).one()
+    assert cmd.done_at is None
+    command = gbcs.decode(
+        gbcs.mac_signed_precommand(
+            gbcs.decode(signed),
+            ka_private=flow.w.keys.key_for(DCC_EUI, "ka"),
+            ka_public=flow.w.keys.key_for(esme, "ka").public_key(),
+        )
+    )
+    access = gbcs.DlmsAccessRequest.decode(Reader(command.content))
+    macd = gbcs.seal(
+        gbcs.response_to(command, gbcs.DlmsAccessResponse.answering(access)),
+        ka_private=flow.w.keys.key_for(esme, "ka"),
+        ka_public=flow.w.keys.key_for(DCC_EUI, "ka").public_key(),
+    )
+    flow.w.dsp.handle_smwan(
+        GbcsResponse("forged-1", cmd.msg_id, cmd.chf, esme, macd), flow.w.time()
+    )
+    flow.w.run()
+    assert [r.response_code for r in flow.w.user.responses_to(req.request_id)] == ["I0"]
+    assert _status(flow, esme) == "InstalledNotCommissioned"
 
 
 def test_builders_reproduce_the_rtds_precommands_and_acb_mac(reference_dir: Path) -> None:

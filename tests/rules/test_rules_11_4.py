@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from lxml import etree
 from rules_gateway import PPMID_INC, UNKNOWN, Gateway, own_schema, zaz1_client
-from sqlalchemy import select, update
+from sqlalchemy import update
 
 from althan.dsp import cpl
 from althan.dsp.bootstrap import InventoryDevice, seed_inventory
@@ -28,11 +28,11 @@ from althan.model import ALTHANCO_DEFAULT_EUI, EUI64, TEST_SUPPLIER_EUI, Firmwar
 from althan.runtime.assemble import build_dsp, register_test_users
 from althan.runtime.scenario import install_code
 from althan.runtime.world import at
-from althan.store.tables import devices, service_requests
+from althan.store.tables import devices
 from althan.zigbee.ota import parse_ota
 from althan.zigbee.testimage import build_test_image
 from fleet_world import NEW_VERSION, World, warning_lists
-from gateway_support import SR, T0
+from gateway_support import SR, T0, device_count
 
 # ------------------------------------------------------------------ request-level refusals
 
@@ -270,7 +270,7 @@ def test_every_device_proceeds_i0_and_a_wrapped_base64_image_is_the_same_image(
 
     assert code == "I0"
     assert root.find(f".//{SR}DSPUpdatePPMIDFirmwareWarning") is None
-    assert _device_count(world, req) == len(ours) > 1
+    assert device_count(world.w.engine, req.request_id) == len(ours) > 1
     world.w.run()
     _check_only_delivered(world, ours, [])
 
@@ -315,7 +315,7 @@ def test_not_applicable_where_the_cpl_covers_the_device_but_the_image_header_doe
         "NotApplicableFirmwareDeviceIDList": sorted(_ids_of(ours[1], ours[2]))
     }
     assert sorted(d for d, _sha in world.deliveries()) == [ours[0].eui]
-    assert _device_count(world, req) == 1
+    assert device_count(world.w.engine, req.request_id) == 1
 
     # below the header's range; a manufacturer (ABCD, whose CPL entry names this image) that is
     # not the header's
@@ -330,19 +330,10 @@ def test_not_applicable_where_the_cpl_covers_the_device_but_the_image_header_doe
     assert warning_lists(root) == {
         "NotApplicableFirmwareDeviceIDList": sorted(_ids_of(ours[1], ours[2]))
     }
-    assert _device_count(world, req) == 0
+    assert device_count(world.w.engine, req.request_id) == 0
 
 
 def _set_smi(world: World, b: Bridge, **values: str) -> None:
     """Write the DCC's record of `b` (no DUIS request changes a model or manufacturer)."""
     with world.w.engine.begin() as conn:
         conn.execute(update(devices).where(devices.c.eui == b.eui).values(**values))
-
-
-def _device_count(world: World, req: SignedRequest) -> int:
-    """How many devices the DSP recorded `req` as acting on (what anomaly detection sums)."""
-    with world.w.engine.connect() as conn:
-        q = select(service_requests.c.device_count).where(
-            service_requests.c.request_id == str(req.request_id)
-        )
-        return int(conn.execute(q).scalar_one())

@@ -26,6 +26,7 @@ from rules_gateway import (
     header,
     resigned,
 )
+from sqlalchemy import update
 
 from althan import gbcs
 from althan.dsp.bodies import el
@@ -33,8 +34,9 @@ from althan.duis.peers import keystore_json
 from althan.model import DCC_EUI, EUI64, TEST_SUPPLIER_EUI
 from althan.runtime.assemble import Assembly
 from althan.smki.boxed_keystore import remote_party_key
+from althan.store.tables import devices
 from althan.supplier.client import DuisClient, SignedRequest
-from gateway_support import ESME, SR, FakeClock, seed_meter, send
+from gateway_support import ESME, SR, FakeClock, device_count, seed_meter, send
 
 
 def _cert_body(cert_text: str) -> etree._Element:
@@ -224,3 +226,21 @@ def test_signed_precommand_is_accepted_once_then_e12(critical: Critical) -> None
     c.transform = req2
     code, _ = send(c.client, c.a, c.signed(gbcs.sign_precommand(pre2, c.ds), cv=5))
     assert code == "I99"
+
+
+def test_a_transform_is_recorded_as_acting_on_its_one_device(critical: Critical) -> None:
+    """The transform is the request anomaly detection counts (the signed pre-command reuses its
+    RequestID and is not recorded again)."""
+    assert device_count(critical.a.dsp.engine, critical.transform.request_id) == 1
+
+
+def test_signed_precommand_for_a_device_no_longer_behind_a_chf_is_e20(critical: Critical) -> None:
+    """Between the transform and the signed pre-command the DCC's record of the device changed:
+    it is on no CHF now, so there is no way to send the command (CV 5). Refused E20, nothing
+    sent, the pre-command still unused."""
+    c = critical
+    with c.a.dsp.engine.begin() as conn:
+        conn.execute(update(devices).where(devices.c.eui == ESME).values(chf=None))
+    pending = c.a.dsp.outbox.pending()
+    c.refused(c.signed(gbcs.sign_precommand(c.pre, c.ds), cv=5), "E20")
+    assert c.a.dsp.outbox.pending() == pending

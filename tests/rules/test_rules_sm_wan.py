@@ -8,17 +8,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sqlalchemy import select
-
 from althan.dsp import catalogue as C
 from althan.dsp import smi
 from althan.han.topology import generate_fleet
 from althan.model import EUI64, FirmwareVersion
 from althan.runtime.scenario import Scenario, install_code
 from althan.runtime.world import Received
-from althan.store.tables import service_requests
 from fleet_world import NEW_VERSION, World
-from gateway_support import SR, store_contents
+from gateway_support import SR, device_count, store_contents
 
 BODY = {a.code: a.element for a in C.DCC_ALERTS}
 
@@ -121,10 +118,7 @@ def test_11_2_of_a_device_whose_smi_has_no_version_raises_n42_from_00000000(
     assert n42.root.findtext(f".//{SR}FirmwareVersionDevice") == running
     with w.engine.connect() as conn:
         assert smi.get_device(conn, bridge).firmware_version == running
-        q = select(service_requests.c.device_count).where(
-            service_requests.c.request_id == str(req.request_id)
-        )
-        assert conn.execute(q).scalar_one() == 1
+    assert device_count(w.engine, req.request_id) == 1
 
 
 def test_8_11_remove_takes_the_device_off_the_smis_copy_of_the_device_log(tmp_path: Path) -> None:
