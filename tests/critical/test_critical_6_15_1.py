@@ -230,6 +230,12 @@ def test_6_15_1_transform_refusals(flow: Flow, reference_dir: Path) -> None:
             group.remove(c)
         group.extend(certs)
         assert flow.reply(flow.request("6.15.1", 4, body, b.eui))[0] == "E19"
+    # an empty certificate in the certification path (a valid xs:base64Binary): E19
+    body = _krp_body(z1b, None, ca)
+    path = body.find(f".//{SR}CertificationPathCertificates/{SR}Certificate")
+    assert path is not None
+    path.text = None
+    assert flow.reply(flow.request("6.15.1", 4, body, b.eui))[0] == "E19"
     # an ExecutionDateTime the schema takes (XSD 1.0 allows 24:00:00) but that is no time: E19
     body = _krp_body(z1b, None, ca)
     body.insert(0, _e("ExecutionDateTime", "2026-12-01T24:00:00Z"))

@@ -242,16 +242,16 @@ def test_transform_refusals(flow: Flow) -> None:
     assert flow.reply(flow.request("8.1.1", 4, body, b.eui))[0] == "E20"
 
 
-def _8_1_1_signed(flow: Flow) -> tuple[EUI64, SignedRequest, bytes]:
-    """An ESME installed but not yet commissioned (the DCC's record) and 8.1.1 transformed for
-    it: the ESME, the transform, and the pre-command signed by the supplier."""
+def _8_1_1_signed(
+    flow: Flow, status: str = "InstalledNotCommissioned"
+) -> tuple[EUI64, SignedRequest, bytes]:
+    """An ESME in `status` (the DCC's record: installed, not yet commissioned) and 8.1.1
+    transformed for it: the ESME, the transform, and the pre-command signed by the supplier."""
     home = next(h for h, _b in flow.homes if h.esme is not None)
     assert home.esme is not None
     esme = home.esme.eui
     with flow.w.engine.begin() as conn:
-        conn.execute(
-            update(devices).where(devices.c.eui == esme).values(status="InstalledNotCommissioned")
-        )
+        conn.execute(update(devices).where(devices.c.eui == esme).values(status=status))
     body = _e(
         "CommissionDeviceSynchroniseClock",
         None,
@@ -289,6 +289,20 @@ def test_8_1_1_commission_esme_transform_and_accept(flow: Flow) -> None:
     assert answer.message_code == gbcs.MessageCode.ECS70
     assert gbcs.DlmsAccessResponse.decode(Reader(answer.content)).success
     assert _status(flow, esme) == "Commissioned"
+
+
+def test_8_1_1_of_an_esme_commissioned_before_keeps_its_commissioning_date(flow: Flow) -> None:
+    """8.1.1 may synchronise the clock of an ESME that is commissioned already: its signed
+    success leaves it as it was (status and the date it was commissioned)."""
+    esme, req, signed = _8_1_1_signed(flow, "Commissioned")
+    with flow.w.engine.connect() as conn:
+        q = select(devices.c.status, devices.c.commissioned_at).where(devices.c.eui == esme)
+        before = conn.execute(q).one()
+    code, _ = flow.reply(flow.with_rid(req.request_id, "8.1.1", 5, _signed_body(signed)))
+    assert code == "I99"
+    assert [r.response_code for r in flow.w.user.responses_to(req.request_id)] == ["I0"]
+    with flow.w.engine.connect() as conn:
+        assert conn.execute(q).one() == before
 
 
 def test_8_1_1_a_success_only_macd_not_signed_does_not_commission(flow: Flow) -> None:
