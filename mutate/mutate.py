@@ -359,16 +359,33 @@ def _rejection(chain: list[ast.AST]) -> ast.Call | None:
     return found
 
 
+def _raised_message(chain: list[ast.AST]) -> bool:
+    """The change is in the message of an error raised with one (``raise CplError(f"...")``,
+    an exception that is not a ``Reject``): the wording a CLI or page shows, not which error."""
+    for raised, call, arg in zip(chain, chain[1:], chain[2:], strict=False):
+        if (
+            isinstance(raised, ast.Raise)
+            and isinstance(call, ast.Call)
+            and call is raised.exc
+            and arg in call.args
+            and _rejection([call]) is None
+        ):
+            return True
+    return False
+
+
 def detail_text_only(orig: ast.FunctionDef, mutant: ast.FunctionDef) -> bool:
     """The mutant changes only the detail (the arguments after the first, the code) of a
     ``Reject(code, ...)``-like call: its text, or the detail dropped or None (then the code's
-    meaning is the detail)."""
+    meaning is the detail); or only the message of another error it raises."""
     before = ast.Module(body=orig.body, type_ignores=[])
     after = ast.Module(body=mutant.body, type_ignores=[])
     chain = _changed(before, after, [])
     back = _changed(after, before, [])
     if chain is None or back is None:
         return False
+    if _raised_message(chain) and _raised_message(back):
+        return True
     call, was = _rejection(chain), _rejection(back)
     if call is None or was is None or not call.args or not was.args:
         return False

@@ -337,3 +337,18 @@ def _set_smi(world: World, b: Bridge, **values: str) -> None:
     """Write the DCC's record of `b` (no DUIS request changes a model or manufacturer)."""
     with world.w.engine.begin() as conn:
         conn.execute(update(devices).where(devices.c.eui == b.eui).values(**values))
+
+
+def test_a_hardware_version_with_hex_letters_is_read_as_hex(world: World) -> None:
+    """DUIS DeviceModel is the model identifier and the hardware version, 4 hex digits each:
+    hardware 1A0A is 0x1A0A, inside an image header whose range is exactly 0x1A0A."""
+    ours, _theirs, _image = _model_b1(world)
+    b = ours[0]
+    image = build_test_image(
+        b.manufacturer_code, b.image_type, NEW_VERSION, min_hw=0x1A0A, max_hw=0x1A0A
+    )
+    world.assure(image, 0, 0xFFFF)
+    _set_smi(world, b, model=f"{b.image_type:04X}1A0A")
+    req = world.w.supplier.update_ppmid_firmware(image, FirmwareVersion(NEW_VERSION), [b.eui])
+    code, root = world.request(req)
+    assert code == "I0", warning_lists(root)

@@ -8,7 +8,7 @@ from lxml import etree
 
 from althan import gbcs
 from althan.dsp import catalogue as C
-from althan.dsp import gbcs_out, records, smi
+from althan.dsp import cpl, gbcs_out, records, smi
 from althan.dsp.bodies import el, inventory_device
 from althan.dsp.context import Ctx, Handled, Reject, ResponseCtx, Route
 from althan.duis.namespaces import sr_child as child
@@ -62,7 +62,13 @@ def srv_8_2(ctx: Ctx) -> Handled:
     row = smi.get_device(ctx.conn, EUI64.parse(dev_id))
     if row is None:
         raise Reject(C.E080201, f"no device {dev_id}")
-    return Handled(C.I0, el("DSPInventory", None, inventory_device(row._asdict())), 1)
+    device = row._asdict()
+    if row.firmware_version:  # DeviceFirmwareVersionStatus: that version's CPL entry's status
+        model_id, hw = cpl.split_model(row.model)
+        device["fw_status"] = cpl.status_of_version(
+            ctx.conn, row.manufacturer, model_id, hw, row.firmware_version
+        )
+    return Handled(C.I0, el("DSPInventory", None, inventory_device(device)), 1)
 
 
 _DETAILS = (
