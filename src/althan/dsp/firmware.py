@@ -27,7 +27,7 @@ from typing import Any, Final
 from sqlalchemy import BigInteger, Connection, Update, bindparam, func, insert, select, update
 
 from althan.duis.envelope import RequestId
-from althan.model import EUI64, Region
+from althan.model import EUI64
 from althan.store import ImageStore
 from althan.store.bulk import bulk_insert, raw, select_where_in
 from althan.store.tables import (
@@ -101,15 +101,13 @@ def next_state(state: DeliveryState, event: DeliveryEvent) -> DeliveryState:
 
 @dataclass(frozen=True, slots=True)
 class Delivery:
+    """What the inbound handlers need of a delivery record (the rest stays in the row)."""
+
     id: int
     request_id: RequestId
     device: EUI64
-    chf: EUI64
-    region: Region
-    image_sha256: str
     firmware_version: str
     state: DeliveryState
-    reason: str
 
     @property
     def requester(self) -> EUI64:
@@ -118,15 +116,7 @@ class Delivery:
 
 def _delivery(r: Any) -> Delivery:
     return Delivery(
-        r.id,
-        RequestId.parse(r.request_id),
-        r.device,
-        r.chf,
-        Region(r.region),
-        r.image_sha256,
-        r.firmware_version,
-        DeliveryState(r.status),
-        r.reason,
+        r.id, RequestId.parse(r.request_id), r.device, r.firmware_version, DeliveryState(r.status)
     )
 
 

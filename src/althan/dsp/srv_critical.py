@@ -184,10 +184,11 @@ def _is_certificate(der: bytes) -> bool:
 
 
 def _datetime(value: str | None) -> datetime | None:
+    """An xs:dateTime (fromisoformat reads its Z and its fractions since Python 3.11)."""
     if not value:
         return None
     try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+        return datetime.fromisoformat(value)
     except ValueError:
         return None
 
@@ -208,9 +209,9 @@ _USE_CASES = {
 
 
 def transform(ctx: Ctx) -> Handled:
-    """CV 4: check, build the GBCS pre-command, record its hash, answer I0 sr:PreCommand."""
-    if ctx.req.command_variant != 4:
-        raise Reject(C.E11, f"CommandVariant {ctx.req.command_variant} is not a transform")
+    """CV 4 (the gateway lets a critical SRV have CV 4 to 7 only, and 5 to 7 are signed
+    pre-commands): check, build the GBCS pre-command, record its hash, answer I0
+    sr:PreCommand. The transform is the request recorded, on its one device."""
     row = known(ctx, ctx.req.target)
     payload_for, statuses = _USE_CASES[ctx.srv.variant]
     actionable(ctx, row, statuses)
@@ -272,7 +273,7 @@ def signed_precommand(ctx: Ctx) -> Handled:
     commands.mark_done(ctx.conn, issued.msg_id, ctx.now)
     if ctx.req.command_variant == 6:
         local = el("LocalCommand", None, el("GBCSPayload", base64.b64encode(command).decode()))
-        return Handled(C.I0, local, 1)
+        return Handled(C.I0, local)  # not recorded again: its transform was
     row = smi.get_device(ctx.conn, msg.target)
     if row is None or row.chf is None:
         raise Reject(C.E20, f"{msg.target} is not behind a CHF")
@@ -285,7 +286,7 @@ def signed_precommand(ctx: Ctx) -> Handled:
         payload=command,
         detail="critical",
     )
-    return Handled(C.I99, device_count=1)
+    return Handled(C.I99)  # not recorded again: its transform was
 
 
 def _critical(ctx: Ctx) -> Handled:
