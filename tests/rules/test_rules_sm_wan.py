@@ -6,14 +6,22 @@ through the network can reach."""
 
 from __future__ import annotations
 
+import base64
 from pathlib import Path
 
+import pytest
+from sqlalchemy import select
+
+from althan import gbcs
 from althan.dsp import catalogue as C
-from althan.dsp import smi
+from althan.dsp import gbcs_out, smi
 from althan.han.topology import generate_fleet
-from althan.model import EUI64, FirmwareVersion
+from althan.model import DCC_EUI, EUI64, TEST_SUPPLIER_EUI, FirmwareVersion
 from althan.runtime.scenario import Scenario, install_code
 from althan.runtime.world import Received
+from althan.smwan import GbcsResponse
+from althan.smwan.addresses import DSP_ADDRESS, csp_address
+from althan.store.tables import device_commands
 from fleet_world import NEW_VERSION, World
 from gateway_support import SR, device_count, store_contents
 
@@ -119,6 +127,57 @@ def test_11_2_of_a_device_whose_smi_has_no_version_raises_n42_from_00000000(
     with w.engine.connect() as conn:
         assert smi.get_device(conn, bridge).firmware_version == running
     assert device_count(w.engine, req.request_id) == 1
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        pytest.param(gbcs.ResponseCode(0), id="a success that names no version"),
+        pytest.param(
+            gbcs.ReadFirmwareVersionResponse(FirmwareVersion(0x00AB0000), response_code=1),
+            id="a failure that names a version",
+        ),
+    ],
+)
+def test_an_11_2_answer_without_a_version_read_changes_no_version(
+    tmp_path: Path, answer: gbcs.Payload
+) -> None:
+    """The device's authentic answer to 11.2's CS08 (MAC'd with its KA key, reaching the DSP
+    before its own) is relayed to the user, but a success that carries no version, or a
+    failure, tells the SMI nothing: no N42, the SMI keeps its version."""
+    w, chf, bridge = _one_home(tmp_path)
+    req = w.supplier.read_firmware_version(bridge)
+    w.send(req)
+    w.run(until=w.now() + 0.5)  # the DSP answered I99; the command is on its way
+    assert w.user.replies[-1].response_code == "I99"
+    keys = w.dsp.services.gbcs_keys
+    counter = int(str(req.request_id).rsplit(":", 1)[1])
+    sent = gbcs.decode(
+        gbcs_out.command(
+            keys, gbcs.ReadFirmwareVersionCommand(), target=bridge, user=TEST_SUPPLIER_EUI,
+            counter=counter,
+        )
+    )  # fmt: skip
+    forged = gbcs.seal(
+        gbcs.response_to(sent, answer),
+        ka_private=w.keys.key_for(bridge, "ka"),
+        ka_public=w.keys.key_for(DCC_EUI, "ka").public_key(),
+    )
+    with w.engine.connect() as conn:
+        cmd = conn.execute(
+            select(device_commands.c.msg_id).where(
+                device_commands.c.request_id == str(req.request_id)
+            )
+        ).scalar_one()
+    region = next(h.region for h in w.fleet.homes if h.chf == chf)
+    msg = GbcsResponse("answer-1", cmd, chf, bridge, forged)
+    w.sim.post(DSP_ADDRESS, msg, sender=csp_address(region))  # as its CSP
+    w.run()
+    relayed = [d.root.findtext(f".//{SR}GBCSPayload") for d in w.user.responses_to(req.request_id)]
+    assert relayed == [base64.b64encode(forged).decode()]
+    assert w.user.alerts("N42") == []
+    with w.engine.connect() as conn:
+        assert smi.get_device(conn, bridge).firmware_version == "00000001"
 
 
 def test_8_11_remove_takes_the_device_off_the_smis_copy_of_the_device_log(tmp_path: Path) -> None:
