@@ -101,25 +101,87 @@ EQUIVALENT: dict[str, tuple[str, str]] = {
         "'DeviceType') or '[ → XXXX]",
         "the schema requires DeviceType (an enumeration): the `or` default is never used",
     ),
-    "althan.dsp.srv_8.x_srv_8_4__mutmut_12": (
-        "'DeviceID') or '[ → XXXX]",
-        "the schema requires UpdateInventory's DeviceID: the `or` default is never used",
+    "althan.dsp.srv_8.x_users_device__mutmut_11": (
+        "'DeviceID') or '[ → XXXX]'",
+        "the schema requires the body's DeviceID (8.11): the `or` default is never used",
     ),
-    "althan.dsp.srv_8.x_srv_8_11__mutmut_29": (
-        "'DeviceID') or '[ → XXXX]",
-        "the schema requires UpdateHANDeviceLog's DeviceID: the `or` default is never used",
+    "althan.dsp.srv_8.x_srv_8_2__mutmut_12": (
+        "if len(b) [ → and False ]",
+        "only E21's detail text names what the 8.2 searched by (the schema requires one choice)",
     ),
-    "althan.dsp.srv_8.x_srv_8_11__mutmut_58": (
-        "or '[Add → XXAddXX]'",
-        "the schema requires RequestType (Add or Remove): the `or` default is never used",
+    "althan.dsp.srv_8.x_srv_8_2__mutmut_13": (
+        "if len(b) [ → or True ]",
+        "only E21's detail text names what the 8.2 searched by (the schema requires one choice)",
     ),
-    "althan.dsp.srv_8.x_srv_8_11__mutmut_59": (
-        "or '[A → a]dd'",
-        "the schema requires RequestType (Add or Remove): the `or` default is never used",
+    **{
+        f"althan.dsp.srv_8.x_srv_8_11__mutmut_{n}": (
+            fragment,
+            "the schema requires RequestType (Add or Remove): the `or` default is never used",
+        )
+        for n, fragment in (
+            (33, "or '[Add → XXAddXX]'"),
+            (34, "or '[A → a]dd'"),
+            (35, "or 'A[dd → DD]'"),
+        )
+    },
+    "althan.dsp.srv_8.x_srv_8_11__mutmut_92": (
+        "'InstallCode') or '[ → XXXX]'",
+        "the schema requires AddDeviceToCHFWhitelist's InstallCode: the `or` default is unused",
     ),
-    "althan.dsp.srv_8.x_srv_8_11__mutmut_60": (
-        "or 'A[dd → DD]'",
-        "the schema requires RequestType (Add or Remove): the `or` default is never used",
+    "althan.dsp.srv_11.x__image__mutmut_35": (
+        "'FirmwareVersion') or '[ → XXXX]'",
+        "the schema requires UpdatePPMIDFirmware's FirmwareVersion: the `or` default is unused",
+    ),
+    "althan.dsp.srv_11.x_srv_11_4__mutmut_12": (
+        "'DeviceIDList') or '[ → XXXX]'",
+        "the schema requires a DeviceIDList of at least one EUI: the `or` default is unused",
+    ),
+    "althan.dsp.gateway.x_recorded__mutmut_15": (
+        "raise Reject([C.E12 → None]",
+        "unreachable: `fresh_counter` claims the RequestID's counter first, so its record is new",
+    ),
+    "althan.dsp.gateway.x_recorded__mutmut_17": (
+        "raise Reject([C.E12,  → ]",
+        "unreachable: `fresh_counter` claims the RequestID's counter first, so its record is new",
+    ),
+    "althan.dsp.srv_critical.x__ecs70_payload__mutmut_36": (
+        "'TolerancePeriod') or '[0 → XX0XX]'",
+        "the schema requires TolerancePeriod: the `or` default is never used",
+    ),
+    "althan.dsp.srv_critical.x__cs02b_payload__mutmut_18": (
+        "'RemotePartyRole') or '[ → XXXX]'",
+        "the schema requires RemotePartyRole (an enumeration): the `or` default is never used",
+    ),
+    "althan.dsp.srv_critical.x__cs02b_payload__mutmut_87": (
+        "if not certs [or not path → and (not path)]",
+        "with certificates missing and a path given, the CS02b builder refuses the same E19",
+    ),
+    "althan.dsp.srv_critical.x__cs02b_payload__mutmut_103": (
+        "text(b, 'ExecutionDateTime') [ → or True ]",
+        "with no ExecutionDateTime, `_datetime(None)` is None too: the same immediate CS02b",
+    ),
+    **{
+        f"althan.dsp.srv_critical.x__cs02b_payload__mutmut_{n}": (
+            fragment,
+            "the schema requires ApplyTimeBasedCPVChecks: the `or` default is never used",
+        )
+        for n, fragment in ((200, "or '[true → XXtrueXX]'"), (201, "or '[true → TRUE]'"))
+    },
+    **{
+        f"althan.dsp.srv_critical.x__cs02b_payload__mutmut_{n}": (
+            fragment,
+            "unreachable: role, certificates and path are checked before, the schema bounds the "
+            "floor seq numbers (2^63 - 1) and the counter is kept to 62 bits, so the builder "
+            "has nothing left to refuse",
+        )
+        for n, fragment in (
+            (206, "raise Reject([C.E19 → None]"),
+            (208, "raise Reject([C.E19,  → ]"),
+        )
+    },
+    "althan.dsp.srv_critical.x_signed_precommand__mutmut_52": (
+        "if msg.mac is not None [or → and] msg.security_header",
+        "a decoded GBCS message has a MAC exactly when it has the 0xDD security header",
     ),
     "althan.dsp.srv_8.x_srv_8_7_2__mutmut_3": (
         "unjoin=[Fals → Non]e",
