@@ -75,20 +75,12 @@ EQUIVALENT: dict[tuple[str, str, str, str, str], str] = {
     # (file, function, code, condition, mutant label or "*" for all its mutants): why no
     # input can tell the mutant from the rule: the rule cannot be reached, or another check
     # refuses the same inputs with the same code
-    ("srv_critical.py", "transform", "E11", "ctx.req.command_variant != 4", "*"): (
-        "the gateway admits only CV 4-7 for a critical SRV (E11) and hands CV 5-7 to "
-        "signed_precommand before any handler: transform only ever sees CV 4"
-    ),
-    ("srv_critical.py", "signed_precommand", "E20", "row is None or row.chf is None", "*"): (
-        "the signed pre-command matched, byte for byte, one issued for a device transform "
-        "found on a Comms Hub; no SMI record is deleted or loses its CHF"
-    ),
     (
         "srv_critical.py",
         "signed_precommand",
         "E30",
-        "issued is None or issued.user_eui != ctx.user or issued.srv != ctx.srv.variant",
-        "drop `issued.user_eui != ctx.user`",
+        "issued is None or issued.user != ctx.user or issued.srv != ctx.srv.variant",
+        "drop `issued.user != ctx.user`",
     ): (
         "the pre-command is looked up by its RequestID, whose originator is the signer (E4 "
         "otherwise): the user that asked for it is always the user"
@@ -107,16 +99,6 @@ EQUIVALENT: dict[tuple[str, str, str, str, str], str] = {
         "msg.mac is not None or msg.security_header is not None",
         "drop `msg.security_header is not None`",
     ): "gbcs.decode sets the MAC and the security header together (the 0xDD form) or neither",
-    (
-        "srv_critical.py",
-        "_payload_for",
-        "E19",
-        'name != "UpdateSecurityCredentialsDevice"',
-        "*",
-    ): (
-        "no other DUIS body has a DeviceCertificate: the certificate check (next) refuses any "
-        "other body E19 as well"
-    ),
     (
         "srv_critical.py",
         "_cs02b_payload",
@@ -142,7 +124,18 @@ EQUIVALENT: dict[tuple[str, str, str, str, str], str] = {
         "msg.signature is None or not any(gbcs.verify_signature(msg, k) for k in keys)",
         "drop `msg.signature is None`",
     ): "gbcs.verify_signature is False for a message without a signature",
-    ("service.py", "Dsp._process", "E12", "except IntegrityError", "*"): (
+    (
+        "srv_critical.py",
+        "signed_precommand",
+        "E20",
+        "row is None or row.chf is None",
+        "drop `row is None`",
+    ): (
+        "the transform found the device commissioned on a CHF, and an SMI record is deleted "
+        "only while Pending (8.4): between the transform and its signed pre-command the record "
+        "may lose its CHF (tested), never vanish"
+    ),
+    ("gateway.py", "recorded", "E12", "except IntegrityError", "*"): (
         "the conditional counter UPDATE refuses a used RequestID (E12) before the insert "
         "that could break the unique key"
     ),
