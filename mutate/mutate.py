@@ -179,6 +179,23 @@ EQUIVALENT: dict[str, tuple[str, str]] = {
             (208, "raise Reject([C.E19,  → ]"),
         )
     },
+    "althan.dsp.firmware.x_keep_image__mutmut_5": (
+        "select([firmware_images.c.sha256 → None])",
+        "an existence check: SELECT NULL … WHERE sha256 = ? has a row exactly when the image does",
+    ),
+    "althan.dsp.firmware.x_advance__mutmut_25": (
+        "state is DeliveryState.FAILED [ → or True ]",
+        "every caller passes a reason only with a failing event (the CSP names one only for a "
+        "delivery that failed; the alerts' handlers pass '' on success)",
+    ),
+    "althan.dsp.firmware.x_next_deadline__mutmut_3": (
+        "if value is None [ → and False ]",
+        "UTCDateTime.process_result_value answers None for None itself",
+    ),
+    "althan.dsp.firmware.x_next_deadline__mutmut_7": (
+        "process_result_value(value, [conn.dialect → None])",
+        "UTCDateTime.process_result_value does not read the dialect",
+    ),
     "althan.dsp.srv_critical.x_signed_precommand__mutmut_52": (
         "if msg.mac is not None [or → and] msg.security_header",
         "a decoded GBCS message has a MAC exactly when it has the 0xDD security header",

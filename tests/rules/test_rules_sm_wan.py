@@ -60,9 +60,9 @@ def test_a_firmware_update_raises_n55_n56_and_n39_per_device(tmp_path: Path) -> 
     }
     assert {d.root.findtext(f".//{SR}AlertCode") for d in by_code["N56"]} == {"8F8A"}
     assert {d.root.findtext(f".//{SR}DeviceAlertCode") for d in by_code["N39"]} == {"8F8B"}
-    assert {d.root.findtext(f".//{SR}FirmwareVersion") for d in by_code["N39"]} == {
-        f"{NEW_VERSION:08X}"
-    }
+    for code in ("N55", "N56", "N39"):  # each names the version the 11.4 delivered
+        versions = {d.root.findtext(f".//{SR}FirmwareVersion") for d in by_code[code]}
+        assert versions == {f"{NEW_VERSION:08X}"}, code
 
 
 def _one_home(
