@@ -214,6 +214,12 @@ def test_6_15_1_transform_refusals(flow: Flow, reference_dir: Path) -> None:
     # not a certificate
     assert flow.reply(flow.request("6.15.1", 4, _krp_body(b"junk", None, ca), b.eui))[0] == "E19"
     assert flow.reply(flow.request("6.15.1", 4, _krp_body(z1b, None, b"junk"), b.eui))[0] == "E19"
+    # a subject the certificate library cannot read (found by fuzz/fuzz_http.py: an HTTP 500):
+    # the x500UniqueIdentifier's OID changed, so a BIT STRING attribute of another type. E19
+    unique_id = bytes.fromhex("060355042D")  # OID 2.5.4.45
+    assert unique_id in z1b
+    odd = z1b.replace(unique_id, bytes.fromhex("0603550429"))  # 2.5.4.41, a name
+    assert flow.reply(flow.request("6.15.1", 4, _krp_body(odd, None, ca), b.eui))[0] == "E19"
     # CS02g (load controller) is not supported
     body = _krp_body(z1b, None, ca, role="LoadController")
     assert flow.reply(flow.request("6.15.1", 4, body, b.eui))[0] == "E21"

@@ -80,8 +80,12 @@ def replaced_ds_key(credentials: Credentials, eui: EUI64) -> ec.EllipticCurvePub
 
 def subject_eui(cert: x509.Certificate) -> EUI64 | None:
     """The EUI-64 in a SMKI certificate's subject ``x500UniqueIdentifier`` (a BIT STRING with
-    no unused bits), or None."""
-    attrs = cert.subject.get_attributes_for_oid(_X500_UNIQUE_IDENTIFIER)
+    no unused bits), or None (also for a subject the library cannot read: cryptography parses
+    it on first use, and refuses a BIT STRING attribute of another type with TypeError)."""
+    try:
+        attrs = cert.subject.get_attributes_for_oid(_X500_UNIQUE_IDENTIFIER)
+    except (ValueError, TypeError):
+        return None
     raw = attrs[0].value if attrs else None
     if isinstance(raw, bytes) and len(raw) == 9 and raw[0] == 0:
         return EUI64.from_bytes(raw[1:])
