@@ -4,6 +4,7 @@ differences; bad or foreign submissions are refused with a clear error and nothi
 
 from __future__ import annotations
 
+import functools
 import json
 import threading
 from collections.abc import Callable
@@ -231,7 +232,7 @@ def test_the_same_submission_twice_at_once_is_kept_once_and_answered_twice(
     before = _stored(s)
     rounds = 20
     for n in range(rounds):
-        answers = _at_once(lambda ref=f"race-{n}": _post(s, body, "application/json", ref))
+        answers = _at_once(functools.partial(_post, s, body, "application/json", f"race-{n}"))
         assert sorted(a.status for a in answers) == [200, 201], (n, answers)
         assert answers[0].body == answers[1].body
     assert _stored(s) == (before[0] + rounds, before[1] + rounds * len(s.updated))

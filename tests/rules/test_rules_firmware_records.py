@@ -145,7 +145,8 @@ def test_8_2_reports_the_cpl_status_of_the_version_a_device_runs(world: World) -
     def status() -> str | None:
         code, root = world.request(world.w.supplier.read_inventory(b.eui))
         assert code == "I0"
-        return root.findtext(f".//{SR}Device/{SR}DeviceFirmwareVersionStatus")
+        found: str | None = root.findtext(f".//{SR}Device/{SR}DeviceFirmwareVersionStatus")
+        return found
 
     assert status() is None  # what it runs since installation: in no CPL entry here
     req = world.w.supplier.update_ppmid_firmware(image, FirmwareVersion(NEW_VERSION), [b.eui])
