@@ -15,7 +15,7 @@ import hashlib
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from althan.dsp import cpl, smi
 from althan.han import gbcs_io
@@ -23,7 +23,8 @@ from althan.han.topology import Bridge
 from althan.model import EUI64, FirmwareVersion, Region
 from althan.smwan import CSPFirmwareDeliveryStatus, DeliveryOutcome, GbcsAlert
 from althan.smwan.addresses import DSP_ADDRESS, csp_address
-from althan.store.tables import firmware_deliveries
+from althan.store.tables import devices, firmware_deliveries
+from althan.zigbee.ota import parse_ota
 from fleet_world import NEW_VERSION, World
 from gateway_support import SR
 
@@ -153,5 +154,25 @@ def test_8_2_reports_the_cpl_status_of_the_version_a_device_runs(world: World) -
     assert world.request(req)[0] == "I0"
     world.w.run()
     assert status() == "Active"
+    # the entry's hardware range decides: its top is in, one above is out
+    model = f"{b.image_type:04X}"
+    for hw, expected in ((entry.hw_max, "Active"), (entry.hw_max + 1, None)):
+        with world.w.engine.begin() as conn:
+            conn.execute(
+                update(devices).where(devices.c.eui == b.eui).values(model=f"{model}{hw:04X}")
+            )
+        assert status() == expected, hw
+    with world.w.engine.begin() as conn:
+        conn.execute(
+            update(devices)
+            .where(devices.c.eui == b.eui)
+            .values(model=f"{model}{b.hardware_version:04X}")
+        )
     world.withdraw(entry.id)
     assert status() == "Withdrawn"
+    # the entry AltHANCo made, as the DSP reads it back: the image's own hash included
+    with world.w.engine.connect() as conn:
+        [kept] = [e for e in cpl.entries(conn) if e.id == entry.id]
+    assert kept.image_hash == parse_ota(image).image_hash and kept.image_sha256 == (
+        hashlib.sha256(image).hexdigest()
+    )
