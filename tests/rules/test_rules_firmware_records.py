@@ -25,6 +25,7 @@ from althan.smwan import CSPFirmwareDeliveryStatus, DeliveryOutcome, GbcsAlert
 from althan.smwan.addresses import DSP_ADDRESS, csp_address
 from althan.store.tables import devices, firmware_deliveries
 from althan.zigbee.ota import parse_ota
+from althan.zigbee.testimage import build_test_image
 from fleet_world import NEW_VERSION, World
 from gateway_support import SR
 
@@ -167,6 +168,20 @@ def test_8_2_reports_the_cpl_status_of_the_version_a_device_runs(world: World) -
             update(devices)
             .where(devices.c.eui == b.eui)
             .values(model=f"{model}{b.hardware_version:04X}")
+        )
+    # a version with hex letters in it, as the SMI holds it (upper case): its own entry
+    lettered = build_test_image(b.manufacturer_code, b.image_type, 0x0002000A)
+    world.assure(lettered, entry.hw_min, entry.hw_max)
+    with world.w.engine.begin() as conn:
+        conn.execute(
+            update(devices).where(devices.c.eui == b.eui).values(firmware_version="0002000A")
+        )
+    assert status() == "Active"
+    with world.w.engine.begin() as conn:
+        conn.execute(
+            update(devices)
+            .where(devices.c.eui == b.eui)
+            .values(firmware_version=f"{NEW_VERSION:08X}")
         )
     world.withdraw(entry.id)
     assert status() == "Withdrawn"
