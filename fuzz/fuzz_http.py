@@ -419,10 +419,8 @@ class Report:
         self.defects += other.defects
 
     def to_json(self) -> dict[str, object]:
-        fields = (f.name for f in dataclasses.fields(self))
-        return {
-            k: dict(v) if isinstance(v, Counter) else v for k in fields for v in [getattr(self, k)]
-        }
+        values = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        return {k: dict(v) if isinstance(v, Counter) else v for k, v in values.items()}
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> Report:

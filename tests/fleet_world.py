@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from althan.dsp import cpl
+from althan.duis.envelope import WARNING_LISTS
 from althan.duis.xmldsig import verify
 from althan.han.topology import Bridge, Home, generate_fleet
 from althan.model import ALTHANCO_DEFAULT_EUI, EUI64, FirmwareVersion
@@ -28,14 +29,6 @@ SR = "{http://www.dccinterface.co.uk/ServiceUserGateway}"
 HOMES = 4
 SEED = 3
 NEW_VERSION = 0x00020000
-
-WARNING_LISTS = (
-    "InvalidDeviceIDList",
-    "NotCommissionedDeviceIDList",
-    "NotApplicableFirmwareDeviceIDList",
-    "OtherRequestInProgressList",
-    "InvalidGBCSVersionList",
-)
 
 
 @dataclass(frozen=True)
