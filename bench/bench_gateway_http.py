@@ -3,7 +3,7 @@ p99 ≤ 20 ms).
 
     .venv/bin/python bench/bench_gateway_http.py [--requests N] [--concurrency C] [--workers 1 2]
         [--db sqlite postgres] [--mix 8.2 8.2+12.2] [--duration S] [--no-dispatcher]
-        [--server factory|althan] [--fast-http DIR] [--profile] [--pg-url URL]
+        [--server factory|althan] [--load wrk|httpx] [--profile] [--summary-json] [--pg-url URL]
 
 For every combination asked for, a fresh store is set up (SQLite WAL in a temp directory, or a
 PostgreSQL database created for the run and dropped after it): the ZAZ1 test users, one bench user
@@ -17,10 +17,14 @@ is started on 127.0.0.1 on a free port:
   `create_app` with an `OutboxDispatcher` unless ``--no-dispatcher``), without access logging;
 - ``--server althan``: ``althan serve`` itself (one process, uvicorn's access log on).
 
-A separate load process (httpx + asyncio, C keep-alive connections, one in-order stream of
-requests per slot) first sends a warm-up of 5 requests per slot, then the rest, bounded by
-``--duration`` seconds. It reports requests/s, client-side latency percentiles and the
-X-DUIS-Response-Code mix; the server's and the load process's CPU time are read from /proc.
+The load (``--load wrk``, the default) is Debian's wrk with a Lua script (`wrk_load`): one
+thread and one connection per slot, each sending its user's presigned requests in order, first
+flat out (saturation), then paced at half the saturation rate (p99 there). ``--load httpx`` is
+the older asyncio load process (it costs more CPU than the server). Reported: requests/s,
+latency percentiles, the X-DUIS-Response-Code mix, the server's and the load generator's CPU
+per request (from /proc), and the floor measured in the same run (parse + schema-validate +
+verify the same signed request and sign it, in-process, best of 5) with the server's CPU per
+request as a multiple of it. ``--summary-json`` ends with one JSON line for run_all.py.
 ``--profile`` samples the server processes with py-spy during the measured phase and prints the
 functions with the most samples.
 """
@@ -46,6 +50,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import wrk_load
 from pgtemp import postgres_db
 
 HERE = Path(__file__).resolve().parent
@@ -320,114 +325,196 @@ def summarise_pyspy(path: Path, top: int = 20) -> str:
     return "\n".join(lines)
 
 
+@contextmanager
+def serving(
+    args: argparse.Namespace, data_dir: Path, db_url: str | None, workers: int
+) -> Iterator[tuple[str, list[int]]]:
+    """The gateway on a free loopback port, until the block ends: (its URL, its processes)."""
+    py = sys.executable
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = dict(
+        os.environ,
+        **{
+            ENV_DATA: str(data_dir),
+            ENV_DB: db_url or "",
+            ENV_DISPATCH: "0" if args.no_dispatcher else "1",
+        },
+    )
+    if args.server == "althan":
+        cmd = [
+            str(Path(py).with_name("althan")),
+            "serve",
+            "--port",
+            str(port),
+            "--smki-port",
+            "0",
+            "--no-network",
+            "--workers",
+            str(workers),
+            "--data-dir",
+            str(data_dir),
+        ] + (["--db-url", db_url] if db_url else [])
+    else:
+        cmd = [
+            py,
+            "-m",
+            "uvicorn",
+            "--factory",
+            "bench_gateway_http:make_app",
+            "--app-dir",
+            str(HERE),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+            "--no-access-log",
+            "--log-level",
+            "warning",
+        ]
+    server = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        _wait_ready(url, server)
+        time.sleep(1.5 if workers > 1 else 0.3)  # let every worker come up
+        yield url, _tree(server.pid)
+    finally:
+        server.send_signal(signal.SIGINT)
+        try:
+            _, err = server.communicate(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            _, err = server.communicate()
+        if server.returncode not in (0, -signal.SIGINT):
+            print(err.decode()[-2000:], file=sys.stderr)
+
+
+def _pyspy(pid: int, out: Path) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [
+            str(Path(sys.executable).with_name("py-spy")),
+            "record",
+            "--format",
+            "raw",
+            "--rate",
+            "200",
+            "--subprocesses",
+            "--gil",
+            "--nonblocking",
+            "-o",
+            str(out),
+            "--pid",
+            str(pid),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+
+
 def run_one(args: argparse.Namespace, db: str, workers: int, mix: str) -> dict[str, Any]:
+    """One server configuration under load: saturation (and, with wrk, half that rate)."""
     py = sys.executable
     with tempfile.TemporaryDirectory(prefix="althan-bench-gw-") as tmp, _db(db, args) as db_url:
         data_dir = Path(tmp) / "data"
         clients = prepare(data_dir, db_url, args.concurrency)
+        n_half = args.requests // 2 if args.load == "wrk" else 0
         t = time.perf_counter()
-        per_slot = presign(clients, args.requests, mix)
+        per_slot = presign(clients, args.requests + n_half, mix)
         sign_s = time.perf_counter() - t
-        reqs_path = Path(tmp) / "requests.pickle"
-        reqs_path.write_bytes(pickle.dumps(per_slot))
-        port = free_port()
-        url = f"http://127.0.0.1:{port}"
-        env = dict(
-            os.environ,
-            **{
-                ENV_DATA: str(data_dir),
-                ENV_DB: db_url or "",
-                ENV_DISPATCH: "0" if args.no_dispatcher else "1",
-            },
-        )
-        if args.server == "althan":
-            cmd = [
-                str(Path(py).with_name("althan")),
-                "serve",
-                "--port",
-                str(port),
-                "--data-dir",
-                str(data_dir),
-            ] + (["--db-url", db_url] if db_url else [])
-        else:
-            cmd = [
-                py,
-                "-m",
-                "uvicorn",
-                "--factory",
-                "bench_gateway_http:make_app",
-                "--app-dir",
-                str(HERE),
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--workers",
-                str(workers),
-                "--no-access-log",
-                "--log-level",
-                "warning",
-            ]
-            if args.fast_http:  # uvloop + httptools from a directory outside the venv
-                cmd += ["--loop", "uvloop", "--http", "httptools"]
-                env["PYTHONPATH"] = os.pathsep.join([args.fast_http, env.get("PYTHONPATH", "")])
-        server = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        spy: subprocess.Popen[bytes] | None = None
-        try:
-            _wait_ready(url, server)
-            time.sleep(1.0 if workers > 1 else 0.2)  # let every worker come up
-            pids = _tree(server.pid)
-            load = subprocess.Popen(
-                [py, __file__, "--load", str(reqs_path), url, str(args.duration)],
-                stdout=subprocess.PIPE,
-            )
-            cpu0 = _cpu(pids)
-            if args.profile:
-                spy_out = Path(tmp) / "pyspy.txt"
-                spy = subprocess.Popen(
-                    [
-                        str(Path(py).with_name("py-spy")),
-                        "record",
-                        "--format",
-                        "raw",
-                        "--rate",
-                        "200",
-                        "--subprocesses",
-                        "--gil",
-                        "--nonblocking",
-                        "-o",
-                        str(spy_out),
-                        "--pid",
-                        str(server.pid),
-                    ],
-                    stdout=subprocess.DEVNULL,
-                    stderr=subprocess.PIPE,
+        floor = floor_ms(clients[0], per_slot[0][0][1], data_dir, db_url)
+        res: dict[str, Any] = {"sign_s": sign_s, "floor_ms": floor}
+        with serving(args, data_dir, db_url, workers) as (url, pids):
+            spy: subprocess.Popen[bytes] | None = None
+            spy_out = Path(tmp) / "pyspy.txt"
+            if args.load == "wrk":
+                cut = WARMUP_PER_SLOT + args.requests // len(per_slot)
+                first = Path(tmp) / "streams-1"
+                second = Path(tmp) / "streams-2"
+                wrk_load.write_streams(first, [r[:cut] for r in per_slot])
+                wrk_load.write_streams(second, [r[cut:] for r in per_slot])
+                cpu0 = _cpu(pids)
+                if args.profile:
+                    spy = _pyspy(pids[0], spy_out)
+                sat = wrk_load.run_wrk(url, first, len(per_slot), args.duration)
+                cpu1 = _cpu(pids)
+                res.update(_wrk_figures(sat))
+                res["server_cpu"] = cpu1 - cpu0
+                half_rate = sat.rps / 2
+                span = min(args.duration, 0.8 * n_half / half_rate) if half_rate else 0
+                if span >= 2:
+                    half = wrk_load.run_wrk(url, second, len(per_slot), span, rate=half_rate)
+                    res["half"] = _wrk_figures(half)
+            else:
+                reqs_path = Path(tmp) / "requests.pickle"
+                reqs_path.write_bytes(pickle.dumps(per_slot))
+                load = subprocess.Popen(
+                    [py, __file__, "--load-process", str(reqs_path), url, str(args.duration)],
+                    stdout=subprocess.PIPE,
                 )
-            out, _ = load.communicate()
-            cpu1 = _cpu(pids)
-            if load.returncode:
-                raise SystemExit(f"load process failed ({load.returncode})")
-            res: dict[str, Any] = json.loads(out)
-            res["server_cpu"] = cpu1 - cpu0
-            res["sign_s"] = sign_s
+                cpu0 = _cpu(pids)
+                if args.profile:
+                    spy = _pyspy(pids[0], spy_out)
+                out, _ = load.communicate()
+                cpu1 = _cpu(pids)
+                if load.returncode:
+                    raise SystemExit(f"load process failed ({load.returncode})")
+                res.update(json.loads(out))
+                res["server_cpu"] = cpu1 - cpu0
             if spy is not None:
                 spy.send_signal(signal.SIGINT)
                 _, err = spy.communicate(timeout=60)
                 res["profile"] = (
                     summarise_pyspy(spy_out) if spy_out.exists() else "  py-spy: " + err.decode()
                 )
-        finally:
-            if spy is not None and spy.poll() is None:
-                spy.kill()
-            server.send_signal(signal.SIGINT)
-            try:
-                _, err = server.communicate(timeout=20)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                _, err = server.communicate()
-            if server.returncode not in (0, -signal.SIGINT):
-                print(err.decode()[-2000:], file=sys.stderr)
     return res
+
+
+def _wrk_figures(r: wrk_load.WrkResult) -> dict[str, Any]:
+    return {
+        "requests": r.requests,
+        "wall": r.wall,
+        "rps": r.rps,
+        "p50": r.p50,
+        "p90": r.p90,
+        "p99": r.p99,
+        "max": r.max,
+        "codes": r.codes,
+        "errors": r.errors,
+        "exhausted": r.exhausted,
+        "client_cpu": r.load_cpu,
+    }
+
+
+def floor_ms(client: Any, xml: bytes, data_dir: Path, db_url: str | None, n: int = 300) -> float:
+    """The floor of one request, measured here and now: parse + schema-validate + verify the
+    signed request, and sign a document of its size (the answer), with the DSP's own objects;
+    best of 5 rounds of `n`, ms."""
+    from althan.duis.xmldsig import sign, verify
+    from althan.duis.xmlsafe import parse_xml
+    from althan.runtime.assemble import build_dsp
+
+    a = build_dsp(data_dir, db_url=db_url)
+    duis = a.dsp.duis
+    duis.learn_certificates()
+    try:
+
+        def once() -> None:
+            root = parse_xml(xml)
+            duis.schemas.validate(root)
+            verify(root, duis.trust, dcc_eui=duis.dcc_eui)
+            sign(root, duis.key, duis.cert)
+
+        once()
+        best = float("inf")
+        for _ in range(5):
+            t0 = time.process_time()
+            for _ in range(n):
+                once()
+            best = min(best, (time.process_time() - t0) / n)
+    finally:
+        a.dsp.engine.dispose()
+    return best * 1e3
 
 
 def run_direct(args: argparse.Namespace, db: str, mix: str) -> tuple[float, float]:
@@ -454,6 +541,29 @@ def run_direct(args: argparse.Namespace, db: str, mix: str) -> tuple[float, floa
     return 1e3 * (c1 - c0) / len(rest), 1e3 * (t1 - t0) / len(rest)
 
 
+def summary(results: list[dict[str, Any]]) -> dict[str, Any]:
+    """The figures run_all.py reads: the first plain-8.2 run's server CPU and floor, and each
+    configuration's rate, p99 at half of it and CPU per request."""
+    first = next((r for r in results if r["mix"] == "8.2"), results[0])
+    return {
+        "gateway_cpu_ms": round(first["server_cpu_ms"], 3),
+        "gateway_floor_ms": round(first["floor_ms"], 3),
+        "gateway": [
+            {
+                "db": r["db"],
+                "mix": r["mix"],
+                "workers": r["workers"],
+                "rps": round(r["rps"], 1),
+                "cpu_ms": round(r["server_cpu_ms"], 3),
+                "floor_ms": round(r["floor_ms"], 3),
+                "load_cpu_ms": round(1e3 * r["client_cpu"] / r["requests"], 3),
+                "p99_half_rate_ms": r["half"]["p99"] if "half" in r else None,
+            }
+            for r in results
+        ],
+    }
+
+
 @contextmanager
 def _db(db: str, args: argparse.Namespace) -> Iterator[str | None]:
     if db == "postgres":
@@ -464,7 +574,7 @@ def _db(db: str, args: argparse.Namespace) -> Iterator[str | None]:
 
 
 def main(argv: list[str]) -> int:
-    if argv[:1] == ["--load"]:
+    if argv[:1] == ["--load-process"]:
         load_main(argv[1], argv[2], float(argv[3]))
         return 0
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
@@ -478,13 +588,19 @@ def main(argv: list[str]) -> int:
     p.add_argument("--server", choices=("factory", "althan"), default="factory")
     p.add_argument("--profile", action="store_true", help="py-spy the server (needs ptrace)")
     p.add_argument(
-        "--fast-http",
-        metavar="DIR",
-        help="run uvicorn with uvloop + httptools importable from DIR "
-        "(pip install --target DIR uvloop httptools)",
+        "--load",
+        choices=("wrk", "httpx"),
+        default="wrk",
+        help="the load generator: wrk (C, one thread per stream) or an httpx asyncio process",
     )
     p.add_argument("--pg-url", default=PG_DEFAULT)
     p.add_argument("--json", action="store_true", help="also print each result as JSON")
+    p.add_argument(
+        "--summary-json",
+        action="store_true",
+        help="end with one JSON line: gateway_cpu_ms and gateway_floor_ms (the first 8.2 run), "
+        "and per configuration",
+    )
     p.add_argument(
         "--direct",
         action="store_true",
@@ -503,37 +619,44 @@ def main(argv: list[str]) -> int:
                 )
     print(
         f"{args.requests:,} presigned requests, concurrency {args.concurrency}, "
-        f"server={args.server}{' (uvloop+httptools)' if args.fast_http else ''}, "
-        f"dispatcher={'off' if args.no_dispatcher else 'on'}, "
-        f"{os.cpu_count()} CPUs"
+        f"server={args.server}, load={args.load}"
+        + (f" {wrk_load.wrk_version()}" if args.load == "wrk" else "")
+        + f", dispatcher={'off' if args.no_dispatcher else 'on'}, {os.cpu_count()} CPUs"
     )
+    results = []
     for db in args.db:
         for mix in args.mix:
-            for w in args.workers if args.server == "factory" else [1]:
+            for w in args.workers:
                 r = run_one(args, db, w, mix)
-                good = sum(v for k, v in r["codes"].items() if k == "200/I0")
-                ok &= good == r["requests"]
+                good = r["codes"].get("200/I0", 0)
+                ok &= good == r["requests"] and not r.get("errors")
+                cpu_ms = 1e3 * r["server_cpu"] / r["requests"]
                 print(
                     f"{db:8} {mix:8} workers={w}: {r['rps']:7.0f} req/s, "
-                    f"p50 {r['p50']:5.1f} ms, p95 {r['p95']:5.1f} ms, p99 {r['p99']:5.1f} ms, "
-                    f"max {r['max']:6.1f} ms; {r['requests']:,} in {r['wall']:.1f} s; "
-                    f"codes {r['codes']}; server CPU {1e3 * r['server_cpu'] / r['requests']:.2f}"
-                    f" ms/req, load CPU {1e3 * r['client_cpu'] / r['requests']:.2f} ms/req",
+                    f"p50 {r['p50']:5.1f} ms, p99 {r['p99']:5.1f} ms, max {r['max']:6.1f} ms; "
+                    f"{r['requests']:,} in {r['wall']:.1f} s; codes {r['codes']}; "
+                    f"server CPU {cpu_ms:.2f} ms/req = {cpu_ms / r['floor_ms']:.2f}x the floor "
+                    f"({r['floor_ms']:.2f} ms); load CPU "
+                    f"{1e3 * r['client_cpu'] / r['requests']:.2f} ms/req"
+                    + (f"; RAN OUT in {r['exhausted']} streams" if r.get("exhausted") else ""),
                     flush=True,
                 )
+                if "half" in r:
+                    h = r["half"]
+                    print(
+                        f"{'':17} at half that rate ({h['rps']:.0f} req/s): p50 {h['p50']:.1f} "
+                        f"ms, p90 {h['p90']:.1f} ms, p99 {h['p99']:.1f} ms, max {h['max']:.1f} ms",
+                        flush=True,
+                    )
                 if "profile" in r:
                     print(r["profile"])
+                row = {"db": db, "mix": mix, "workers": w, "server_cpu_ms": cpu_ms}
+                row.update({k: v for k, v in r.items() if k != "profile"})
+                results.append(row)
                 if args.json:
-                    print(
-                        json.dumps(
-                            {
-                                "db": db,
-                                "mix": mix,
-                                "workers": w,
-                                **{k: v for k, v in r.items() if k != "profile"},
-                            }
-                        )
-                    )
+                    print(json.dumps(row))
+    if args.summary_json:
+        print(json.dumps(summary(results)))
     return 0 if ok else 1
 
 

@@ -140,9 +140,9 @@ class DuisIO:
             raise DuisRejected(C.E100, str(exc)) from exc
         except XmlError as exc:
             raise DuisRejected(C.E19, str(exc)) from exc
-        rid, srv = _header_guess(root, self.srvs)
 
         def refused(code: C.Code, exc: Exception) -> DuisRejected:
+            rid, srv = _header_guess(root, self.srvs)  # read only for a refusal
             return DuisRejected(code, str(exc), request_id=rid, srv=srv)
 
         # schema first, as the DCC Boxed tool does: a schema-invalid request is E19 however

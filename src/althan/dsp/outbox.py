@@ -74,6 +74,9 @@ _MINE = (outbox.c.claimed_by == bindparam("me"), outbox.c.sent_at.is_(None))
 class Outbox:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self.puts = 0
+        """Rows put so far by this process (committed or not): the gateway wakes the
+        dispatcher only when a request queued something."""
 
     # -- writing (inside a handler's transaction)
     def put_smwan(
@@ -82,6 +85,7 @@ class Outbox:
         """SM WAN messages for CSP regions (a FirmwareDistribution without its image bytes:
         the image is stored once, by SHA-256, and put back when the row is sent)."""
         if rows:
+            self.puts += len(rows)
             conn.execute(
                 _PUT,
                 [
@@ -109,6 +113,7 @@ class Outbox:
     ) -> None:
         """Signed DUIS for `user`: a DCC alert (its `alerts` row) or the device response to
         a request (its RequestID), so the SSI can show the signed XML of either."""
+        self.puts += 1
         conn.execute(
             _PUT,
             {

@@ -55,6 +55,8 @@ class DuisReply:
     response_code: str
     detail: str = ""
     media_type: str = "application/xml"
+    queued: bool = False
+    """The request put something in the outbox (the dispatcher has work)."""
 
 
 class Dsp:
@@ -111,6 +113,7 @@ class Dsp:
                 service_reference_variant=exc.srv.variant,
             )
             return DuisReply(200, body, exc.code.code, exc.detail)
+        puts = self.outbox.puts
         try:
             with self.engine.begin() as conn:
                 call = Call(
@@ -128,7 +131,8 @@ class Dsp:
                     raise Reject(handled.code)
         except Reject as rej:
             return self._reply(req, rej.code, None, now, rej.detail)
-        return self._reply(req, handled.code, handled.payload, now)
+        queued = self.outbox.puts != puts
+        return self._reply(req, handled.code, handled.payload, now, queued=queued)
 
     def _reply(
         self,
@@ -137,6 +141,8 @@ class Dsp:
         payload: etree._Element | None,
         now: datetime,
         detail: str = "",
+        *,
+        queued: bool = False,
     ) -> DuisReply:
         body = self.duis.response(
             request_id=req.request_id,
@@ -148,7 +154,7 @@ class Dsp:
             payload=payload,
             schema_version=req.schema_version,
         )
-        return DuisReply(200, body, code.code, detail)
+        return DuisReply(200, body, code.code, detail, queued=queued)
 
     # ------------------------------------------------------------------ quarantine
     def release(self, ref: int, now: datetime) -> Decision:

@@ -4,7 +4,8 @@ The HTTP edge checks what it can before the DSP sees a byte: the method and path
 trailing-slash redirect, which would echo the client's Host header back), the content type
 (``application/xml``), and the size — refused from ``Content-Length`` before reading, and while
 streaming the body, so an oversize body is never held in memory. What passes is handed, with
-the time read here, to `Dsp.handle_duis` in a worker thread; the answer is the DSP's.
+the time read here, to `Dsp.handle_duis` (on the event loop, or in a worker thread when it is
+large); the answer is the DSP's.
 """
 
 from __future__ import annotations
@@ -25,6 +26,10 @@ XML_TYPES = frozenset({"application/xml", "text/xml"})
 SERVICES = ("D", "S", "T")
 MAX_BODY = 14_000_000
 """The largest DUIS request: an 11.4 with a 10,240,000-byte image (13.7 MB of base64)."""
+INLINE_BELOW = 65_536
+"""A request up to this size is handled on the event loop: handing it to a worker thread
+costs more than most requests' own work. A larger one (an 11.4 carrying its image) goes to a
+worker thread, so that it does not hold up the other connections while it is processed."""
 
 
 def _refusal(status: int, code: str, text: str) -> Response:
@@ -70,9 +75,10 @@ def duis_routes(
     *,
     after_request: Callable[[], None] = lambda: None,
     max_body: int = MAX_BODY,
+    inline_below: int = INLINE_BELOW,
 ) -> Sequence[Route]:
-    """The three DUIS web services of `dsp`; `after_request` runs after each is answered (the
-    outbox dispatcher is woken there)."""
+    """The three DUIS web services of `dsp`; `after_request` runs after each request that put
+    something in the outbox is answered (the outbox dispatcher is woken there)."""
 
     def service(name: str) -> Route:
         async def endpoint(request: Request) -> Response:
@@ -82,8 +88,12 @@ def duis_routes(
             body = await read_capped(request, max_body)
             if body is None:
                 return _refusal(413, "E100", f"request larger than {max_body} bytes")
-            reply = await run_in_threadpool(dsp.handle_duis, name, body, clock())
-            after_request()
+            if len(body) <= inline_below:
+                reply = dsp.handle_duis(name, body, clock())
+            else:
+                reply = await run_in_threadpool(dsp.handle_duis, name, body, clock())
+            if reply.queued:
+                after_request()
             return _answer(reply)
 
         return Route(f"/api/v1/service{name}", endpoint, methods=["POST"], name=f"service{name}")

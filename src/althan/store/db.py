@@ -33,7 +33,9 @@ def open_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"check_same_thread": False})
         event.listen(engine, "connect", _sqlite_pragmas)
     else:
-        engine = create_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+        # no pre-ping: it would add a round trip to every request; a connection the server
+        # dropped fails its request, and SQLAlchemy then discards the pool's stale connections
+        engine = create_engine(url, pool_size=10, max_overflow=10)
     migrate(engine)
     return engine
 
