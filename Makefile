@@ -7,10 +7,11 @@ NPM_STAMP := node_modules/.installed
 HTMX := src/althan/ssi/static/vendor/htmx.min.js
 # the browser the SSI's browser tests drive (Playwright's own download is not used)
 CHROMIUM := /usr/bin/chromium
+WRK := /usr/bin/wrk
 
 .PHONY: setup demo test test-fast knockout mutate bench lint typecheck fuzz serve clean
 
-setup: $(STAMP) $(NPM_STAMP) $(HTMX) $(CHROMIUM)
+setup: $(STAMP) $(NPM_STAMP) $(HTMX) $(CHROMIUM) $(WRK)
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -28,6 +29,10 @@ $(HTMX): $(NPM_STAMP)
 
 $(CHROMIUM):
 	apt-get install -y chromium || (apt-get update && apt-get install -y chromium)
+
+# the load generator of bench/bench_gateway_http.py (make bench)
+$(WRK):
+	apt-get install -y wrk || (apt-get update && apt-get install -y wrk)
 
 demo: setup
 	$(BIN)/althan demo

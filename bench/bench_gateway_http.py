@@ -350,8 +350,6 @@ def serving(
             "--smki-port",
             "0",
             "--no-network",
-            "--workers",
-            str(workers),
             "--data-dir",
             str(data_dir),
         ] + (["--db-url", db_url] if db_url else [])
