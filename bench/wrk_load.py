@@ -55,6 +55,7 @@ function request()
   i = i + 1
   if i > #reqs then
     exhausted = 1
+    wrk.thread:set("exhausted", 1)
     wrk.thread:stop()
     i = #reqs
   end
