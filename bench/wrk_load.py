@@ -37,7 +37,6 @@ end
 
 local reqs = {}
 local i = 0
-local ok, other, exhausted = 0, 0, 0
 local codes = {}
 
 function init(args)
@@ -54,7 +53,6 @@ end
 function request()
   i = i + 1
   if i > #reqs then
-    exhausted = 1
     wrk.thread:set("exhausted", 1)
     wrk.thread:stop()
     i = #reqs
@@ -73,7 +71,6 @@ function response(status, headers, body)
   local key = status .. "/" .. code
   codes[key] = (codes[key] or 0) + 1
   wrk.thread:set("codes", codes)
-  wrk.thread:set("exhausted", exhausted)
 end
 
 function done(summary, latency, requests)
