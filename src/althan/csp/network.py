@@ -162,8 +162,10 @@ def build_network(
     device_pki: gbcs_io.KeySource,
     sim: SimLike,
     installed: Installed = NOTHING_INSTALLED,
+    first_msg: int = 0,
 ) -> Network:
-    """Add one CSP component per region (``csp:<Region>``) to `sim`.
+    """Add one CSP component per region (``csp:<Region>``) to `sim`, each numbering its
+    messages from `first_msg` (see `CspRegion`).
 
     Faults are not part of the network: the sim runtime applies a fault plan
     (:class:`althan.runtime.faults.FaultInjector`) to the components this adds.
@@ -180,6 +182,7 @@ def build_network(
             device_pki,
             preloaded_device_logs=config.preloaded_device_logs,
             installed=installed,
+            first_msg=first_msg,
         )
         sim.add(csp)
         net.regions[region] = csp

@@ -93,7 +93,11 @@ class CspRegion:
         *,
         preloaded_device_logs: bool = True,
         installed: Installed = NOTHING_INSTALLED,
+        first_msg: int = 0,
     ) -> None:
+        """`first_msg`: what the IDs of this CSP's messages to the DSP count on from: a network
+        rebuilt on a store that was served before must not reuse an ID the DSP's inbox has
+        seen. (The alerts' originator counters grow with time whatever the sequence.)"""
         self.region = region
         self._address = csp_address(region)
         self.wan = WanLink(wan)
@@ -115,6 +119,7 @@ class CspRegion:
         self.counters = RegionCounters()
         self._seen: set[str] = set()
         self._msg_seq = 0
+        self._first_msg = first_msg
         self._effects: list[Effect] = []
         self._held: list[object] = []  # messages to the DSP and commands, during an outage
         # CHs off the WAN: what waits for each (messages from it, commands and images for it)
@@ -126,7 +131,7 @@ class CspRegion:
 
     def _msg_id(self) -> str:
         self._msg_seq += 1
-        return f"{self._address}:{self._msg_seq}"
+        return f"{self._address}:{self._first_msg + self._msg_seq}"
 
     def _to_dsp(self, msg: object, now: float, chf: EUI64 | None = None) -> None:
         if chf is not None and chf in self._offline:

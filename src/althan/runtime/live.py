@@ -74,13 +74,17 @@ class ScaledClock:
         start: datetime,
         speed: float,
         real: Callable[[], float] = time.monotonic,
+        real0: float | None = None,
     ) -> None:
+        """`start` is the DCC time when `real` reads `real0` (default: now). Processes that
+        must agree on DCC time (`althan serve --workers N`) share `start` and `real0` on the
+        wall clock (``real=time.time``)."""
         if speed <= 0:
             raise ValueError(f"speed must be > 0, got {speed}")
         self.start = start
         self.speed = speed
         self._real = real
-        self._real0 = real()
+        self._real0 = real() if real0 is None else real0
 
     def __call__(self) -> datetime:
         return self.start + timedelta(seconds=(self._real() - self._real0) * self.speed)

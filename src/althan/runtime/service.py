@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from typing import Protocol
 
 from starlette.applications import Starlette
 from starlette.routing import BaseRoute, Router
@@ -18,9 +19,17 @@ from althan.runtime.assemble import Assembly
 from althan.runtime.dispatcher import Clock, OutboxDispatcher, utc_now
 from althan.runtime.duis_http import duis_routes
 from althan.runtime.intake_http import intake_routes
-from althan.runtime.live import LiveNetwork
 
-__all__ = ["create_app"]
+__all__ = ["Background", "create_app"]
+
+
+class Background(Protocol):
+    """What runs beside the gateway for the app's lifetime (the network, `althan.runtime.live`,
+    or this process's part in it, `althan.runtime.served.NetworkRole`)."""
+
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
 
 
 def create_app(
@@ -28,7 +37,7 @@ def create_app(
     *,
     clock: Clock = utc_now,
     dispatcher: OutboxDispatcher | None = None,
-    network: LiveNetwork | None = None,
+    network: Background | None = None,
     routes: Sequence[BaseRoute] = (),
 ) -> Starlette:
     """The DUIS web interface over `assembly`'s DSP, AltHANCo's intake of suppliers' upgrade
