@@ -15,7 +15,7 @@ is started on 127.0.0.1 on a free port:
 - ``--server factory`` (default): ``uvicorn --factory bench_gateway_http:make_app --workers W``,
   the app built exactly as ``althan serve`` builds it (`build_dsp`, `DuisIO.learn_certificates`,
   `create_app` with an `OutboxDispatcher` unless ``--no-dispatcher``), without access logging;
-- ``--server althan``: ``althan serve --workers W`` itself (uvicorn's access log on).
+- ``--server althan``: ``althan serve --workers W --no-access-log --no-network`` itself.
 
 The load (``--load wrk``, the default) is Debian's wrk with a Lua script (`wrk_load`): one
 thread and one connection per slot, each sending its user's presigned requests in order, first
@@ -350,6 +350,7 @@ def serving(
             "--smki-port",
             "0",
             "--no-network",
+            "--no-access-log",
             "--workers",
             str(workers),
             "--data-dir",

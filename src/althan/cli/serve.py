@@ -77,6 +77,9 @@ def serve(
         help="Run the CSPs, Comms Hubs and homes (in the one process of all those serving the "
         "store that holds the network lease).",
     ),
+    access_log: bool = typer.Option(
+        True, "--access-log/--no-access-log", help="Log each HTTP request (uvicorn's access log)."
+    ),
     workers: int = typer.Option(
         1,
         "--workers",
@@ -134,7 +137,8 @@ def serve(
         f"{speed:g}× DCC time" + ("" if network else " (not run: --no-network)")
     )
     if workers == 1:
-        servers = [uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="info"))]
+        config = uvicorn.Config(app, host=host, port=port, log_level="info", access_log=access_log)
+        servers = [uvicorn.Server(config)]
         if smki is not None:
             servers.append(smki)
 
@@ -155,6 +159,7 @@ def serve(
         port=port,
         workers=workers,
         log_level="info",
+        access_log=access_log,
     )
 
 

@@ -43,6 +43,11 @@ class Call:
     last_counter: int | None = None
     raw: bytes = b""
     """The request as received (signed XML): what quarantine keeps."""
+    claims_counter: bool = True
+    """False for a released quarantined request: it claimed its counter on arrival."""
+    claimed: bool | None = None
+    """Whether `registered_user` already moved the user's counter (one round trip for both):
+    `fresh_counter` then refuses or passes on that result. None: not tried."""
     _srv: SrvInfo | None = None
     _route: Route | None = None
 
@@ -68,11 +73,27 @@ Step = Callable[[Call, Next], Handled]
 
 
 def registered_user(call: Call, call_next: Next) -> Handled:
-    found = users.roles_of(call.conn, call.req.originator)
+    req = call.req
+    # the counter is claimed here with the roles read, in one statement: the steps up to
+    # `fresh_counter` touch no store, and a refusal rolls the claim back with the rest
+    if call.claims_counter and not _reuses_request_id(call):
+        roles = users.claim_counter_roles(call.conn, req.originator, req.counter)
+        call.claimed = roles is not None
+        if roles is not None:
+            call.roles = roles
+            return call_next(call)
+    found = users.roles_of(call.conn, req.originator)
     if found is None:
-        raise Reject(C.E2, f"user {call.req.originator} is not a registered DCC user")
+        raise Reject(C.E2, f"user {req.originator} is not a registered DCC user")
     call.roles, call.last_counter = found
     return call_next(call)
+
+
+def _reuses_request_id(call: Call) -> bool:
+    """`Call.reuses_request_id` before `known_service` has run (an unknown SRV claims: it is
+    refused, and the claim rolled back)."""
+    srv = call.services.srvs.get(call.req.service_reference_variant)
+    return srv is not None and srv.critical and call.req.command_variant in SIGNED_PRE_COMMAND_CVS
 
 
 def signer_is_originator(call: Call, call_next: Next) -> Handled:
@@ -142,9 +163,12 @@ def routed(call: Call, call_next: Next) -> Handled:
 
 def fresh_counter(call: Call, call_next: Next) -> Handled:
     req = call.req
-    if not call.reuses_request_id and not users.claim_counter(
-        call.conn, req.originator, req.counter
-    ):
+    if call.reuses_request_id:
+        return call_next(call)
+    claimed = call.claimed
+    if claimed is None:
+        claimed = users.claim_counter(call.conn, req.originator, req.counter)
+    if not claimed:
         raise Reject(C.E12, f"counter {req.counter} not greater than {call.last_counter}")
     return call_next(call)
 

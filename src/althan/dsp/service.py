@@ -167,7 +167,16 @@ class Dsp:
                 entry = quarantine.decide(conn, ref, quarantine.Status.RELEASED, now)
                 req = self.duis.accept(quarantine.request_xml(conn, ref))
                 effects = self._effects(conn, now)
-                call = Call(conn, req, entry.service, now, self.services, self.routes, effects)
+                call = Call(
+                    conn,
+                    req,
+                    entry.service,
+                    now,
+                    self.services,
+                    self.routes,
+                    effects,
+                    claims_counter=False,
+                )
                 handled = self._released(call)
                 if not handled.code.code.startswith(("I", "W")):
                     raise Reject(handled.code)

@@ -55,6 +55,19 @@ _CLAIM_COUNTER = text(
 )
 
 
+_CLAIM_COUNTER_ROLES = text(
+    "UPDATE users SET last_counter = :counter WHERE eui = :eui"
+    " AND (last_counter IS NULL OR last_counter < :counter) RETURNING roles"
+)
+
+
+def claim_counter_roles(conn: Connection, eui: EUI64, counter: int) -> frozenset[UserRole] | None:
+    """Move a registered user's counter to `counter` and give the user's roles, in one round
+    trip; None when the user is unknown or `counter` is not greater (`roles_of` tells which)."""
+    r = conn.execute(_CLAIM_COUNTER_ROLES, {"eui": eui_to_db(eui), "counter": counter}).first()
+    return None if r is None else _roles(r.roles)
+
+
 def roles_of(conn: Connection, eui: EUI64) -> tuple[frozenset[UserRole], int | None] | None:
     """(roles, last counter) of a registered user, or None (the request path: one row)."""
     r = conn.execute(_ROLES, {"eui": eui_to_db(eui)}).first()
