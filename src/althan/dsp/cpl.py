@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy import Connection, insert, select, update
 
 from althan.model import EUI64
 from althan.store.tables import cpl_entries, cpl_history, users
@@ -158,21 +158,3 @@ def active_for_image(conn: Connection, image_sha256: str) -> list[CplEntry]:
         cpl_entries.c.status == CplStatus.ACTIVE.value,
     )
     return [_entry(r) for r in conn.execute(q)]
-
-
-_STATUS_OF_VERSION = select(cpl_entries.c.status, cpl_entries.c.hw_min, cpl_entries.c.hw_max).where(
-    cpl_entries.c.manufacturer == bindparam("mfr"),
-    cpl_entries.c.model == bindparam("model"),
-    cpl_entries.c.firmware_version == bindparam("version"),
-)
-
-
-def status_of_version(
-    conn: Connection, manufacturer: str, model: str, hw: int | None, version: str
-) -> str | None:
-    """CPL status of a firmware version for a device (for 8.2 DeviceFirmwareVersionStatus)."""
-    params = {"mfr": manufacturer.upper(), "model": model.upper(), "version": version.upper()}
-    for r in conn.execute(_STATUS_OF_VERSION, params):
-        if hw is None or r.hw_min <= hw <= r.hw_max:
-            return str(r.status)
-    return None

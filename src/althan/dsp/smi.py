@@ -9,12 +9,12 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, select, update
+from sqlalchemy import Connection, and_, bindparam, func, or_, select, update
 
-from althan.dsp import records
+from althan.dsp import cpl, records
 from althan.model import EUI64, TYPE1_DEVICE_TYPES, DeviceStatus, DeviceType, Region
 from althan.store.bulk import insert_new, raw, select_where_in
-from althan.store.tables import chf_device_log, devices, eui_from_db, eui_to_db
+from althan.store.tables import chf_device_log, cpl_entries, devices, eui_from_db, eui_to_db
 
 _DEVICE = select(devices).where(devices.c.eui == bindparam("eui", type_=devices.c.eui.type))
 _TYPE1 = tuple(t.value for t in TYPE1_DEVICE_TYPES)
@@ -23,6 +23,51 @@ _TYPE1 = tuple(t.value for t in TYPE1_DEVICE_TYPES)
 def get_device(conn: Connection, eui: EUI64) -> Any:
     """The SMI row of `eui`, or None."""
     return conn.execute(_DEVICE, {"eui": eui}).first()
+
+
+_MODEL = func.upper(func.trim(devices.c.model))
+_DEVICE_AND_CPL = (
+    select(
+        devices,
+        cpl_entries.c.model.label("cpl_model"),
+        cpl_entries.c.status.label("cpl_status"),
+        cpl_entries.c.hw_min.label("cpl_hw_min"),
+        cpl_entries.c.hw_max.label("cpl_hw_max"),
+    )
+    .outerjoin(
+        cpl_entries,
+        and_(
+            cpl_entries.c.manufacturer == func.upper(devices.c.manufacturer),
+            cpl_entries.c.firmware_version == func.upper(devices.c.firmware_version),
+            or_(cpl_entries.c.model == func.substr(_MODEL, 1, 4), cpl_entries.c.model == _MODEL),
+        ),
+    )
+    .where(devices.c.eui == bindparam("eui", type_=devices.c.eui.type))
+    .order_by(cpl_entries.c.id)
+)
+
+
+def get_device_and_firmware_status(
+    conn: Connection, eui: EUI64
+) -> tuple[dict[str, Any], str | None] | None:
+    """The SMI record of `eui` (as a dict) and the CPL status of the firmware it runs (8.2's
+    DeviceFirmwareVersionStatus: the first entry, by id, for its manufacturer, model identifier
+    and version whose hardware range holds the model's hardware version), in one round trip;
+    None when the SMI has no such device."""
+    rows = conn.execute(_DEVICE_AND_CPL, {"eui": eui}).all()
+    if not rows:
+        return None
+    first = rows[0]
+    device = {k: v for k, v in first._asdict().items() if not k.startswith("cpl_")}
+    if not first.firmware_version:
+        return device, None
+    model_id, hw = cpl.split_model(first.model)
+    for r in rows:
+        if r.cpl_status is None or r.cpl_model != model_id:
+            continue  # no CPL entry (the outer join's empty side), or the other model form
+        if hw is None or r.cpl_hw_min <= hw <= r.cpl_hw_max:
+            return device, str(r.cpl_status)
+    return device, None
 
 
 def is_althan(row: Any) -> bool:

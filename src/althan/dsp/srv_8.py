@@ -8,7 +8,7 @@ from lxml import etree
 
 from althan import gbcs
 from althan.dsp import catalogue as C
-from althan.dsp import cpl, gbcs_out, records, smi
+from althan.dsp import gbcs_out, records, smi
 from althan.dsp.bodies import el, inventory_device
 from althan.dsp.context import Ctx, Handled, Reject, ResponseCtx, Route
 from althan.duis.namespaces import sr_child as child
@@ -59,15 +59,12 @@ def srv_8_2(ctx: Ctx) -> Handled:
     if not dev_id:
         by = etree.QName(b[0]).localname if len(b) else "nothing"
         raise Reject(C.E21, f"8.2 by {by} is not supported by althan (by DeviceID only)")
-    row = smi.get_device(ctx.conn, EUI64.parse(dev_id))
-    if row is None:
+    found = smi.get_device_and_firmware_status(ctx.conn, EUI64.parse(dev_id))
+    if found is None:
         raise Reject(C.E080201, f"no device {dev_id}")
-    device = row._asdict()
-    if row.firmware_version:  # DeviceFirmwareVersionStatus: that version's CPL entry's status
-        model_id, hw = cpl.split_model(row.model)
-        device["fw_status"] = cpl.status_of_version(
-            ctx.conn, row.manufacturer, model_id, hw, row.firmware_version
-        )
+    device, fw_status = found
+    if device["firmware_version"]:  # DeviceFirmwareVersionStatus: its CPL entry's status
+        device["fw_status"] = fw_status
     return Handled(C.I0, el("DSPInventory", None, inventory_device(device)), 1)
 
 
