@@ -76,14 +76,20 @@ def measure(
     submit_many(spin, [shard_seconds] * 4)
     shards = time.perf_counter() - t
     ideal = 4 * shard_seconds / 2
-    return {"overhead_ms_per_task": overhead_ms, "shards_wall_s": shards, "shards_x_ideal": shards / ideal}
+    return {
+        "overhead_ms_per_task": overhead_ms,
+        "shards_wall_s": shards,
+        "shards_x_ideal": shards / ideal,
+    }
 
 
 def run_dask(tasks: int, shard_seconds: float) -> dict[str, float]:
-    from dask.distributed import Client, LocalCluster
+    from dask.distributed import Client, LocalCluster  # type: ignore[import-not-found,unused-ignore]
 
     t = time.perf_counter()
-    cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
+    cluster = LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+    )
     client = Client(cluster)
     client.submit(noop, 0).result()
     start = time.perf_counter() - t
@@ -93,14 +99,14 @@ def run_dask(tasks: int, shard_seconds: float) -> dict[str, float]:
 
     r = measure(many, tasks, shard_seconds)
     r["start_s"] = start
-    r["cluster_rss_mb"] = _rss_mb(_children(os.getpid())) 
+    r["cluster_rss_mb"] = _rss_mb(_children(os.getpid()))
     client.close()
     cluster.close()
     return r
 
 
 def run_ray(tasks: int, shard_seconds: float) -> dict[str, float]:
-    import ray
+    import ray  # type: ignore[import-not-found,unused-ignore]
 
     t = time.perf_counter()
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
