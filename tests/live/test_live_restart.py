@@ -4,7 +4,8 @@ A rollout (one 11.4 per bridge model, every commissioned bridge of a generated f
 60× DCC time; as soon as the first N39 reaches the supplier's endpoint, an 11.2 is sent and the
 process is killed: nothing flushed, nothing said. Restarted (at 600×, so the rest takes
 seconds), the DCC rebuilds the network from the SMI and carries on: every accepted request is
-answered (the 11.2 by its device's response or by N58), every device of the rollout ends
+answered (the 11.2 by its device's response or by N58; one sent after the restart by its
+device's response), every device of the rollout ends
 Activated (N39, the SMI showing the new version) or Failed with a reason (a timeout: N57 names
 it, the SMI keeps the old version), and no device has two outcomes. The DSP's messages may be
 redelivered after a crash (at least once, byte for byte the same signed document): the
@@ -85,7 +86,7 @@ def test_kill_9_mid_rollout_then_restart_ends_every_device_once(tmp_path: Path) 
         before_restart = len(endpoint.got)
         n39_at_kill = sum(1 for r in endpoint.got if r.alert == "N39")
 
-        with Served(data, "--speed", "600", *timeouts):
+        with Served(data, "--speed", "600", *timeouts) as second:
             done: dict[str, list[str]] = {}
 
             def outcomes() -> dict[str, list[str]]:
@@ -109,6 +110,11 @@ def test_kill_9_mid_rollout_then_restart_ends_every_device_once(tmp_path: Path) 
                     or r.text(f".//{SR}CommandFailure/{SR}CommandRequestID") == read.request_id
                 )
             )
+            # a request sent after the restart gets its device's answer (not N58): the rebuilt
+            # network's messages carry IDs the DSP's inbox has not seen before
+            again = rb.read_firmware_version(EUI64.parse(bridges[0]["eui"]))
+            assert second.send(again)[:2] == (200, "I99")
+            [fresh] = endpoint.wait_for(lambda r: r.request_id == again.request_id, timeout=60)
             time.sleep(2)  # anything owed twice would arrive now
             done = outcomes()
 
@@ -118,6 +124,7 @@ def test_kill_9_mid_rollout_then_restart_ends_every_device_once(tmp_path: Path) 
     assert set(done) == set(old)
     assert {eui: len(v) for eui, v in done.items() if len(v) != 1} == {}, "none twice"
     assert len({r.xml for r in answered}) == 1
+    assert fresh.response_code == "I0" and fresh.text(f".//{SR}GBCSPayload"), fresh.xml[:400]
 
     after = {d["eui"]: d["firmware_version"] for d in devices(data, "list", "--type", "PPMID")}
     for eui, [outcome] in done.items():
