@@ -1,9 +1,9 @@
 """Two `althan serve` processes on one PostgreSQL store (issue 12, defects 4 and 5).
 
-Both processes run the outbox dispatcher on the same database; one runs the network, the
-other is started ``--no-network`` (two live networks on one store would each simulate every
-device — two copies of one device, each answering the SM WAN rows its process claimed — so a
-second process serves DUIS and delivers to users only; see docs/benchmarks.md). DCC alerts
+Both processes run the outbox dispatcher on the same database, and both are started with the
+network on: only the one holding the network lease (a PostgreSQL advisory lock,
+`althan.runtime.leader`) runs it — two live networks on one store would each simulate every
+device, each answering the SM WAN rows its process claimed. DCC alerts
 (N999, queued in the store as the SSI's "send test alert" queues them) go to three users:
 
 * a slow endpoint (each POST answered after a pause, so one batch outlasts the 5 s claim
@@ -27,7 +27,7 @@ from pathlib import Path
 
 import pytest
 import uvicorn
-from sqlalchemy import func, select
+from sqlalchemy import create_engine, func, select, text
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
@@ -39,6 +39,7 @@ from althan.duis.namespaces import SR
 from althan.duis.xmldsig import verify
 from althan.model import EUI64, TEST_SUPPLIER_EUI
 from althan.runtime.assemble import NETWORK_OPERATOR_EUI, OTHER_USER_EUI
+from althan.runtime.leader import NETWORK_LOCK_KEY
 from althan.store.tables import outbox
 from live_support import Served, althan, dsp_trust, free_port
 
@@ -162,8 +163,9 @@ def test_two_servers_deliver_each_alert_once_and_a_hung_endpoint_holds_back_only
                    "--data-dir", str(data_a), "--db-url", pg_url)  # fmt: skip
         a = Served(data_a, *common).start()
         try:
-            b = Served(data_b, *common, "--no-network").start()
+            b = Served(data_b, *common).start()
             try:
+                assert _network_leases(pg_url) == 1, "one network for the two processes"
                 slow_ids = _queue(data_a, pg_url, TEST_SUPPLIER_EUI, SLOW)
                 _queue(data_a, pg_url, NETWORK_OPERATOR_EUI, 3)
                 _wait("the hung endpoint's first POST", lambda: log.index("hang-start") >= 0)
@@ -199,6 +201,23 @@ def test_two_servers_deliver_each_alert_once_and_a_hung_endpoint_holds_back_only
         ).scalar_one()
     engine.dispose()
     assert unsent_slow == 0
+
+
+def _network_leases(db_url: str) -> int:
+    """How many sessions hold the network lease on `db_url`'s database."""
+    key = NETWORK_LOCK_KEY
+    engine = create_engine(db_url.replace("postgresql://", "postgresql+psycopg://", 1))
+    with engine.connect() as conn:
+        n = conn.execute(
+            text(
+                "SELECT count(*) FROM pg_locks l JOIN pg_database d ON d.oid = l.database"
+                " WHERE l.locktype = 'advisory' AND l.granted AND d.datname = current_database()"
+                " AND l.classid = :hi AND l.objid = :lo AND l.objsubid = 1"
+            ),
+            {"hi": key >> 32, "lo": key & 0xFFFF_FFFF},
+        ).scalar_one()
+    engine.dispose()
+    return int(n)
 
 
 def _holder(data: Path, db_url: str) -> set[int]:
