@@ -6,6 +6,8 @@ top bit set, which a signed BIGINT cannot hold as an unsigned value.
 
 from __future__ import annotations
 
+import struct
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -44,6 +46,22 @@ def eui_to_db(e: EUI64) -> int:
 def eui_from_db(stored: int) -> EUI64:
     """The EUI of a stored signed BIGINT."""
     return EUI64(stored + (1 << 64) if stored < 0 else stored)
+
+
+def eui_texts_from_db(stored: Sequence[int]) -> list[str]:
+    """The hyphenated text of each stored signed BIGINT (``str(eui_from_db(x))``, without the
+    EUI64s: for a bulk path that writes 100,000 of them)."""
+    h = struct.pack(f">{len(stored)}q", *stored).hex("-").upper()
+    return [h[i : i + 23] for i in range(0, len(h), 24)]
+
+
+def euis_to_db(hyphenated: str) -> list[int]:
+    """The stored integers of a comma-separated list of hyphenated EUIs (a DUIS DeviceIDList,
+    whose schema pattern admits only that), in its order."""
+    data = bytes.fromhex(hyphenated.replace("-", "").replace(",", ""))
+    if len(data) % 8:
+        raise ValueError("not a list of EUI-64s")
+    return list(struct.unpack(f">{len(data) // 8}q", data))
 
 
 class EUIType(TypeDecorator[EUI64]):
@@ -230,7 +248,7 @@ firmware_deliveries = Table(
     UniqueConstraint("request_id", "device"),
 )
 Index("ix_fd_device_active", firmware_deliveries.c.device, firmware_deliveries.c.active)
-Index("ix_fd_request_device", firmware_deliveries.c.request_id, firmware_deliveries.c.device)
+# (request_id, device) is indexed by its unique constraint (migration 0006 dropped a copy)
 
 firmware_warnings = Table(
     "firmware_warnings",
