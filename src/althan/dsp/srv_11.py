@@ -144,13 +144,16 @@ def srv_11_4(ctx: Ctx) -> Handled:
         now=ctx.now,
         deadline=ctx.now + ctx.services.settings.delivery_timeout,
     )
+    started: set[int] = set()
     if go:
         firmware.keep_image(conn, ctx.services.images, data, img, ctx.now)
+        _ids, devs, chfs, regions = zip(*go, strict=True)
+        started = set(devs)
         by_region: dict[str, list[tuple[str, str]]] = defaultdict(list)
-        chfs = eui_texts_from_db([t.chf for t in go])
-        devs = eui_texts_from_db([t.device for t in go])
-        for t, chf, dev in zip(go, chfs, devs, strict=True):
-            by_region[t.region].append((chf, dev))
+        for region, chf, dev in zip(
+            regions, eui_texts_from_db(chfs), eui_texts_from_db(devs), strict=True
+        ):
+            by_region[region].append((chf, dev))
         ctx.effects.smwan_encoded(
             [
                 (
@@ -160,8 +163,7 @@ def srv_11_4(ctx: Ctx) -> Handled:
                 for region, targets in sorted(by_region.items())
             ]
         )
-    started = {t.device for t in go} if len(go) < len(requested) else set(requested)
-    rest = [d for d in requested if d not in started]
+    rest = [d for d in requested if d not in started] if len(go) < len(requested) else []
     lists: dict[str, list[int]] = {}
     if rest:
         rows, busy = fanout.rows_of(conn, id_text(rest))
