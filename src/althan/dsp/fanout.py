@@ -28,7 +28,7 @@ from datetime import datetime
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Connection, TextClause, bindparam, text
+from sqlalchemy import Connection, Row, TextClause, bindparam, text
 
 from althan.model import TYPE1_DEVICE_TYPES, DeviceStatus
 from althan.store.bulk import id_rows, pair_rows
@@ -111,7 +111,7 @@ def start(
     version: str,
     now: datetime,
     deadline: datetime,
-) -> list[tuple[int, int, int, str]]:
+) -> list[Row[Any]]:
     """One Distributed delivery for each device in `ids` (`bulk.id_text`, the request's order)
     that passes every check; those deliveries (``id, device, chf, region``, EUIs as stored), in
     that order."""
@@ -125,7 +125,7 @@ def start(
         "now": now,
         "deadline": deadline,
     }
-    rows = conn.execute(_start(conn.dialect.name), params).tuples().all()
+    rows = conn.execute(_start(conn.dialect.name), params).all()
     # ids follow the SELECT's order; RETURNING's own order is not promised
     return sorted(rows, key=itemgetter(0))
 
