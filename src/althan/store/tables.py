@@ -31,6 +31,7 @@ from sqlalchemy.engine import Dialect
 from althan.model import EUI64
 
 _TOP = 1 << 63
+_HYPHENS = range(2, 23, 3)  # where an EUI-64's hyphens are in its 23 characters
 
 
 def signed64(value: int) -> int:
@@ -55,13 +56,20 @@ def eui_texts_from_db(stored: Sequence[int]) -> list[str]:
     return [h[i : i + 23] for i in range(0, len(h), 24)]
 
 
-def euis_to_db(hyphenated: str) -> list[int]:
-    """The stored integers of a comma-separated list of hyphenated EUIs (a DUIS DeviceIDList,
-    whose schema pattern admits only that), in its order."""
-    data = bytes.fromhex(hyphenated.replace("-", "").replace(",", ""))
-    if len(data) % 8:
-        raise ValueError("not a list of EUI-64s")
-    return list(struct.unpack(f">{len(data) // 8}q", data))
+def euis_to_db(listed: str) -> list[int]:
+    """The stored integers of a comma-separated list of EUIs (a DUIS DeviceIDList), in its
+    order. The list DUIS's schema pattern admits (``XX-XX-XX-XX-XX-XX-XX-XX`` joined by
+    commas) is read in one pass; any other (a user's own schema) item by item."""
+    n = (len(listed) + 1) // 24
+    if (
+        n
+        and len(listed) == 24 * n - 1
+        and all(set(listed[o::24]) == {"-"} for o in _HYPHENS)
+        and (n == 1 or set(listed[23::24]) == {","})
+    ):
+        data = bytes.fromhex(listed.replace("-", "").replace(",", ""))
+        return list(struct.unpack(f">{n}q", data))
+    return [signed64(int(x.replace("-", ""), 16)) for x in listed.split(",") if x]
 
 
 class EUIType(TypeDecorator[EUI64]):
