@@ -30,7 +30,7 @@ def main() -> int:
             "2",
         ],
         # DESIGN §6 11.4 target at full size on SQLite (add --db both --profile for the rest)
-        [py, str(HERE / "bench_11_4.py"), "--devices", "50000", "--reps", "2", "--json"],
+        [py, str(HERE / "bench_11_4.py"), "--devices", "50000", "--reps", "2"],
         # issue 13: the SSI's device search on 1,000,000 devices (add --db both for PostgreSQL)
         [py, str(HERE / "bench_ssi_search.py"), "--devices", "1000000", "--reps", "20"],
         # what anomaly detection costs the gateway, by requests in the window (add --db both)
