@@ -1,7 +1,7 @@
 """Time one signed SRV 11.4 naming N commissioned Alt HAN bridges (DESIGN §6: 50,000, 1 MB, ≤ 3 s).
 
     .venv/bin/python bench/bench_11_4.py [--devices N] [--image-bytes B] [--db sqlite|postgres|both]
-                                         [--reps R] [--profile] [--pg-url URL]
+                                         [--reps R] [--profile] [--pg-url URL] [--json]
 
 A DSP is built on a fresh store (SQLite WAL in a temp directory; PostgreSQL in a database created
 for the run and dropped after it). N commissioned PPMID bridges (one CHF each, with its CHF device
@@ -11,6 +11,14 @@ The 11.4 naming all N devices is signed once (not timed); then `Dsp.handle_duis`
 each on a store reset to "no deliveries yet" (firmware_deliveries, the outbox and the request log
 emptied) with a fresh counter. Each run must answer I0 with N delivery rows and one
 FirmwareDistribution per region in the outbox.
+
+The floor is `DuisIO.accept` of the same signed request (parse, schema, XMLDSig verify: what
+any DUIS request costs before its handler runs), timed R times too. ``--json`` ends with one
+JSON line: ``fanout_11_4_s`` (the median handle_duis time, the slower engine's with
+``--db both``), ``fanout_11_4_floor_s`` (the median floor) and both per engine
+(``fanout_11_4_sqlite_s``, ``fanout_11_4_sqlite_floor_s``, ``fanout_11_4_postgresql_s``, …),
+and ``fanout_11_4_<engine>_cpu_s``: this process's CPU time in handle_duis (on a loaded machine
+less noisy than the wall time; on SQLite all of the DSP's work, on PostgreSQL not the server's).
 
 Memory: peak traced Python allocation (tracemalloc, one extra run) and the process's peak RSS.
 ``--profile`` adds one cProfile run and prints the functions with the most time.
@@ -119,7 +127,9 @@ def check(a: Assembly, code: str, n: int) -> None:
         raise SystemExit(f"11.4 check failed: code {code}, {delivered} deliveries, outbox {kinds}")
 
 
-def run(label: str, db_url: str | None, args: argparse.Namespace) -> None:
+def run(label: str, db_url: str | None, args: argparse.Namespace) -> tuple[float, float, float]:
+    """Print the figures of one engine; (median handle_duis s, median floor s, median CPU s of
+    this process in handle_duis)."""
     with tempfile.TemporaryDirectory(prefix="althan-bench-11-4-") as tmp:
         t0 = time.perf_counter()
         a = build_dsp(Path(tmp), db_url=db_url)
@@ -138,7 +148,7 @@ def run(label: str, db_url: str | None, args: argparse.Namespace) -> None:
         def once(wrap: Callable[[Callable[[], object]], object] | None = None) -> float:
             reset(a)
             body = signed()
-            t = time.perf_counter()
+            t, cpu0 = time.perf_counter(), time.process_time()
             if wrap is None:
                 reply = a.dsp.handle_duis("D", body, NOW)
             else:
@@ -146,11 +156,20 @@ def run(label: str, db_url: str | None, args: argparse.Namespace) -> None:
                 wrap(lambda: box.append(a.dsp.handle_duis("D", body, NOW)))
                 reply = box[0]
             dt = time.perf_counter() - t
+            cpu.append(time.process_time() - cpu0)
             check(a, reply.response_code, args.devices)
             return dt
 
         request_bytes = len(signed())
+        cpu: list[float] = []
         times = [once() for _ in range(args.reps)]
+        cpu_median = statistics.median(cpu)
+        floors = []
+        for _ in range(args.reps):
+            body = signed()
+            t = time.perf_counter()
+            a.dsp.duis.accept(body)
+            floors.append(time.perf_counter() - t)
 
         tracemalloc.start()
         tracemalloc.reset_peak()
@@ -166,7 +185,12 @@ def run(label: str, db_url: str | None, args: argparse.Namespace) -> None:
         )
         print(
             f"  handle_duis: best {min(times):.3f} s, median {statistics.median(times):.3f} s "
-            f"over {len(times)} runs ({', '.join(f'{t:.3f}' for t in times)})"
+            f"over {len(times)} runs ({', '.join(f'{t:.3f}' for t in times)}); "
+            f"floor (DuisIO.accept) median {statistics.median(floors):.3f} s"
+        )
+        print(
+            f"  this process's CPU in handle_duis: median {cpu_median:.3f} s "
+            "(all of the DSP's work on SQLite; PostgreSQL's server works in its own processes)"
         )
         print(
             f"  peak traced allocation during one run: {peak / 1e6:.0f} MB; "
@@ -187,6 +211,7 @@ def run(label: str, db_url: str | None, args: argparse.Namespace) -> None:
             print("  by cumulative time (althan functions):")
             print("\n".join("    " + line for line in out.getvalue().splitlines()[6:40]))
         a.dsp.engine.dispose()
+        return statistics.median(times), statistics.median(floors), cpu_median
 
 
 def main(argv: list[str]) -> int:
@@ -198,12 +223,24 @@ def main(argv: list[str]) -> int:
     p.add_argument("--reps", type=int, default=3)
     p.add_argument("--profile", action="store_true")
     p.add_argument("--top", type=int, default=25)
+    p.add_argument("--json", action="store_true", help="end with one JSON line of the figures")
     args = p.parse_args(argv)
+    figures: dict[str, tuple[float, float, float]] = {}
     if args.db in ("sqlite", "both"):
-        run("SQLite (WAL)", None, args)
+        figures["sqlite"] = run("SQLite (WAL)", None, args)
     if args.db in ("postgres", "both"):
         with postgres_db(args.pg_url) as url:
-            run("PostgreSQL", url, args)
+            figures["postgresql"] = run("PostgreSQL", url, args)
+    if args.json:
+        line = {
+            "fanout_11_4_s": round(max(t for t, _f, _c in figures.values()), 4),
+            "fanout_11_4_floor_s": round(statistics.median(f for _t, f, _c in figures.values()), 4),
+        }
+        for name, (t, f, c) in figures.items():
+            line[f"fanout_11_4_{name}_s"] = round(t, 4)
+            line[f"fanout_11_4_{name}_floor_s"] = round(f, 4)
+            line[f"fanout_11_4_{name}_cpu_s"] = round(c, 4)
+        print(json.dumps(line, sort_keys=True))
     return 0
 
 

@@ -209,6 +209,11 @@ class Effects:
         """SM WAN messages for CSP regions."""
         self._outbox.put_smwan(self._conn, messages, self._now)
 
+    def smwan_encoded(self, messages: Sequence[tuple[Region, bytes]]) -> None:
+        """SM WAN messages for CSP regions, already encoded (`althan.smwan.codec`): the 11.4
+        fan-out writes its FirmwareDistributions straight from stored rows."""
+        self._outbox.put_smwan_encoded(self._conn, messages, self._now)
+
 
 @dataclass(frozen=True)
 class Ctx:

@@ -19,7 +19,7 @@ message) is refused by the table and changes nothing.
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
@@ -29,7 +29,7 @@ from sqlalchemy import BigInteger, Connection, Update, bindparam, func, insert, 
 from althan.duis.envelope import RequestId
 from althan.model import EUI64
 from althan.store import ImageStore
-from althan.store.bulk import bulk_insert, raw, select_where_in
+from althan.store.bulk import bulk_insert
 from althan.store.tables import (
     UTCDateTime,
     eui_to_db,
@@ -121,56 +121,9 @@ def _delivery(r: Any) -> Delivery:
 
 
 # ------------------------------------------------------------------ starting (11.4)
-
-
-@dataclass(frozen=True, slots=True)
-class Target:
-    """A device an 11.4 sends the image to, as stored (signed 64-bit EUIs)."""
-
-    device: int
-    chf: int
-    region: str
-
+# (the deliveries are checked and inserted in one statement: `althan.dsp.fanout`)
 
 TIMEOUT_REASON = "timeout"
-
-_COLUMNS = (
-    "deadline",
-    "request_id",
-    "device",
-    "chf",
-    "region",
-    "image_sha256",
-    "firmware_version",
-    "status",
-    "active",
-    "updated_at",
-    "distributed_at",
-)
-
-
-def start(
-    conn: Connection,
-    request_id: RequestId,
-    targets: Iterable[Target],
-    image_sha256: str,
-    version: str,
-    now: datetime,
-    deadline: datetime,
-) -> None:
-    """One Distributed delivery per target, set-based; each fails at `deadline` if it has no
-    outcome by then."""
-    rid = str(request_id)
-    state = DeliveryState.DISTRIBUTED.value
-    bulk_insert(
-        conn,
-        firmware_deliveries,
-        _COLUMNS,
-        (
-            (deadline, rid, t.device, t.chf, t.region, image_sha256, version, state, 1, now, now)
-            for t in targets
-        ),
-    )
 
 
 def record_warnings(
@@ -193,14 +146,6 @@ def warnings_of(conn: Connection, request_id: str) -> dict[str, list[EUI64]]:
     for r in conn.execute(q):
         out.setdefault(r.list, []).append(r.device)
     return out
-
-
-def in_progress(conn: Connection, devices: Sequence[int]) -> set[int]:
-    """Which of `devices` (stored EUIs) have a delivery in progress."""
-    q = select(raw(firmware_deliveries.c.device).label("device")).where(
-        firmware_deliveries.c.active == 1
-    )
-    return {r.device for r in select_where_in(conn, q, firmware_deliveries.c.device, devices)}
 
 
 def keep_image(

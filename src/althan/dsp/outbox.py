@@ -84,6 +84,15 @@ class Outbox:
     ) -> None:
         """SM WAN messages for CSP regions (a FirmwareDistribution without its image bytes:
         the image is stored once, by SHA-256, and put back when the row is sent)."""
+        self.put_smwan_encoded(
+            conn, [(region, encode(m, image_ref=True)) for region, m in rows], now
+        )
+
+    def put_smwan_encoded(
+        self, conn: Connection, rows: Sequence[tuple[Region, bytes]], now: datetime
+    ) -> None:
+        """SM WAN messages for CSP regions already in their byte form (`althan.smwan.codec`;
+        a FirmwareDistribution as `encode_distribution_ref` writes it, image by SHA-256)."""
         if rows:
             self.puts += len(rows)
             conn.execute(
@@ -92,12 +101,12 @@ class Outbox:
                     {
                         "kind": SMWAN,
                         "destination": region.value,
-                        "payload": encode(m, image_ref=True),
+                        "payload": payload,
                         "now": now,
                         "alert_id": None,
                         "request_id": None,
                     }
-                    for region, m in rows
+                    for region, payload in rows
                 ],
             )
 

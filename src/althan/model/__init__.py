@@ -44,8 +44,7 @@ class EUI64:
         return f"{self.value:016X}"
 
     def __str__(self) -> str:
-        h = self.compact
-        return "-".join(h[i : i + 2] for i in range(0, 16, 2))
+        return self.value.to_bytes(8, "big").hex("-").upper()
 
 
 class DeviceType(enum.StrEnum):
