@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from lxml import etree
@@ -20,6 +20,7 @@ from althan.dsp.outbox import SMWAN
 from althan.dsp.service import Dsp, DuisReply
 from althan.duis.namespaces import SR
 from althan.duis.xmldsig import TrustStore, verify
+from althan.duis.xmlsafe import parse_xml
 from althan.model import EUI64
 from althan.runtime.faults import DspCrash, DspRestart
 from althan.smwan import Effect, Send
@@ -189,17 +190,57 @@ def _text(root: etree._Element, path: str) -> str | None:
     return e.text if e is not None else None
 
 
-@dataclass
 class Received:
-    """One signed document a user got, with what it says."""
+    """One signed document a user got, with what it says; its parsed `root` is read from the
+    bytes when first asked for (most documents are only counted)."""
 
-    xml: bytes
-    response_code: str | None
-    request_id: str | None
+    __slots__ = (
+        "_root",
+        "alert_code",
+        "device",
+        "request_id",
+        "response_code",
+        "response_id",
+        "xml",
+    )
+
+    def __init__(
+        self,
+        xml: bytes,
+        response_code: str | None,
+        request_id: str | None,
+        alert_code: str | None,
+        device: str | None,
+        response_id: str | None = None,
+    ) -> None:
+        self.xml = xml
+        self.response_code = response_code
+        self.request_id = request_id
+        self.alert_code = alert_code
+        self.device = device
+        self.response_id = response_id
+        self._root: etree._Element | None = None
+
+    @property
+    def root(self) -> etree._Element:
+        if self._root is None:
+            self._root = parse_xml(self.xml)
+        return self._root
+
+    def __repr__(self) -> str:
+        return (
+            f"Received(response_code={self.response_code!r}, request_id={self.request_id!r}, "
+            f"alert_code={self.alert_code!r}, device={self.device!r})"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Arrival:
+    """What a user that keeps no documents notes of one delivery."""
+
+    time: float
     alert_code: str | None
     device: str | None
-    root: etree._Element = field(repr=False)
-    response_id: str | None = None
 
 
 class UserNode:
@@ -209,13 +250,17 @@ class UserNode:
     not verify is counted in `bad_signatures` and otherwise ignored.
     """
 
-    def __init__(self, eui: EUI64, dsp_trust: TrustStore) -> None:
+    def __init__(self, eui: EUI64, dsp_trust: TrustStore, *, keep_documents: bool = True) -> None:
         self.eui = eui
         self.address = user_address(eui)
         self.trust = dsp_trust
+        self.keep_documents = keep_documents
+        """False: `deliveries` stays empty and only `arrivals()` is noted (a large rollout)."""
         self.replies: list[DuisReply] = []
         self.deliveries: list[Received] = []
         self.times: list[float] = []  # virtual arrival time of each delivery
+        self._alert_codes: list[str | None] = []  # without documents: each delivery's alert
+        self._devices: list[str | None] = []  # and the device it names
         self.bad_signatures = 0
         self.alert_counts: Counter[str] = Counter()
 
@@ -237,6 +282,10 @@ class UserNode:
                     dev = e.text
                     break
             self.times.append(now)
+            if not self.keep_documents:
+                self._alert_codes.append(alert)
+                self._devices.append(dev)
+                return []
             self.deliveries.append(
                 Received(
                     msg.xml,
@@ -244,7 +293,6 @@ class UserNode:
                     _text(root, f"{SR}Header/{SR}RequestID"),
                     alert,
                     dev,
-                    root,
                     _text(root, f"{SR}Header/{SR}ResponseID"),
                 )
             )
@@ -252,6 +300,19 @@ class UserNode:
 
     def on_timer(self, token: object, now: float) -> Sequence[Effect]:
         return []
+
+    def arrivals(self) -> list[Arrival]:
+        """Every delivery in arrival order: when, its alert code (None for a response) and the
+        device it names; kept with or without the documents."""
+        if self.keep_documents:
+            return [
+                Arrival(t, d.alert_code, d.device)
+                for t, d in zip(self.times, self.deliveries, strict=True)
+            ]
+        return [
+            Arrival(t, a, d)
+            for t, a, d in zip(self.times, self._alert_codes, self._devices, strict=True)
+        ]
 
     def alerts(self, code: str) -> list[Received]:
         return [d for d in self.deliveries if d.alert_code == code]
