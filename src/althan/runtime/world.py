@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 
 from lxml import etree
 
-from althan.dsp.outbox import SMWAN
+from althan.dsp.outbox import SMWAN, OutboxItem
 from althan.dsp.service import Dsp, DuisReply
 from althan.duis.namespaces import SR
 from althan.duis.xmldsig import TrustStore, verify
@@ -151,8 +151,18 @@ class DspNode:
                 Send(msg.reply_to, DuisHttpReply(self.dsp.handle_duis(msg.service, msg.body, t)))
             )
         elif isinstance(msg, SMWAN_TYPES):
-            self.dsp.handle_smwan(msg, t)
+            with self.dsp.engine.begin() as conn:  # what it queued is taken in its transaction
+                self.dsp.handle_smwan_in(conn, msg, t)
+                first = self.dsp.outbox.take(SIM_CLAIMANT, t, limit=TAKE_LIMIT, conn=conn)
             self._last_in = msg
+            self.handled += 1
+            sent = self._sends(first)
+            if len(first) == TAKE_LIMIT:
+                sent.extend(self.drain(t))
+            if sent:
+                self._last_out = sent
+            out.extend(sent)
+            return out
         else:
             raise TypeError(f"dsp cannot handle {type(msg).__name__}")
         self.handled += 1
@@ -172,17 +182,22 @@ class DspNode:
     def drain(self, t: datetime) -> list[Effect]:
         """Everything due in the outbox becomes a send; rows are marked sent."""
         out: list[Effect] = []
-        images = functools.cache(self.dsp.services.images.get)
         while True:
             items = self.dsp.outbox.take(SIM_CLAIMANT, t, limit=TAKE_LIMIT)
-            for it in items:
-                if it.kind == SMWAN:
-                    msg = decode_smwan(it.payload, image=images)
-                    out.append(Send(csp_address(it.region), msg))
-                else:
-                    out.append(Send(user_address(it.user), DuisDelivery(it.payload)))
+            out.extend(self._sends(items))
             if len(items) < TAKE_LIMIT:  # all that is due (nothing else writes the store)
                 return out
+
+    def _sends(self, items: Sequence[OutboxItem]) -> list[Effect]:
+        out: list[Effect] = []
+        images = functools.cache(self.dsp.services.images.get)
+        for it in items:
+            if it.kind == SMWAN:
+                msg = decode_smwan(it.payload, image=images)
+                out.append(Send(csp_address(it.region), msg))
+            else:
+                out.append(Send(user_address(it.user), DuisDelivery(it.payload)))
+        return out
 
 
 def _text(root: etree._Element, path: str) -> str | None:
