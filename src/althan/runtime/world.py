@@ -56,6 +56,8 @@ SMWAN_TYPES = (
     GbcsAlert,
     HanJoinNotice,
 )
+INBOUND_TYPES = (CSPFirmwareDeliveryStatus, GbcsResponse, GbcsAlert, HanJoinNotice)
+"""What the CSPs send the DSP: the messages it batches."""
 
 
 def at(now: float) -> datetime:
@@ -151,18 +153,7 @@ class DspNode:
                 Send(msg.reply_to, DuisHttpReply(self.dsp.handle_duis(msg.service, msg.body, t)))
             )
         elif isinstance(msg, SMWAN_TYPES):
-            with self.dsp.engine.begin() as conn:  # what it queued is taken in its transaction
-                self.dsp.handle_smwan_in(conn, msg, t)
-                first = self.dsp.outbox.take(SIM_CLAIMANT, t, limit=TAKE_LIMIT, conn=conn)
-            self._last_in = msg
-            self.handled += 1
-            sent = self._sends(first)
-            if len(first) == TAKE_LIMIT:
-                sent.extend(self.drain(t))
-            if sent:
-                self._last_out = sent
-            out.extend(sent)
-            return out
+            return self.on_messages([msg], now)
         else:
             raise TypeError(f"dsp cannot handle {type(msg).__name__}")
         self.handled += 1
@@ -170,6 +161,34 @@ class DspNode:
         if sent:
             self._last_out = sent
         out.extend(sent)
+        return out
+
+    def batches(self, msg: object) -> bool:
+        """SM WAN messages from the CSPs are handled many to a transaction (`on_messages`)."""
+        return not self.down and isinstance(msg, INBOUND_TYPES)
+
+    def on_messages(self, msgs: Sequence[object], now: float) -> list[Effect]:
+        """SM WAN messages of one instant in one transaction, each as if it came alone: handled,
+        then what it queued taken from the outbox (so a crash after the batch re-sends what
+        the last one sent, as it would have)."""
+        t = at(now)
+        out: list[Effect] = []
+        with self.dsp.engine.begin() as conn:
+            for msg in msgs:
+                if not isinstance(msg, SMWAN_TYPES):
+                    raise TypeError(f"dsp cannot batch {type(msg).__name__}")
+                self.dsp.handle_smwan_in(conn, msg, t)
+                sent: list[Effect] = []
+                while True:
+                    items = self.dsp.outbox.take(SIM_CLAIMANT, t, limit=TAKE_LIMIT, conn=conn)
+                    sent.extend(self._sends(items))
+                    if len(items) < TAKE_LIMIT:
+                        break
+                self._last_in = msg
+                self.handled += 1
+                if sent:
+                    self._last_out = sent
+                out.extend(sent)
         return out
 
     def on_timer(self, token: object, now: float) -> Sequence[Effect]:
