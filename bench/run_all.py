@@ -37,6 +37,8 @@ def main() -> int:
         [py, str(HERE / "bench_anomaly.py")],
         # issue 12: 325 seeded runs (20 homes) of five fault plans, each checked for the invariants
         [py, str(HERE / "bench_fault_sweep.py")],
+        # issue 16: the national twin's CPU and marginal memory per device against its floor
+        [py, str(HERE / "bench_twin.py")],
     ]
     for cmd in runs:
         print("$", " ".join(Path(c).name for c in cmd), flush=True)
