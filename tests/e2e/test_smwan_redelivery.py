@@ -3,7 +3,7 @@ time (DESIGN §4: inbound messages carry an ID and handlers are idempotent).
 
 A small fleet runs the whole flow in the sim runtime (12.2, 8.11 and join, 11.4, OTA, 11.2),
 once with every WAN transfer delivered and one bridge receiving a corrupted block, once with
-every WAN transfer failing. Each message reaching `Dsp.handle_smwan` is handled, the whole
+every WAN transfer failing. Each message reaching `Dsp.handle_smwan_in` is handled, the whole
 store read, the same message handled again and the store read again: the second read must
 equal the first, and the first must differ from the store before (the message did something).
 """
@@ -15,7 +15,7 @@ from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Connection, select
 
 from althan import gbcs
 from althan.han import NetworkConfig, generate_fleet
@@ -27,14 +27,13 @@ from althan.store.tables import inbox, metadata
 FLEET = generate_fleet(3, seed=11)
 
 
-def _store(engine: Engine) -> dict[str, list[tuple[object, ...]]]:
-    """Every row of every table (the inbox of seen message IDs apart)."""
-    with engine.connect() as conn:
-        return {
-            t.name: sorted((tuple(r) for r in conn.execute(select(t))), key=repr)
-            for t in metadata.sorted_tables
-            if t is not inbox
-        }
+def _store(conn: Connection) -> dict[str, list[tuple[object, ...]]]:
+    """Every row of every table (the inbox of seen message IDs apart), as `conn` sees them."""
+    return {
+        t.name: sorted((tuple(r) for r in conn.execute(select(t))), key=repr)
+        for t in metadata.sorted_tables
+        if t is not inbox
+    }
 
 
 def _kind(msg: SmwanMessage) -> str:
@@ -51,19 +50,20 @@ def _run_twice_each(tmp_path: Path, faults: FaultPlan) -> Counter[str]:
     config = NetworkConfig(preloaded_device_logs=False)
     w = Scenario(FLEET, tmp_path, seed=11, network=config, faults=faults)
     seen: Counter[str] = Counter()
-    handle: Callable[[SmwanMessage, datetime], None] = w.dsp.handle_smwan
+    # the sim's DSP handles SM WAN messages in its own transaction (several to one)
+    handle: Callable[[Connection, SmwanMessage, datetime], None] = w.dsp.handle_smwan_in
 
-    def twice(msg: SmwanMessage, now: datetime) -> None:
-        before = _store(w.engine)
-        handle(msg, now)
-        once = _store(w.engine)
-        handle(msg, now)
+    def twice(conn: Connection, msg: SmwanMessage, now: datetime) -> None:
+        before = _store(conn)
+        handle(conn, msg, now)
+        once = _store(conn)
+        handle(conn, msg, now)
         kind = _kind(msg)
-        assert _store(w.engine) == once, f"{kind} {msg.msg_id}: the second delivery changed it"
+        assert _store(conn) == once, f"{kind} {msg.msg_id}: the second delivery changed it"
         assert once != before, f"{kind} {msg.msg_id}: the first delivery changed nothing"
         seen[kind] += 1
 
-    w.dsp.handle_smwan = twice  # type: ignore[method-assign]
+    w.dsp.handle_smwan_in = twice  # type: ignore[method-assign]
     bridges = list(FLEET.bridges())
     w.install(bridges)
     images = w.assure(bridges, 0x00020000, 2048)

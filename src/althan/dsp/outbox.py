@@ -15,7 +15,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, Engine, bindparam, func, insert, or_, select, update
+from sqlalchemy import Connection, Engine, Update, bindparam, func, insert, or_, select, update
 
 from althan.model import EUI64, Region
 from althan.smwan import SmwanMessage
@@ -69,6 +69,26 @@ _CLAIMABLE = (
     or_(outbox.c.claim_until.is_(None), outbox.c.claim_until < bindparam("held_at")),
 )
 _MINE = (outbox.c.claimed_by == bindparam("me"), outbox.c.sent_at.is_(None))
+
+
+def _take(*, skip_locked: bool) -> Update:
+    """Mark the oldest due rows (at most :limit) sent and return them: one statement, built
+    once (`Outbox.take` runs after every message the sim's DSP handles)."""
+    due = select(outbox.c.id).where(*_CLAIMABLE).order_by(outbox.c.id).limit(bindparam("limit"))
+    if skip_locked:
+        due = due.with_for_update(skip_locked=True)
+    return (
+        update(outbox)
+        .where(outbox.c.id.in_(due.scalar_subquery()), *_CLAIMABLE)
+        .values(sent_at=bindparam("now"), claimed_by=None, claim_until=None)
+        .returning(
+            outbox.c.id, outbox.c.kind, outbox.c.destination, outbox.c.payload, outbox.c.attempts
+        )
+    )
+
+
+_TAKE = _take(skip_locked=False)
+_TAKE_PG = _take(skip_locked=True)
 
 
 class Outbox:
@@ -188,12 +208,23 @@ class Outbox:
             key=lambda i: i.id,
         )
 
-    def take(self, me: str, now: datetime, *, limit: int = 5_000) -> list[OutboxItem]:
+    def take(
+        self, me: str, now: datetime, *, limit: int = 5_000, conn: Connection | None = None
+    ) -> list[OutboxItem]:
         """Claim what is due and mark it sent at once: for a runtime that hands it over in the
-        same step (the sim, a test), where nothing can fail between the two."""
-        items = self.claim(me, now, timedelta(0), limit=limit)
-        self.mark_sent(me, [i.id for i in items], now)
-        return items
+        same step (the sim, a test), where nothing can fail between the two. One statement:
+        the due rows (locked with SKIP LOCKED on PostgreSQL) are marked sent and returned; in
+        `conn`'s transaction when given (the one that just put them), else in its own."""
+        del me  # nothing is held: the rows are sent in the statement that takes them
+        if conn is None:
+            with self.engine.begin() as own:
+                return self.take("", now, limit=limit, conn=own)
+        stmt = _TAKE_PG if conn.dialect.name == "postgresql" else _TAKE
+        rows = conn.execute(stmt, {"now": now, "held_at": now, "limit": limit}).all()
+        return sorted(
+            (OutboxItem(r.id, r.kind, r.destination, bytes(r.payload), r.attempts) for r in rows),
+            key=lambda i: i.id,
+        )
 
     def renew(self, me: str, now: datetime, lease: timedelta) -> int:
         """Extend the lease of every unsent row `me` holds, to `now` + `lease` (`now` on the

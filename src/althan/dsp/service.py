@@ -257,12 +257,16 @@ class Dsp:
     # ------------------------------------------------------------------ SM WAN side
     def handle_smwan(self, msg: SmwanMessage, now: datetime) -> None:
         """A message from a CSP, in one transaction; a redelivered one changes nothing."""
-        handler = self._inbound[type(msg)]
         with self.engine.begin() as conn:
-            if not inbox.first_sight(conn, msg.msg_id, now):
-                return
-            ctx = InboundCtx(conn, now, self.services, self._effects(conn, now), self._responses)
-            handler(ctx, msg)
+            self.handle_smwan_in(conn, msg, now)
+
+    def handle_smwan_in(self, conn: Connection, msg: SmwanMessage, now: datetime) -> None:
+        """`handle_smwan` in the caller's transaction (the sim takes the outbox in it too)."""
+        handler = self._inbound[type(msg)]
+        if not inbox.first_sight(conn, msg.msg_id, now):
+            return
+        ctx = InboundCtx(conn, now, self.services, self._effects(conn, now), self._responses)
+        handler(ctx, msg)
 
 
 __all__ = ["Decision", "Dsp", "DspSettings", "DuisReply", "Handled"]

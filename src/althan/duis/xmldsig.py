@@ -12,8 +12,7 @@ The profile (confirmed against the reference tool, `uk.co.smartdcc.boxed.xmldsig
 * the reference tool parses with element-content whitespace ignored, so the document is
   signed and verified with whitespace-only text between elements removed.
 
-`verify` does one parse, one inclusive C14N of the document (the Signature is detached
-for the duration and put back), one exclusive C14N of SignedInfo and one ECDSA verify.
+`verify`: one parse, one inclusive C14N of the document, one exclusive of SignedInfo, one ECDSA.
 
 Who may sign: a request must be signed by the user named first in its RequestID (the
 originator); a response or alert must be signed by the DCC (`dcc_eui`, by default the DSP /
@@ -26,6 +25,7 @@ from __future__ import annotations
 import base64
 import binascii
 import copy
+import functools
 import hashlib
 import re
 from dataclasses import dataclass
@@ -125,30 +125,23 @@ class VerifiedDocument:
 # ----------------------------------------------------------------------------- helpers
 
 
-def strip_blank_text(root: etree._Element) -> bool:
-    """Drop whitespace-only text between elements (in place). True if anything changed."""
+def strip_blank_text(root: etree._Element, *, look_only: bool = False) -> bool:
+    """Drop whitespace-only text between elements in place (`look_only`: just say if any)."""
     changed = False
     for el in root.iter():
         if len(el):
             if el.text is not None and not el.text.strip():
+                if look_only:
+                    return True
                 el.text = None
                 changed = True
             for child in el:
                 if child.tail is not None and not child.tail.strip():
+                    if look_only:
+                        return True
                     child.tail = None
                     changed = True
     return changed
-
-
-def _has_blank_text(root: etree._Element) -> bool:
-    for el in root.iter():
-        if len(el):
-            if el.text is not None and not el.text.strip():
-                return True
-            for child in el:
-                if child.tail is not None and not child.tail.strip():
-                    return True
-    return False
 
 
 def _copy_document(root: etree._Element) -> etree._Element:
@@ -380,7 +373,7 @@ def verify(
         root = parse_xml(bytes(data), max_bytes=max_bytes)
     elif isinstance(data, etree._Element):
         root = data
-        if _has_blank_text(root):
+        if strip_blank_text(root, look_only=True):
             root = _copy_document(root)
             strip_blank_text(root)
     else:
@@ -435,6 +428,19 @@ def verify(
     return VerifiedDocument(root=root, signer=signer, originator=originator, digest=digest)
 
 
+@functools.lru_cache(maxsize=32)
+def _signer_of(key: ec.EllipticCurvePrivateKey, cert: x509.Certificate) -> tuple[str, str]:
+    """The X509IssuerSerial of a key that belongs to its certificate, checked once per pair."""
+    if not isinstance(key, ec.EllipticCurvePrivateKey) or not isinstance(key.curve, ec.SECP256R1):
+        raise SigningError("the signing key must be an ECDSA P-256 private key")
+    pub = cert.public_key()
+    if not isinstance(pub, ec.EllipticCurvePublicKey) or (
+        pub.public_numbers() != key.public_key().public_numbers()
+    ):
+        raise SigningError("the private key does not belong to the certificate")
+    return cert.issuer.rfc4514_string(), str(cert.serial_number)
+
+
 def sign(
     doc: bytes | etree._Element,
     key: ec.EllipticCurvePrivateKey,
@@ -444,14 +450,8 @@ def sign(
 ) -> bytes:
     """Sign a DUIS document (bytes or element; an element is not modified) and return the
     signed document's bytes. An existing ds:Signature is dropped first, as the reference
-    tool does."""
-    if not isinstance(key, ec.EllipticCurvePrivateKey) or not isinstance(key.curve, ec.SECP256R1):
-        raise SigningError("the signing key must be an ECDSA P-256 private key")
-    pub = cert.public_key()
-    if not isinstance(pub, ec.EllipticCurvePublicKey) or (
-        pub.public_numbers() != key.public_key().public_numbers()
-    ):
-        raise SigningError("the private key does not belong to the certificate")
+    tool does. The key is checked against the certificate once per pair."""
+    issuer, serial = _signer_of(key, cert)
     if isinstance(doc, bytes | bytearray | memoryview):
         try:
             root = parse_xml(bytes(doc), max_bytes=max_bytes)
@@ -487,8 +487,8 @@ def sign(
     ki = etree.SubElement(sig, f"{_D}KeyInfo")
     xd = etree.SubElement(ki, f"{_D}X509Data")
     ids = etree.SubElement(xd, f"{_D}X509IssuerSerial")
-    etree.SubElement(ids, f"{_D}X509IssuerName").text = cert.issuer.rfc4514_string()
-    etree.SubElement(ids, f"{_D}X509SerialNumber").text = str(cert.serial_number)
+    etree.SubElement(ids, f"{_D}X509IssuerName").text = issuer
+    etree.SubElement(ids, f"{_D}X509SerialNumber").text = serial
 
     try:
         signed_info_c14n = _c14n_signed_info(si)

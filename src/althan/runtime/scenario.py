@@ -142,6 +142,7 @@ class Scenario:
         network: NetworkConfig | None = None,
         faults: FaultPlan | None = None,
         db_url: str | None = None,
+        keep_documents: bool = True,
     ) -> None:
         self.fleet = fleet
         a = build_dsp(data_dir, db_url=db_url, seed=seed)
@@ -160,7 +161,7 @@ class Scenario:
             return build_dsp(data_dir, db_url=db_url, seed=seed).dsp
 
         self.dsp_node = DspNode(a.dsp, restart)
-        self.user = UserNode(TEST_SUPPLIER_EUI, self.dsp_trust)
+        self.user = UserNode(TEST_SUPPLIER_EUI, self.dsp_trust, keep_documents=keep_documents)
         self.sim.add(self.dsp_node)
         self.sim.add(self.user)
         self.network = build_network(fleet, cfg, self.keys, self.sim)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import heapq
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from althan.smwan.effects import Component, Effect, Send, Timer
 
@@ -40,6 +40,20 @@ class Faults(Protocol):
     def timer_copies(self, address: str, token: object) -> Sequence[float]:
         """The same for a timer of `address` that stands for a crossing inside the component
         (a command crossing a CSP's WAN to its CH); one ``0.0`` for any other timer."""
+        ...
+
+
+@runtime_checkable
+class BatchComponent(Component, Protocol):
+    """A component that takes consecutive messages of one instant together (the DSP: many SM
+    WAN messages in one transaction). It must behave as if they came one at a time."""
+
+    def batches(self, msg: object) -> bool:
+        """`msg` may join a batch (messages it does not batch come one at a time)."""
+        ...
+
+    def on_messages(self, msgs: Sequence[object], now: float) -> Sequence[Effect]:
+        """The effects of each message in turn, in one list."""
         ...
 
 
@@ -71,6 +85,7 @@ class Simulator:
         self._queue: list[_Event] = []
         self._seq = 0
         self._components: dict[str, Component] = {}
+        self._batching: dict[str, BatchComponent] = {}
         self._routes: list[tuple[str, Component]] = []
         self._latency = latency or (lambda _s, _r, _m: 0.0)
         self._faults = faults
@@ -79,6 +94,8 @@ class Simulator:
 
     def add(self, component: Component) -> None:
         self._components[component.address] = component
+        if isinstance(component, BatchComponent):
+            self._batching[component.address] = component
 
     def add_route(self, prefix: str, component: Component) -> None:
         """Deliver any message addressed ``prefix...`` to `component` (e.g. ``ch:`` to a CSP)."""
@@ -128,25 +145,65 @@ class Simulator:
                 raise TypeError(f"not an effect: {eff!r}")
 
     def step(self) -> bool:
-        """Run the next event; False when nothing is left."""
+        """Run the next event (and the messages batched with it); False when nothing is left."""
+        return self._step(None) > 0
+
+    def _step(self, budget: int | None) -> int:
+        """Events consumed (at most `budget` when given): one, or a batch of messages."""
         if not self._queue:
-            return False
+            return 0
         ev = heapq.heappop(self._queue)
         self.now = max(self.now, ev.at)
         comp = self._resolve(ev.target)
         if ev.is_timer:
             self.apply(comp.address, comp.on_timer(ev.payload, self.now))
-            return True
+            return 1
         faults = self._faults
         if faults is not None and faults.lost(ev.sender, ev.target, ev.payload):
             self.dropped += 1
-            return True
+            return 1
+        batcher = self._batching.get(ev.target)
+        if batcher is not None and batcher.batches(ev.payload):
+            return self._batch(batcher, ev, budget)
         self.apply(comp.address, comp.on_message(ev.payload, self.now))
         self.delivered += 1
         if faults is not None:
             for fault in faults.after(ev.target, ev.payload):
                 self.apply(comp.address, comp.on_message(fault, self.now))
-        return True
+        return 1
+
+    def _batch(self, comp: BatchComponent, ev: _Event, budget: int | None) -> int:
+        """`ev` and the messages right behind it in the queue for the same component at the
+        same instant, handed over together. Same run as one at a time: nothing else would
+        have come between them (their effects come later in the queue), each one's loss is
+        drawn in the same order, and a message with fault events after it ends the batch."""
+        faults = self._faults
+        msgs = [ev.payload]
+        n = 1
+        after = faults.after(ev.target, ev.payload) if faults is not None else ()
+        q = self._queue
+        while not after and q and (budget is None or n < budget):
+            nxt = q[0]
+            if (
+                nxt.at != ev.at
+                or nxt.target != ev.target
+                or nxt.is_timer
+                or not comp.batches(nxt.payload)
+            ):
+                break
+            heapq.heappop(q)
+            n += 1
+            if faults is not None and faults.lost(nxt.sender, nxt.target, nxt.payload):
+                self.dropped += 1
+                continue
+            msgs.append(nxt.payload)
+            if faults is not None:
+                after = faults.after(nxt.target, nxt.payload)
+        self.apply(comp.address, comp.on_messages(msgs, self.now))
+        self.delivered += len(msgs)
+        for fault in after:
+            self.apply(comp.address, comp.on_message(fault, self.now))
+        return n
 
     def run(self, *, until: float | None = None, max_events: int | None = None) -> int:
         """Run until the queue is empty, virtual time passes `until`, or `max_events` ran."""
@@ -157,8 +214,7 @@ class Simulator:
                 break
             if max_events is not None and n >= max_events:
                 break
-            self.step()
-            n += 1
+            n += self._step(None if max_events is None else max_events - n)
         return n
 
     @property

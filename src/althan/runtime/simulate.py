@@ -177,6 +177,7 @@ def run_simulation(
         payload_size=payload_size,
         config=config,
         faults=faults,
+        keep_documents=False,
     )
     return _result(w, w.fleet, strat, seed, time.perf_counter() - wall0)
 
@@ -191,8 +192,11 @@ def rollout(
     payload_size: int = 32 * 1024,
     config: NetworkConfig | None = None,
     faults: FaultPlan | None = None,
+    keep_documents: bool = True,
 ) -> Scenario:
-    """The rollout of :func:`run_simulation`, run to its end; the scenario it leaves."""
+    """The rollout of :func:`run_simulation`, run to its end; the scenario it leaves.
+
+    `keep_documents=False`: the supplier's node keeps no documents, only its arrivals."""
     strat = _strategy(strategy)
     if not 1 <= homes <= MAX_HOMES:
         raise SimulationError(f"homes must be between 1 and {MAX_HOMES}, got {homes}")
@@ -211,7 +215,9 @@ def rollout(
     tick(Stage.INSTALLED, 0, n)
     base = config or NetworkConfig()
     cfg = dataclasses.replace(base, strategy=strat, preloaded_device_logs=True)
-    w = Scenario(fleet, data_dir, seed=seed, network=cfg, faults=faults)
+    w = Scenario(
+        fleet, data_dir, seed=seed, network=cfg, faults=faults, keep_documents=keep_documents
+    )
     w.seed(installed_bridges(bridges))
     tick(Stage.INSTALLED, n, n)
 
@@ -243,11 +249,11 @@ def _result(
     t0 = w.update_started
     last = t0
     completion: dict[str, list[float]] = {r.value: [] for r in Region}
-    for t, d in zip(w.user.times, w.user.deliveries, strict=True):
-        if d.alert_code in _FAILURE_ALERTS:
-            last = max(last, t)
-        if d.alert_code == "N39":
-            completion.setdefault(region_of.get(d.device or "", "Unknown"), []).append(t - t0)
+    for a in w.user.arrivals():
+        if a.alert_code in _FAILURE_ALERTS:
+            last = max(last, a.time)
+        if a.alert_code == "N39":
+            completion.setdefault(region_of.get(a.device or "", "Unknown"), []).append(a.time - t0)
     m: NetworkMetrics = w.network.metrics()
     homes_d = m.homes
     per_home = tuple(h.unreachable_min for h in homes_d)

@@ -11,15 +11,16 @@ from __future__ import annotations
 import functools
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from lxml import etree
 
-from althan.dsp.outbox import SMWAN
+from althan.dsp.outbox import SMWAN, OutboxItem
 from althan.dsp.service import Dsp, DuisReply
 from althan.duis.namespaces import SR
 from althan.duis.xmldsig import TrustStore, verify
+from althan.duis.xmlsafe import parse_xml
 from althan.model import EUI64
 from althan.runtime.faults import DspCrash, DspRestart
 from althan.smwan import Effect, Send
@@ -55,6 +56,8 @@ SMWAN_TYPES = (
     GbcsAlert,
     HanJoinNotice,
 )
+INBOUND_TYPES = (CSPFirmwareDeliveryStatus, GbcsResponse, GbcsAlert, HanJoinNotice)
+"""What the CSPs send the DSP: the messages it batches."""
 
 
 def at(now: float) -> datetime:
@@ -150,8 +153,7 @@ class DspNode:
                 Send(msg.reply_to, DuisHttpReply(self.dsp.handle_duis(msg.service, msg.body, t)))
             )
         elif isinstance(msg, SMWAN_TYPES):
-            self.dsp.handle_smwan(msg, t)
-            self._last_in = msg
+            return self.on_messages([msg], now)
         else:
             raise TypeError(f"dsp cannot handle {type(msg).__name__}")
         self.handled += 1
@@ -159,6 +161,34 @@ class DspNode:
         if sent:
             self._last_out = sent
         out.extend(sent)
+        return out
+
+    def batches(self, msg: object) -> bool:
+        """SM WAN messages from the CSPs are handled many to a transaction (`on_messages`)."""
+        return not self.down and isinstance(msg, INBOUND_TYPES)
+
+    def on_messages(self, msgs: Sequence[object], now: float) -> list[Effect]:
+        """SM WAN messages of one instant in one transaction, each as if it came alone: handled,
+        then what it queued taken from the outbox (so a crash after the batch re-sends what
+        the last one sent, as it would have)."""
+        t = at(now)
+        out: list[Effect] = []
+        with self.dsp.engine.begin() as conn:
+            for msg in msgs:
+                if not isinstance(msg, SMWAN_TYPES):
+                    raise TypeError(f"dsp cannot batch {type(msg).__name__}")
+                self.dsp.handle_smwan_in(conn, msg, t)
+                sent: list[Effect] = []
+                while True:
+                    items = self.dsp.outbox.take(SIM_CLAIMANT, t, limit=TAKE_LIMIT, conn=conn)
+                    sent.extend(self._sends(items))
+                    if len(items) < TAKE_LIMIT:
+                        break
+                self._last_in = msg
+                self.handled += 1
+                if sent:
+                    self._last_out = sent
+                out.extend(sent)
         return out
 
     def on_timer(self, token: object, now: float) -> Sequence[Effect]:
@@ -171,17 +201,22 @@ class DspNode:
     def drain(self, t: datetime) -> list[Effect]:
         """Everything due in the outbox becomes a send; rows are marked sent."""
         out: list[Effect] = []
-        images = functools.cache(self.dsp.services.images.get)
         while True:
             items = self.dsp.outbox.take(SIM_CLAIMANT, t, limit=TAKE_LIMIT)
-            for it in items:
-                if it.kind == SMWAN:
-                    msg = decode_smwan(it.payload, image=images)
-                    out.append(Send(csp_address(it.region), msg))
-                else:
-                    out.append(Send(user_address(it.user), DuisDelivery(it.payload)))
+            out.extend(self._sends(items))
             if len(items) < TAKE_LIMIT:  # all that is due (nothing else writes the store)
                 return out
+
+    def _sends(self, items: Sequence[OutboxItem]) -> list[Effect]:
+        out: list[Effect] = []
+        images = functools.cache(self.dsp.services.images.get)
+        for it in items:
+            if it.kind == SMWAN:
+                msg = decode_smwan(it.payload, image=images)
+                out.append(Send(csp_address(it.region), msg))
+            else:
+                out.append(Send(user_address(it.user), DuisDelivery(it.payload)))
+        return out
 
 
 def _text(root: etree._Element, path: str) -> str | None:
@@ -189,17 +224,57 @@ def _text(root: etree._Element, path: str) -> str | None:
     return e.text if e is not None else None
 
 
-@dataclass
 class Received:
-    """One signed document a user got, with what it says."""
+    """One signed document a user got, with what it says; its parsed `root` is read from the
+    bytes when first asked for (most documents are only counted)."""
 
-    xml: bytes
-    response_code: str | None
-    request_id: str | None
+    __slots__ = (
+        "_root",
+        "alert_code",
+        "device",
+        "request_id",
+        "response_code",
+        "response_id",
+        "xml",
+    )
+
+    def __init__(
+        self,
+        xml: bytes,
+        response_code: str | None,
+        request_id: str | None,
+        alert_code: str | None,
+        device: str | None,
+        response_id: str | None = None,
+    ) -> None:
+        self.xml = xml
+        self.response_code = response_code
+        self.request_id = request_id
+        self.alert_code = alert_code
+        self.device = device
+        self.response_id = response_id
+        self._root: etree._Element | None = None
+
+    @property
+    def root(self) -> etree._Element:
+        if self._root is None:
+            self._root = parse_xml(self.xml)
+        return self._root
+
+    def __repr__(self) -> str:
+        return (
+            f"Received(response_code={self.response_code!r}, request_id={self.request_id!r}, "
+            f"alert_code={self.alert_code!r}, device={self.device!r})"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Arrival:
+    """What a user that keeps no documents notes of one delivery."""
+
+    time: float
     alert_code: str | None
     device: str | None
-    root: etree._Element = field(repr=False)
-    response_id: str | None = None
 
 
 class UserNode:
@@ -209,13 +284,17 @@ class UserNode:
     not verify is counted in `bad_signatures` and otherwise ignored.
     """
 
-    def __init__(self, eui: EUI64, dsp_trust: TrustStore) -> None:
+    def __init__(self, eui: EUI64, dsp_trust: TrustStore, *, keep_documents: bool = True) -> None:
         self.eui = eui
         self.address = user_address(eui)
         self.trust = dsp_trust
+        self.keep_documents = keep_documents
+        """False: `deliveries` stays empty and only `arrivals()` is noted (a large rollout)."""
         self.replies: list[DuisReply] = []
         self.deliveries: list[Received] = []
         self.times: list[float] = []  # virtual arrival time of each delivery
+        self._alert_codes: list[str | None] = []  # without documents: each delivery's alert
+        self._devices: list[str | None] = []  # and the device it names
         self.bad_signatures = 0
         self.alert_counts: Counter[str] = Counter()
 
@@ -237,6 +316,10 @@ class UserNode:
                     dev = e.text
                     break
             self.times.append(now)
+            if not self.keep_documents:
+                self._alert_codes.append(alert)
+                self._devices.append(dev)
+                return []
             self.deliveries.append(
                 Received(
                     msg.xml,
@@ -244,7 +327,6 @@ class UserNode:
                     _text(root, f"{SR}Header/{SR}RequestID"),
                     alert,
                     dev,
-                    root,
                     _text(root, f"{SR}Header/{SR}ResponseID"),
                 )
             )
@@ -252,6 +334,19 @@ class UserNode:
 
     def on_timer(self, token: object, now: float) -> Sequence[Effect]:
         return []
+
+    def arrivals(self) -> list[Arrival]:
+        """Every delivery in arrival order: when, its alert code (None for a response) and the
+        device it names; kept with or without the documents."""
+        if self.keep_documents:
+            return [
+                Arrival(t, d.alert_code, d.device)
+                for t, d in zip(self.times, self.deliveries, strict=True)
+            ]
+        return [
+            Arrival(t, a, d)
+            for t, a, d in zip(self.times, self._alert_codes, self._devices, strict=True)
+        ]
 
     def alerts(self, code: str) -> list[Received]:
         return [d for d in self.deliveries if d.alert_code == code]

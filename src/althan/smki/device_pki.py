@@ -9,6 +9,7 @@ certificates are built only when asked for (and cached too). Test keys protect n
 from __future__ import annotations
 
 import hashlib
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Literal
@@ -23,6 +24,8 @@ from althan.model import EUI64
 Usage = Literal["ds", "ka"]
 
 _P256_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
+KEY_CACHE = 1024
+"""Device keys a `DevicePki` keeps derived (the most recently used)."""
 _NOT_BEFORE = datetime(2020, 1, 1, tzinfo=UTC)
 _NOT_AFTER = datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)
 
@@ -43,7 +46,11 @@ class DevicePki:
     """Root CA, issuing CA and per-device DS/KA keys and certificates, all from ``seed``."""
 
     seed: int
-    _keys: dict[tuple[EUI64, str], ec.EllipticCurvePrivateKey] = field(default_factory=dict)
+    _keys: OrderedDict[tuple[EUI64, str], ec.EllipticCurvePrivateKey] = field(
+        default_factory=OrderedDict
+    )
+    """The keys used last (at most `KEY_CACHE`): an OpenSSL key costs ~2 KB, and a national
+    fleet's would not fit; one is derived again in ~0.1 ms."""
     _certs: dict[tuple[EUI64, str], x509.Certificate] = field(default_factory=dict)
     _ca: dict[str, x509.Certificate] = field(default_factory=dict)
 
@@ -114,10 +121,15 @@ class DevicePki:
         if usage not in ("ds", "ka"):
             raise ValueError(f"usage must be 'ds' or 'ka', got {usage!r}")
         k = (eui, usage)
-        key = self._keys.get(k)
+        keys = self._keys
+        key = keys.get(k)
         if key is None:
             key = _derive(self.seed, f"device/{usage}/{eui.compact}")
-            self._keys[k] = key
+            keys[k] = key
+            if len(keys) > KEY_CACHE:
+                keys.popitem(last=False)
+        else:
+            keys.move_to_end(k)
         return key
 
     def public_key_for(self, eui: EUI64, usage: Usage = "ds") -> ec.EllipticCurvePublicKey:
