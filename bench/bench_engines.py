@@ -1,3 +1,4 @@
+# mypy: disable-error-code="no-untyped-call"
 """Which distributed engine runs the twin's shards: Dask distributed or Ray, by measurement.
 
     python bench/bench_engines.py [--engines dask ray] [--tasks 500] [--shard-seconds 1.0]
@@ -12,8 +13,9 @@ For each engine, on this machine, a local cluster of 2 single-threaded worker pr
 - memory: the resident memory of the cluster's processes after the runs (what the engine costs
   beside the shards' own data).
 
-Needs the engines installed (``pip install "dask[distributed]" ray``); neither is a dependency
-of althan's core. The result is written in docs/benchmarks.md ("Choosing the shard engine").
+Needs Ray installed beside Dask (``pip install ray``): Dask distributed is a dependency of
+althan (`althan.runtime.shards`), Ray is not. The result is in docs/benchmarks.md
+("Choosing the shard engine").
 """
 
 from __future__ import annotations
@@ -84,7 +86,7 @@ def measure(
 
 
 def run_dask(tasks: int, shard_seconds: float) -> dict[str, float]:
-    from dask.distributed import Client, LocalCluster  # type: ignore[import-not-found,unused-ignore]
+    from dask.distributed import Client, LocalCluster
 
     t = time.perf_counter()
     cluster = LocalCluster(

@@ -76,14 +76,16 @@ def test_han_aware_disrupts_homes_less_than_naive(
     aware = compared["han-aware"][1]
     assert naive["strategy"] == "naive" and aware["strategy"] == "han-aware"
     # the same fleet, every bridge updated through the DSP under both strategies
-    bridges = sum(len(h.bridges) for h in generate_fleet(COMPARE_HOMES, COMPARE_SEED).homes)
+    fleet = generate_fleet(COMPARE_HOMES, COMPARE_SEED)
+    bridges = sum(len(h.bridges) for h in fleet.homes)
+    campaigns = {(b.manufacturer_code, b.image_type, h.region) for h, b in fleet.bridges()}
     for r in (naive, aware):
         assert r["homes"] == COMPARE_HOMES
         assert r["devices"] == bridges
         assert r["updated"] == r["n39_alerts"] == bridges
         assert r["failed"] == 0 and r["network_failures"] == 0
-        # one signed 11.4 per bridge model, each accepted whole by the DSP gateway
-        assert r["responses"] == {"I0": 4}
+        # one signed 11.4 per bridge model and CSP region, each accepted whole by the gateway
+        assert r["responses"] == {"I0": len(campaigns)}
         assert r["alerts"] == {"N39": bridges, "N55": bridges, "N56": bridges}
     dn, da = naive["disruption_minutes"], aware["disruption_minutes"]
     assert da["median"] < dn["median"]

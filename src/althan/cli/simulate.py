@@ -45,12 +45,31 @@ def simulate(
     seeds: str | None = typer.Option(
         None, "--seeds", help="Seeds of the sweep, A..B (both included); default: --seed."
     ),
+    shards: int = typer.Option(
+        1,
+        "--shards",
+        min=1,
+        max=3,
+        help="Run the rollout as this many tasks on Dask distributed, by CSP region (same "
+        "result for any number); 1: in this process.",
+    ),
+    scheduler: str | None = typer.Option(
+        None,
+        "--scheduler",
+        help="A Dask scheduler's address (tcp://host:8786) to run the shards on; default: a "
+        "local cluster.",
+    ),
 ) -> None:
     """Roll new firmware out to an installed Alt HAN fleet through the DSP; report disruption.
 
     With --faults / --seeds: one rollout per seed under the fault plan, each checked for the
     invariants; the verdict per seed, exit code 1 when a seed broke one."""
     if faults is not None or seeds is not None:
+        if shards > 1 or scheduler is not None:
+            raise typer.BadParameter(
+                "a fault sweep is not sharded (its fault draws span the regions)",
+                param_hint="'--shards'",
+            )
         _sweep(faults or "default", seeds or str(seed), homes, strategy, as_json)
         return
     import dataclasses
@@ -67,8 +86,14 @@ def simulate(
     err = Console(stderr=True)
     console = err if as_json else Console()
     try:
-        with stage_progress(console, STAGES) as tick:
-            result = run_simulation(homes, strategy, seed, out, progress=tick)
+        if shards > 1 or scheduler is not None:
+            from althan.runtime.shards import run_sharded
+
+            err.print(f"{shards} shards on {scheduler or 'a local Dask cluster'} …")
+            result = run_sharded(homes, strategy, seed, out, shards, scheduler=scheduler)
+        else:
+            with stage_progress(console, STAGES) as tick:
+                result = run_simulation(homes, strategy, seed, out, progress=tick)
     except SimulationError as e:
         raise typer.BadParameter(str(e)) from None
     png, svg = plot_simulation(

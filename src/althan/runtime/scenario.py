@@ -277,14 +277,22 @@ class Scenario:
         images: dict[Model, bytes],
         version: int,
         tick: Progress = _no_tick,
+        *,
+        per_region: bool = False,
     ) -> None:
-        """The supplier's 11.4s (one per model, at most 50,000 devices each); run to the end."""
+        """The supplier's 11.4s (one per model, at most 50,000 devices each; with `per_region`,
+        one per model and CSP region: the same deliveries, whichever regions a run holds);
+        run to the end."""
         self.update_started = self.now()
-        for key, bs in sorted(by_model(bridges).items()):
+        groups: dict[tuple[int, int, str], list[Bridge]] = {}
+        for h, b in bridges:
+            region = h.region.value if per_region else ""
+            groups.setdefault((b.manufacturer_code, b.image_type, region), []).append(b)
+        for key, bs in sorted(groups.items()):
             for j in range(0, len(bs), MAX_DEVICES_PER_11_4):
                 self.send(
                     self.supplier.update_ppmid_firmware(
-                        images[key],
+                        images[(key[0], key[1])],
                         FirmwareVersion(version),
                         [b.eui for b in bs[j : j + MAX_DEVICES_PER_11_4]],
                     )

@@ -16,10 +16,10 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from althan.csp.network import NetworkMetrics, percentile
 from althan.dsp import smi
@@ -52,6 +52,7 @@ MAX_HOMES = 1_000_000
 NEW_VERSION = 0x01000200
 _FAILURE_ALERTS = ("N39", "N55", "N56")  # the last of these closes the rollout
 _TIMELINE_STEP_PCT = 5
+_T = TypeVar("_T")
 
 
 class SimulationError(ValueError):
@@ -103,12 +104,71 @@ class SimulationResult:
     completion: dict[str, tuple[float, ...]]
     """Per region: seconds after the first 11.4 at which each N39 reached the supplier, sorted."""
     per_home_disruption: tuple[float, ...] = field(repr=False)
+    per_home_lost: tuple[float, ...] = field(default=(), repr=False)
+    per_home_outages: tuple[int, ...] = field(default=(), repr=False)
+    """Per home, as `per_home_disruption`: what `merge` needs to give a sharded run's figures
+    exactly as one run over the whole fleet gives them."""
     alerts: dict[str, int] = field(default_factory=dict)
     responses: dict[str, int] = field(default_factory=dict)
     """Response codes of the DSP's synchronous replies to the 11.4s."""
     network_failures: int = 0
     png: Path | None = None
     svg: Path | None = None
+
+    @classmethod
+    def merge(cls, parts: Sequence[SimulationResult], wall_seconds: float) -> SimulationResult:
+        """The result of one run over the union of `parts`' fleets, from the runs of disjoint
+        sets of CSP regions (shards: each region's network, and the DSP's handling of it, is
+        independent of the others'; the 11.4s go per model and region)."""
+        if not parts:
+            raise SimulationError("no shards to merge")
+        first = parts[0]
+
+        def total(get: Callable[[SimulationResult], dict[str, int]]) -> dict[str, int]:
+            out: Counter[str] = Counter()
+            for p in parts:
+                out.update(get(p))
+            return dict(sorted(out.items()))
+
+        def owned(get: Callable[[SimulationResult], dict[str, _T]]) -> dict[str, _T]:
+            """Per region, the figure of the shard that ran it."""
+            return {
+                r.value: next(
+                    (get(p)[r.value] for p in parts if p.devices_by_region.get(r.value)),
+                    get(first)[r.value],
+                )
+                for r in Region
+            }
+
+        disruption = tuple(x for p in parts for x in p.per_home_disruption)
+        lost = tuple(x for p in parts for x in p.per_home_lost)
+        outages = tuple(x for p in parts for x in p.per_home_outages)
+        return cls(
+            homes=sum(p.homes for p in parts),
+            devices=sum(p.devices for p in parts),
+            updated=sum(p.updated for p in parts),
+            failed=sum(p.failed for p in parts),
+            n39_alerts=sum(p.n39_alerts for p in parts),
+            strategy=first.strategy,
+            seed=first.seed,
+            virtual_seconds=max(p.virtual_seconds for p in parts),
+            wall_seconds=wall_seconds,
+            disruption_minutes=Stats.of(disruption),
+            lost_messages=Stats.of(lost),
+            outage_windows_mean=sum(outages) / len(outages) if outages else 0.0,
+            csp_bytes=owned(lambda p: p.csp_bytes),
+            csp_image_bytes=owned(lambda p: p.csp_image_bytes),
+            devices_by_region={
+                r.value: sum(p.devices_by_region[r.value] for p in parts) for r in Region
+            },
+            completion=owned(lambda p: p.completion),
+            per_home_disruption=disruption,
+            per_home_lost=lost,
+            per_home_outages=outages,
+            alerts=total(lambda p: p.alerts),
+            responses=total(lambda p: p.responses),
+            network_failures=sum(p.network_failures for p in parts),
+        )
 
     def timeline(self, step_pct: int = _TIMELINE_STEP_PCT) -> dict[str, list[list[float]]]:
         """Per region: [hours, percent] when `step_pct`, 2×`step_pct`, … % of it was updated."""
@@ -160,8 +220,10 @@ def run_simulation(
     payload_size: int = 32 * 1024,
     config: NetworkConfig | None = None,
     faults: FaultPlan | None = None,
+    regions: Collection[Region] | None = None,
 ) -> SimulationResult:
-    """Roll one new image per bridge model out to `homes` installed Alt HAN homes.
+    """Roll one new image per bridge model out to `homes` installed Alt HAN homes (only those
+    in `regions`, when given: one shard of a national run, `althan.runtime.shards`).
 
     `data_dir` must not already hold a store (the SMI is seeded from scratch). `config`, when
     given, replaces the default network configuration (its strategy is overridden).
@@ -178,6 +240,7 @@ def run_simulation(
         config=config,
         faults=faults,
         keep_documents=False,
+        regions=regions,
     )
     return _result(w, w.fleet, strat, seed, time.perf_counter() - wall0)
 
@@ -193,6 +256,7 @@ def rollout(
     config: NetworkConfig | None = None,
     faults: FaultPlan | None = None,
     keep_documents: bool = True,
+    regions: Collection[Region] | None = None,
 ) -> Scenario:
     """The rollout of :func:`run_simulation`, run to its end; the scenario it leaves.
 
@@ -210,6 +274,8 @@ def rollout(
 
     # 1. the installed fleet
     fleet = generate_fleet(homes, seed)
+    if regions is not None:
+        fleet = Fleet(fleet.seed, tuple(h for h in fleet.homes if h.region in regions))
     bridges = list(fleet.bridges())
     n = len(bridges)
     tick(Stage.INSTALLED, 0, n)
@@ -225,7 +291,7 @@ def rollout(
     images = w.assure(bridges, NEW_VERSION, payload_size, tick)
     # 3. the supplier's 11.4s, then the sim runs until nothing is left to happen
     tick(Stage.UPDATE, 0, n)
-    w.update_firmware(bridges, images, NEW_VERSION, tick)
+    w.update_firmware(bridges, images, NEW_VERSION, tick, per_region=True)
     return w
 
 
@@ -277,6 +343,8 @@ def _result(
         devices_by_region={r.value: devices_by_region.get(r.value, 0) for r in Region},
         completion={k: tuple(sorted(v)) for k, v in completion.items()},
         per_home_disruption=per_home,
+        per_home_lost=tuple(m.lost_messages()),
+        per_home_outages=tuple(h.outage_windows for h in homes_d),
         alerts=dict(sorted(w.user.alert_counts.items())),
         responses=dict(sorted(Counter(r.response_code for r in w.user.replies).items())),
         network_failures=len(m.failures),

@@ -1,0 +1,109 @@
+"""A national rollout in shards: each CSP region's part of `althan simulate` run as a task of
+Dask distributed, on a local cluster or on the cluster of ``--scheduler ADDRESS``.
+
+A region's network (its SM WAN, Comms Hubs and homes) and the DSP's handling of it depend on
+nothing of the other regions (the 11.4s go one per bridge model and region), so each shard is
+the whole deterministic rollout over the homes of its regions, with its own store, and the
+merge (`SimulationResult.merge`) gives exactly the figures of one run over the whole fleet:
+the same JSON for any number of shards. Shards are by region, so at most three: smaller ones,
+by groups of Comms Hubs, would need the WAN modelled per cell (each group with its own share
+of the region's capacity), which it is not.
+
+Dask distributed rather than Ray, by measurement (`bench/bench_engines.py`,
+docs/benchmarks.md): a local cluster starts in under a second and holds a fifth of Ray's
+memory, which counts on a twin whose budget is a few KB per device.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from dask.distributed import Client, LocalCluster
+
+from althan.han.config import Strategy
+from althan.model import Region
+from althan.runtime.simulate import SimulationError, SimulationResult, run_simulation
+
+__all__ = ["MAX_SHARDS", "run_sharded", "shard_regions"]
+
+MAX_SHARDS = len(Region)
+
+
+def shard_regions(shards: int) -> list[tuple[Region, ...]]:
+    """The CSP regions of each of `shards` shards (round robin over North, Central, South)."""
+    if not 1 <= shards <= MAX_SHARDS:
+        raise SimulationError(
+            f"shards must be between 1 and {MAX_SHARDS} (one per CSP region), got {shards}"
+        )
+    regions = list(Region)
+    return [tuple(regions[i::shards]) for i in range(shards)]
+
+
+def _shard(
+    homes: int,
+    strategy: str,
+    seed: int,
+    data_dir: str,
+    regions: Sequence[str],
+    payload_size: int,
+) -> SimulationResult:
+    """One shard, in a worker: the rollout over the homes of `regions` (plain values cross the
+    wire; the result comes back whole)."""
+    return run_simulation(
+        homes,
+        strategy,
+        seed,
+        Path(data_dir),
+        payload_size=payload_size,
+        regions=frozenset(Region(r) for r in regions),
+    )
+
+
+def run_sharded(
+    homes: int,
+    strategy: Strategy | str,
+    seed: int,
+    data_dir: Path,
+    shards: int,
+    *,
+    scheduler: str | None = None,
+    payload_size: int = 32 * 1024,
+) -> SimulationResult:
+    """`run_simulation` as `shards` tasks (one store each, under `data_dir`), merged."""
+    groups = shard_regions(shards)
+    strat = Strategy(strategy)
+    wall0 = time.perf_counter()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    cluster = None
+    if scheduler is None:
+        cluster = LocalCluster(  # type: ignore[no-untyped-call]
+            n_workers=min(shards, os.cpu_count() or 1),
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            silence_logs=logging.ERROR,
+        )
+    try:
+        with Client(cluster if cluster is not None else scheduler) as client:  # type: ignore[no-untyped-call]
+            futures = [
+                client.submit(
+                    _shard,
+                    homes,
+                    strat.value,
+                    seed,
+                    str(data_dir / f"shard-{i}"),
+                    [r.value for r in regions],
+                    payload_size,
+                    pure=False,
+                )
+                for i, regions in enumerate(groups)
+            ]
+            parts: list[SimulationResult] = client.gather(futures)
+    finally:
+        if cluster is not None:
+            cluster.close()
+    return SimulationResult.merge(parts, time.perf_counter() - wall0)
