@@ -14,6 +14,7 @@ Same seed, same result (except the wall time).
 from __future__ import annotations
 
 import dataclasses
+import math
 import time
 from collections import Counter
 from collections.abc import Callable, Collection, Sequence
@@ -112,6 +113,8 @@ class SimulationResult:
     responses: dict[str, int] = field(default_factory=dict)
     """Response codes of the DSP's synchronous replies to the 11.4s."""
     network_failures: int = 0
+    makespan_lower_bound: float = 0.0
+    """Seconds no rollout of this fleet can beat on this network (`makespan_lower_bound`)."""
     png: Path | None = None
     svg: Path | None = None
 
@@ -168,6 +171,7 @@ class SimulationResult:
             alerts=total(lambda p: p.alerts),
             responses=total(lambda p: p.responses),
             network_failures=sum(p.network_failures for p in parts),
+            makespan_lower_bound=max(p.makespan_lower_bound for p in parts),
         )
 
     def timeline(self, step_pct: int = _TIMELINE_STEP_PCT) -> dict[str, list[list[float]]]:
@@ -205,6 +209,12 @@ class SimulationResult:
             "alerts": dict(self.alerts),
             "responses": dict(self.responses),
             "network_failures": self.network_failures,
+            "makespan_lower_bound_s": round(self.makespan_lower_bound, 3),
+            "makespan_x_bound": (
+                round(self.virtual_seconds / self.makespan_lower_bound, 4)
+                if self.makespan_lower_bound
+                else None
+            ),
             "timeline": self.timeline(),
             "plots": [p.name for p in (self.png, self.svg) if p is not None],
         }
@@ -242,7 +252,7 @@ def run_simulation(
         keep_documents=False,
         regions=regions,
     )
-    return _result(w, w.fleet, strat, seed, time.perf_counter() - wall0)
+    return _result(w, w.fleet, strat, seed, time.perf_counter() - wall0, payload_size)
 
 
 def rollout(
@@ -303,8 +313,37 @@ def _strategy(s: Strategy | str) -> Strategy:
         raise SimulationError(f"unknown strategy {s!r}; expected one of {names}") from None
 
 
+def makespan_lower_bound(
+    fleet: Fleet, config: NetworkConfig, image_bytes: dict[str, int], image_size: int
+) -> float:
+    """A physical lower bound on the time from the 11.4s to the last N39, whatever the
+    strategy: per region, the image bytes its WAN must carry (`image_bytes`) cannot cross
+    faster than its capacity, nor any one transfer faster than its slot (capacity / concurrent
+    transfers); the hub reached last still has to move one image of `image_size` bytes or more
+    over its HAN at the blocks' airtime, the device to reboot into it and rejoin, and its CS09
+    to cross the WAN back (latency both ways). Strategy pacing, the settle wait and any
+    queueing beyond capacity are not in it: they are what the ratio to it measures."""
+    han = config.han
+    one_download = math.ceil(image_size / han.block_size) * han.han_block_airtime_s
+    activation = han.reboot_s + min(han.rejoin_s, han.sleepy_rejoin_s)
+    bound = 0.0
+    for region in Region:
+        if not fleet.by_region(region):
+            continue
+        wan = config.wan_for(region)
+        per_transfer = wan.bytes_per_s / wan.concurrent
+        wan_s = max(image_bytes.get(region.value, 0) / wan.bytes_per_s, image_size / per_transfer)
+        bound = max(bound, wan_s + wan.latency_s + one_download + activation + wan.latency_s)
+    return bound
+
+
 def _result(
-    w: Scenario, fleet: Fleet, strategy: Strategy, seed: int, wall: float
+    w: Scenario,
+    fleet: Fleet,
+    strategy: Strategy,
+    seed: int,
+    wall: float,
+    image_size: int = 0,
 ) -> SimulationResult:
     bridges = list(fleet.bridges())
     region_of = {str(b.eui): h.region.value for h, b in bridges}
@@ -348,4 +387,10 @@ def _result(
         alerts=dict(sorted(w.user.alert_counts.items())),
         responses=dict(sorted(Counter(r.response_code for r in w.user.replies).items())),
         network_failures=len(m.failures),
+        makespan_lower_bound=makespan_lower_bound(
+            fleet,
+            w.network.config,
+            {r.value: m.image_bytes_per_region.get(r, 0) for r in Region},
+            image_size,
+        ),
     )
