@@ -252,7 +252,12 @@ def run_simulation(
         keep_documents=False,
         regions=regions,
     )
-    return _result(w, w.fleet, strat, seed, time.perf_counter() - wall0, payload_size)
+    try:
+        return _result(w, w.fleet, strat, seed, time.perf_counter() - wall0, payload_size)
+    finally:
+        # the store is closed here, not whenever the garbage collector gets to it (closing
+        # checkpoints SQLite's WAL into the database file)
+        w.engine.dispose()
 
 
 def rollout(
