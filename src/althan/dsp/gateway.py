@@ -65,7 +65,11 @@ class Call:
     def reuses_request_id(self) -> bool:
         """A Signed Pre-Command (CV 5/6/7) carries the RequestID of its CV 4 Transform: it
         claims no new counter and is not recorded again."""
-        return self.srv.critical and self.req.command_variant in SIGNED_PRE_COMMAND_CVS
+        return _signed_pre_command(self.srv, self.req.command_variant)
+
+
+def _signed_pre_command(srv: SrvInfo | None, command_variant: int) -> bool:
+    return srv is not None and srv.critical and command_variant in SIGNED_PRE_COMMAND_CVS
 
 
 Next = Callable[[Call], Handled]
@@ -93,7 +97,7 @@ def _reuses_request_id(call: Call) -> bool:
     """`Call.reuses_request_id` before `known_service` has run (an unknown SRV claims: it is
     refused, and the claim rolled back)."""
     srv = call.services.srvs.get(call.req.service_reference_variant)
-    return srv is not None and srv.critical and call.req.command_variant in SIGNED_PRE_COMMAND_CVS
+    return _signed_pre_command(srv, call.req.command_variant)
 
 
 def signer_is_originator(call: Call, call_next: Next) -> Handled:
