@@ -2,6 +2,10 @@
 
 `demo_300_seed7.json` is the JSON `althan demo --json --homes 300 --seed 7` printed before the
 redesign (issue 10), `wall_seconds` left out: same seed, same run, whatever the code's shape.
+It changed once since, on purpose (issue 16): a WAN transfer used to hold its slot for its
+latency as well as its bytes; the slot now frees when the bytes are through, so the rollout
+ends 180 s sooner (`virtual_seconds` 1656.671 → 1476.671), every other figure as before, and
+the store's alerts and deliveries carry the earlier times (same rows, same counts).
 `demo_300_seed7.store.json` fingerprints the store after that run; it changed once, on purpose:
 the Comms Hubs and meters the DCC knows before the rollout were recorded as commissioned at
 1970-01-01 (the epoch, not the sim's start); they are now commissioned at 2026-12-01, the sim's

@@ -137,7 +137,8 @@ def test_json_fields_agree_with_the_fleet(
         assert pts[-1][1] == 100.0, region
         hours = [p[0] for p in pts]
         assert hours == sorted(hours)
-        assert 0 < pts[-1][0] * 3600 <= r["virtual_seconds"] + 1e-3
+        # hours are rounded to 4 decimals: up to 0.18 s either way
+        assert 0 < pts[-1][0] * 3600 <= r["virtual_seconds"] + 0.18
     assert max(p[-1][0] for p in r["timeline"].values()) * 3600 == pytest.approx(
         r["virtual_seconds"], abs=1.0
     )

@@ -11,6 +11,7 @@ from althan.smwan import GbcsCommand
 
 __all__ = [
     "AtHub",
+    "BytesThrough",
     "ChOffline",
     "ChOnline",
     "CommandArrives",
@@ -26,11 +27,20 @@ __all__ = [
 
 
 @dataclass(frozen=True, slots=True)
-class TransferDone:
-    """An image transfer over the WAN reaches its CH (stale when `gen` moved on)."""
+class BytesThrough:
+    """An image transfer's last byte has left the WAN's capacity: its slot frees for the next
+    queued transfer, and the image reaches its CH one latency later (stale when `gen` moved
+    on)."""
 
     transfer: int  # the WAN link's number for it
     gen: int  # moves on when an outage pauses it
+
+
+@dataclass(frozen=True, slots=True)
+class TransferDone:
+    """An image transfer over the WAN reaches its CH."""
+
+    transfer: int  # the WAN link's number for it
 
 
 @dataclass(frozen=True, slots=True)

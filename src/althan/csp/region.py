@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 from althan.csp.events import (
     AtHub,
+    BytesThrough,
     ChOffline,
     ChOnline,
     CommandArrives,
@@ -179,10 +180,13 @@ class CspRegion:
         match token:
             case AtHub(hub=i, timer=timer):
                 self._hub(self.hubs[i], timer, now)
+            case BytesThrough():
+                arrival = self.wan.through(token)
+                if arrival is not None:
+                    self._effects.append(arrival)
+                    self._start_transfers(now)
             case TransferDone():
-                d = self.wan.done(token)
-                if d is not None:
-                    self._wan_done(d, now)
+                self._wan_done(self.wan.done(token), now)
             case CommandArrives(command=cmd):
                 self._command(cmd, now)
             case _:
@@ -289,7 +293,6 @@ class CspRegion:
         chf = d.hub.home.chf
         if chf in self._offline:  # the image cannot reach it yet: it lands when it is back
             self._offline[chf].append(d)
-            self._start_transfers(now)
             return
         d.done_at = now
         self.counters.deliveries += 1
@@ -300,7 +303,6 @@ class CspRegion:
         else:
             self._status(d.distribution_id, chf, d.devices, now)
             self._hub(d.hub, ImageDelivered(d.sha256, d.image, d.devices), now)
-        self._start_transfers(now)
 
     # ------------------------------------------------------------------ commands
 

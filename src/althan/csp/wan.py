@@ -1,8 +1,11 @@
 """One CSP region's SM WAN: image transfers within its capacity, its latency, its outages.
 
-At most ``concurrent`` transfers share ``bytes_per_s``; the rest queue. An outage (a fault the
-runtime injects: :class:`althan.csp.events.WanDown` ... :class:`~althan.csp.events.WanUp`)
-pauses the transfers whose bytes are still moving and holds every message until it ends.
+At most ``concurrent`` transfers share ``bytes_per_s``; the rest queue. A transfer holds its
+slot while its bytes move (:class:`althan.csp.events.BytesThrough` frees it); the image then
+reaches its CH one latency later (:class:`~althan.csp.events.TransferDone`): latency is
+propagation, not capacity. An outage (a fault the runtime injects:
+:class:`~althan.csp.events.WanDown` ... :class:`~althan.csp.events.WanUp`) pauses the transfers
+whose bytes are still moving and holds every message until it ends.
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass
 
-from althan.csp.events import TransferDone
+from althan.csp.events import BytesThrough, TransferDone
 from althan.han.config import RegionWan
 from althan.han.hub import CommsHub
 from althan.model import EUI64
@@ -44,7 +47,8 @@ class WanLink:
         self.wan = wan
         self._outages = 0  # outages under way (they may overlap)
         self._queue: deque[WanDelivery] = deque()
-        self._active: dict[int, WanDelivery] = {}
+        self._active: dict[int, WanDelivery] = {}  # bytes moving (or paused by an outage)
+        self._in_flight: dict[int, WanDelivery] = {}  # bytes through, latency to go
         self._next = 0
 
     @property
@@ -80,20 +84,25 @@ class WanLink:
         return started, timers
 
     def _timer(self, n: int, d: WanDelivery, now: float) -> Timer:
-        end = d.busy_end + self.wan.latency_s
-        return Timer(end - now, TransferDone(n, d.gen))
+        return Timer(d.busy_end - now, BytesThrough(n, d.gen))
 
-    def done(self, token: TransferDone) -> WanDelivery | None:
-        """The transfer the timer is for, unless the timer is stale."""
+    def through(self, token: BytesThrough) -> Timer | None:
+        """The transfer's bytes are through (its slot is free: start the next queued ones): the
+        timer of its arrival at the CH, unless the token is stale."""
         d = self._active.get(token.transfer)
         if d is None or d.gen != token.gen:
             return None
         del self._active[token.transfer]
-        return d
+        self._in_flight[token.transfer] = d
+        return Timer(self.wan.latency_s, TransferDone(token.transfer))
+
+    def done(self, token: TransferDone) -> WanDelivery:
+        """The transfer that reached its CH."""
+        return self._in_flight.pop(token.transfer)
 
     def fail(self, distribution_id: str, chf: EUI64) -> None:
-        """Mark that distribution's transfer to `chf` (queued or moving) to fail."""
-        for d in (*self._queue, *self._active.values()):
+        """Mark that distribution's transfer to `chf` (queued, moving or in flight) to fail."""
+        for d in (*self._queue, *self._active.values(), *self._in_flight.values()):
             if d.distribution_id == distribution_id and d.hub.home.chf == chf:
                 d.fails = True
 
