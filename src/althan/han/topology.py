@@ -15,7 +15,7 @@ from __future__ import annotations
 import enum
 import hashlib
 import random
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 
 from althan.model import EUI64, AltHANVariant, DeviceType, Region
@@ -293,27 +293,31 @@ def make_home(
     )
 
 
-def generate_fleet(homes: int, seed: int) -> Fleet:
-    """`homes` Alt HAN homes spread over the regions; the same seed gives the same fleet."""
+def generate_fleet(homes: int, seed: int, regions: Collection[Region] | None = None) -> Fleet:
+    """`homes` Alt HAN homes spread over the regions; the same seed gives the same fleet.
+
+    `regions`: keep only the homes of these (one shard of a national fleet); every home is
+    still drawn, so a kept home is the same as in the whole fleet, but only the kept ones are
+    held in memory."""
     if homes < 0:
         raise TopologyError(f"homes must be >= 0, got {homes}")
     rng = random.Random(f"althan-fleet:{seed}")
     euis = _Euis(seed)
-    regions = list(REGION_WEIGHTS)
+    all_regions = list(REGION_WEIGHTS)
     rweights = list(REGION_WEIGHTS.values())
     kinds = list(TOPOLOGY_WEIGHTS)
     kweights = list(TOPOLOGY_WEIGHTS.values())
     out: list[Home] = []
     for i in range(homes):
-        region = rng.choices(regions, rweights)[0]
+        region = rng.choices(all_regions, rweights)[0]
         kind = rng.choices(kinds, kweights)[0]
         with_gsme = kind is not TopologyKind.IHD_REMOTE or rng.random() < 0.8
         with_ppmid = rng.random() < 0.15
-        out.append(
-            make_home(
-                i, region, kind, euis=euis, rng=rng, with_gsme=with_gsme, with_ppmid=with_ppmid
-            )
+        home = make_home(
+            i, region, kind, euis=euis, rng=rng, with_gsme=with_gsme, with_ppmid=with_ppmid
         )
+        if regions is None or region in regions:
+            out.append(home)
     return Fleet(seed, tuple(out))
 
 

@@ -288,9 +288,7 @@ def rollout(
     tick: Progress = progress or (lambda _s, _d, _t: None)
 
     # 1. the installed fleet
-    fleet = generate_fleet(homes, seed)
-    if regions is not None:
-        fleet = Fleet(fleet.seed, tuple(h for h in fleet.homes if h.region in regions))
+    fleet = generate_fleet(homes, seed, regions)
     bridges = list(fleet.bridges())
     n = len(bridges)
     tick(Stage.INSTALLED, 0, n)
