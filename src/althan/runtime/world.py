@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from lxml import etree
@@ -224,48 +224,24 @@ def _text(root: etree._Element, path: str) -> str | None:
     return e.text if e is not None else None
 
 
+@dataclass(slots=True, eq=False)
 class Received:
     """One signed document a user got, with what it says; its parsed `root` is read from the
     bytes when first asked for (most documents are only counted)."""
 
-    __slots__ = (
-        "_root",
-        "alert_code",
-        "device",
-        "request_id",
-        "response_code",
-        "response_id",
-        "xml",
-    )
-
-    def __init__(
-        self,
-        xml: bytes,
-        response_code: str | None,
-        request_id: str | None,
-        alert_code: str | None,
-        device: str | None,
-        response_id: str | None = None,
-    ) -> None:
-        self.xml = xml
-        self.response_code = response_code
-        self.request_id = request_id
-        self.alert_code = alert_code
-        self.device = device
-        self.response_id = response_id
-        self._root: etree._Element | None = None
+    xml: bytes = field(repr=False)
+    response_code: str | None
+    request_id: str | None
+    alert_code: str | None
+    device: str | None
+    response_id: str | None = field(default=None, repr=False)
+    _root: etree._Element | None = field(default=None, init=False, repr=False)
 
     @property
     def root(self) -> etree._Element:
         if self._root is None:
             self._root = parse_xml(self.xml)
         return self._root
-
-    def __repr__(self) -> str:
-        return (
-            f"Received(response_code={self.response_code!r}, request_id={self.request_id!r}, "
-            f"alert_code={self.alert_code!r}, device={self.device!r})"
-        )
 
 
 @dataclass(frozen=True, slots=True)
