@@ -25,7 +25,7 @@ from althan.han import (
     enumerate_topologies,
 )
 from althan.model import EUI64, FirmwareVersion
-from althan.runtime.faults import DeviceReboot, FaultPlan
+from althan.runtime.fault_plan import DeviceReboot, FaultPlan
 from althan.smwan import DeliveryOutcome
 from althan.zigbee.client import ClientState
 

@@ -7,7 +7,7 @@ from network_support import NEW_VERSION, bridge_image, distribute_all, world
 
 from althan.han import Fleet, NetworkConfig, TopologyKind, enumerate_topologies, generate_fleet
 from althan.model import EUI64, Region
-from althan.runtime.faults import (
+from althan.runtime.fault_plan import (
     DeviceReboot,
     FaultPlan,
     FaultPlanError,

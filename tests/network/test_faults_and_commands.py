@@ -20,7 +20,7 @@ from althan.han import (
     generate_fleet,
 )
 from althan.model import DCC_EUI, EUI64, FirmwareVersion, Region
-from althan.runtime.faults import DeviceReboot, FaultPlan, Outage
+from althan.runtime.fault_plan import DeviceReboot, FaultPlan, Outage
 from althan.smwan import (
     DeliveryOutcome,
     FirmwareDistribution,

@@ -46,34 +46,12 @@ from althan.han.config import HanTiming
 from althan.han.events import CorruptBlock, DeviceFault, DownloadDone, PowerCycle
 from althan.han.topology import Fleet, Home
 from althan.model import EUI64, Region
-from althan.runtime.fault_plan import (
-    NAMED_PLANS,
-    DeviceReboot,
-    FaultPlan,
-    FaultPlanError,
-    LinkFault,
-    LinkLoss,
-    Outage,
-    load_plan,
-)
+from althan.runtime.fault_plan import FaultPlan, FaultPlanError, LinkFault
 from althan.smwan import FirmwareDistribution
 from althan.smwan.addresses import DSP_ADDRESS
 from althan.zigbee.cluster import blocks_between
 
-__all__ = [
-    "FAULT_SENDER",
-    "NAMED_PLANS",
-    "DeviceReboot",
-    "DspCrash",
-    "DspRestart",
-    "FaultInjector",
-    "FaultPlan",
-    "FaultPlanError",
-    "LinkFault",
-    "LinkLoss",
-    "Outage",
-    "load_plan",
-]
+__all__ = ["FAULT_SENDER", "DspCrash", "DspRestart", "FaultInjector", "FaultPlan"]
 
 FAULT_SENDER = "runtime:faults"
 """The sender of the timed fault events (no link loses them)."""
