@@ -28,26 +28,28 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-app.add_typer(firmware.app, name="firmware", help="Inspect and build ZigBee OTA firmware images.")
-app.add_typer(cpl.app, name="cpl", help="The Central Product List of assured firmware.")
-app.add_typer(gbcs.app, name="gbcs", help="Decode and check GBCS messages.")
-app.add_typer(duis.app, name="duis", help="Sign, verify, validate and send DUIS XML.")
-app.add_typer(
-    pc.app, name="pc", help="Parse & Correlate: check the DCC's responses and pre-commands."
-)
 app.command("demo")(demo)
 app.command("serve")(serve)
 app.command("simulate")(simulate)
 app.command("report")(report)
-app.add_typer(users.app, name="users", help="DCC users known to the DSP.")
-app.add_typer(devices.app, name="devices", help="Devices of the SMI, and spare ones.")
-app.add_typer(ssi.app, name="ssi", help="The Self-Service Interface: its accounts.")
-app.add_typer(ad.app, name="ad", help="Anomaly detection: thresholds and the quarantine queue.")
-app.add_typer(records.app, name="records", help="The DCC's firmware records.")
-app.add_typer(
-    campaign.app, name="campaign", help="A supplier's staged firmware rollouts (11.4) over DUIS."
+
+_GROUPS: tuple[tuple[typer.Typer, str, str], ...] = (
+    (firmware.app, "firmware", "Inspect and build ZigBee OTA firmware images."),
+    (cpl.app, "cpl", "The Central Product List of assured firmware."),
+    (gbcs.app, "gbcs", "Decode and check GBCS messages."),
+    (duis.app, "duis", "Sign, verify, validate and send DUIS XML."),
+    (pc.app, "pc", "Parse & Correlate: check the DCC's responses and pre-commands."),
+    (users.app, "users", "DCC users known to the DSP."),
+    (devices.app, "devices", "Devices of the SMI, and spare ones."),
+    (ssi.app, "ssi", "The Self-Service Interface: its accounts."),
+    (ad.app, "ad", "Anomaly detection: thresholds and the quarantine queue."),
+    (records.app, "records", "The DCC's firmware records."),
+    (campaign.app, "campaign", "A supplier's staged firmware rollouts (11.4) over DUIS."),
+    (intake.app, "intake", "Suppliers' upgrade outcomes, for AltHANCo."),
 )
-app.add_typer(intake.app, name="intake", help="Suppliers' upgrade outcomes, for AltHANCo.")
+"""The command groups: (sub-app, name, one-line help), in the order `althan --help` lists them."""
+for group, name, help_text in _GROUPS:
+    app.add_typer(group, name=name, help=help_text)
 
 
 def main() -> None:
