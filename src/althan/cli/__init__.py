@@ -33,23 +33,9 @@ app.command("serve")(serve)
 app.command("simulate")(simulate)
 app.command("report")(report)
 
-_GROUPS: tuple[tuple[typer.Typer, str, str], ...] = (
-    (firmware.app, "firmware", "Inspect and build ZigBee OTA firmware images."),
-    (cpl.app, "cpl", "The Central Product List of assured firmware."),
-    (gbcs.app, "gbcs", "Decode and check GBCS messages."),
-    (duis.app, "duis", "Sign, verify, validate and send DUIS XML."),
-    (pc.app, "pc", "Parse & Correlate: check the DCC's responses and pre-commands."),
-    (users.app, "users", "DCC users known to the DSP."),
-    (devices.app, "devices", "Devices of the SMI, and spare ones."),
-    (ssi.app, "ssi", "The Self-Service Interface: its accounts."),
-    (ad.app, "ad", "Anomaly detection: thresholds and the quarantine queue."),
-    (records.app, "records", "The DCC's firmware records."),
-    (campaign.app, "campaign", "A supplier's staged firmware rollouts (11.4) over DUIS."),
-    (intake.app, "intake", "Suppliers' upgrade outcomes, for AltHANCo."),
-)
-"""The command groups: (sub-app, name, one-line help), in the order `althan --help` lists them."""
-for group, name, help_text in _GROUPS:
-    app.add_typer(group, name=name, help=help_text)
+# the command groups, in the order `althan --help` lists them (each names and describes itself)
+for group in (firmware, cpl, gbcs, duis, pc, users, devices, ssi, ad, records, campaign, intake):
+    app.add_typer(group.app)
 
 
 def main() -> None:

@@ -17,7 +17,7 @@ from althan.cli.options import DEFAULT_DATA_DIR, DataDir, DbUrl, fail
 from althan.model import EUI64
 
 app = typer.Typer(
-    help="Anomaly detection: thresholds and the quarantine queue.", no_args_is_help=True
+    name="ad", help="Anomaly detection: thresholds and the quarantine queue.", no_args_is_help=True
 )
 quarantine_app = typer.Typer(help="The queue of quarantined requests.", no_args_is_help=True)
 app.add_typer(quarantine_app, name="quarantine")

@@ -21,7 +21,11 @@ from rich.table import Table
 
 from althan.model import EUI64, TEST_SUPPLIER_EUI
 
-app = typer.Typer(help="Staged firmware rollouts (11.4) over DUIS.", no_args_is_help=True)
+app = typer.Typer(
+    name="campaign",
+    help="A supplier's staged firmware rollouts (11.4) over DUIS.",
+    no_args_is_help=True,
+)
 
 Store = typer.Option(Path("campaigns"), "--store", help="The campaigns' own store (a folder).")
 PAUSED_EXIT = 3

@@ -27,7 +27,9 @@ from althan.model import ALTHANCO_DEFAULT_EUI, EUI64
 from althan.runtime.assemble import Assembly
 from althan.zigbee.ota import OtaError, parse_ota
 
-app = typer.Typer(help="cpl commands", no_args_is_help=True)
+app = typer.Typer(
+    name="cpl", help="The Central Product List of assured firmware.", no_args_is_help=True
+)
 
 AsUser = Annotated[
     str,

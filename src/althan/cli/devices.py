@@ -17,7 +17,7 @@ from rich.table import Table
 from althan.cli.options import DEFAULT_DATA_DIR, DataDir, DbUrl, fail
 from althan.model import EUI64, AltHANVariant, DeviceStatus, DeviceType
 
-app = typer.Typer(help="Devices of the SMI.", no_args_is_help=True)
+app = typer.Typer(name="devices", help="Devices of the SMI, and spare ones.", no_args_is_help=True)
 
 AsJson = typer.Option(False, "--json", help="One JSON array (the last line of stdout).")
 

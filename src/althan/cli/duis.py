@@ -21,7 +21,9 @@ from althan.duis.xmldsig import SignatureError, TrustStore, sign, verify
 from althan.duis.xmlsafe import XmlError, parse_xml
 from althan.smki.zaz1 import Zaz1Error, Zaz1Keys, cert_eui, load_zaz1
 
-app = typer.Typer(help="Sign, verify, validate and send DUIS XML.", no_args_is_help=True)
+app = typer.Typer(
+    name="duis", help="Sign, verify, validate and send DUIS XML.", no_args_is_help=True
+)
 
 _MAX = 16_000_000
 

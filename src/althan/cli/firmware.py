@@ -25,7 +25,9 @@ from althan.zigbee.ota import (
 )
 from althan.zigbee.testimage import build_test_image
 
-app = typer.Typer(help="firmware commands", no_args_is_help=True)
+app = typer.Typer(
+    name="firmware", help="Inspect and build ZigBee OTA firmware images.", no_args_is_help=True
+)
 
 _PARSE_FORMS: dict[str, Literal["auto", "zigbee", "gbcs"]] = {
     "auto": "auto",

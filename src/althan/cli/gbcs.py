@@ -20,7 +20,7 @@ from rich.table import Table
 from althan.gbcs import DlmsData, GbcsError, GbcsMessage, Keystore, Verdict, decode
 from althan.model import EUI64, FirmwareVersion
 
-app = typer.Typer(help="gbcs commands", no_args_is_help=True)
+app = typer.Typer(name="gbcs", help="Decode and check GBCS messages.", no_args_is_help=True)
 
 _HEX_RE = re.compile(r"[0-9A-Fa-f\s]+")
 

@@ -19,7 +19,7 @@ from althan.cli.options import DEFAULT_DATA_DIR, DataDir, DbUrl, fail
 from althan.model import TEST_SUPPLIER_EUI
 
 app = typer.Typer(
-    help="Suppliers' upgrade outcomes, reconciled for AltHANCo.", no_args_is_help=True
+    name="intake", help="Suppliers' upgrade outcomes, for AltHANCo.", no_args_is_help=True
 )
 
 _TYPES = {"json": "application/json", "csv": "text/csv"}

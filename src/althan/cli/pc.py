@@ -23,7 +23,8 @@ import typer
 from althan.cli.gbcs import message_summary, to_jsonable
 
 app = typer.Typer(
-    help="Parse & Correlate: check the DCC's responses, alerts and pre-commands.",
+    name="pc",
+    help="Parse & Correlate: check the DCC's responses and pre-commands.",
     no_args_is_help=True,
 )
 

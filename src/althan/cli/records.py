@@ -20,7 +20,7 @@ import typer
 from althan.cli import options
 from althan.cli.options import DEFAULT_DATA_DIR, DataDir, DbUrl, fail
 
-app = typer.Typer(help="The DCC's firmware records.", no_args_is_help=True)
+app = typer.Typer(name="records", help="The DCC's firmware records.", no_args_is_help=True)
 
 
 def parse_time(text: str) -> datetime:

@@ -16,7 +16,9 @@ import typer
 from althan.cli import options
 from althan.cli.options import DEFAULT_DATA_DIR, DataDir, DbUrl, fail
 
-app = typer.Typer(help="Accounts of the Self-Service Interface.", no_args_is_help=True)
+app = typer.Typer(
+    name="ssi", help="The Self-Service Interface: its accounts.", no_args_is_help=True
+)
 users_app = typer.Typer(help="SSI accounts: add, list, remove.", no_args_is_help=True)
 app.add_typer(users_app, name="users")
 

@@ -16,7 +16,7 @@ from althan.cli.options import DEFAULT_DATA_DIR, DataDir, DbUrl, open_assembly
 from althan.cli.options import fail as _fail
 from althan.model import EUI64, UserRole
 
-app = typer.Typer(help="DCC users known to the DSP.", no_args_is_help=True)
+app = typer.Typer(name="users", help="DCC users known to the DSP.", no_args_is_help=True)
 
 
 @app.command("add")
