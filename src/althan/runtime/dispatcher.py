@@ -34,6 +34,7 @@ import httpx
 from althan.dsp import users
 from althan.dsp.outbox import DUIS, SMWAN, OutboxItem
 from althan.dsp.service import Dsp
+from althan.runtime.background import BackgroundThread
 
 log = logging.getLogger("althan.dispatcher")
 
@@ -95,13 +96,12 @@ class OutboxDispatcher:
         agrees on (their DCC clocks, sped up from each one's start, do not)."""
         self.time_scale = time_scale
         """Store seconds per real second: the outbox is stamped with DCC time, sped up."""
-        self.wake = threading.Event()
+        self._background = BackgroundThread("althan-outbox")
+        self.wake = self._background.wake
         self._pool = ThreadPoolExecutor(threads, thread_name_prefix="althan-deliver")
         self._lock = threading.Lock()
         self._busy: set[str] = set()
         self._failures: dict[str, int] = {}
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
 
     def _store_time(self, real_seconds: float) -> timedelta:
         return timedelta(seconds=real_seconds * self.time_scale)
@@ -192,7 +192,7 @@ class OutboxDispatcher:
     # -- background thread (the serve runtime)
     def run_forever(self, clock: Clock = utc_now, idle: float = 1.0) -> None:
         renewed = 0.0
-        while not self._stop.is_set():
+        while not self._background.stopping.is_set():
             try:
                 if time.monotonic() - renewed >= self.lease / 3:
                     lease = timedelta(seconds=self.lease)
@@ -201,21 +201,11 @@ class OutboxDispatcher:
                 self._dispatch(clock(), clock)
             except Exception:  # database hiccup: log, wait, carry on
                 log.exception("dispatcher pass failed")
-            self.wake.wait(min(idle, self.lease / 3))
-            self.wake.clear()
+            self._background.pause(min(idle, self.lease / 3))
 
     def start(self, clock: Clock = utc_now, idle: float = 1.0) -> None:
-        if self._thread is None:
-            self._stop.clear()
-            self._thread = threading.Thread(
-                target=self.run_forever, args=(clock, idle), name="althan-outbox", daemon=True
-            )
-            self._thread.start()
+        self._background.start(self.run_forever, clock, idle)
 
     def stop(self, timeout: float = 5.0) -> None:
-        self._stop.set()
-        self.wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
+        self._background.stop(timeout)
         self._pool.shutdown(wait=False, cancel_futures=True)

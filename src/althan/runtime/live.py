@@ -21,13 +21,13 @@ import json
 import logging
 import os
 import queue
-import threading
 import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from althan.dsp.service import Dsp
+from althan.runtime.background import BackgroundThread
 from althan.runtime.sim import Faults, Simulator
 from althan.smwan import Effect, SmwanMessage
 from althan.smwan.addresses import DSP_ADDRESS
@@ -142,9 +142,7 @@ class LiveNetwork:
         self.sim.add(_DspEndpoint(dsp, on_dsp_output))
         self._on_dsp_output = on_dsp_output
         self._inbox: queue.SimpleQueue[tuple[str, object]] = queue.SimpleQueue()
-        self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._background = BackgroundThread("althan-network")
         self._tasks = [dsp.expire, *tasks]
         self._every = every
         self._next_tasks = 0.0
@@ -158,7 +156,7 @@ class LiveNetwork:
     def post(self, address: str, msg: object) -> None:
         """Deliver `msg` to the component at `address` now (thread-safe)."""
         self._inbox.put((address, msg))
-        self._wake.set()
+        self._background.wake.set()
 
     # -- the network thread
     def step(self) -> float:
@@ -181,27 +179,17 @@ class LiveNetwork:
         return min(wait, self._every)
 
     def run_forever(self) -> None:
-        while not self._stop.is_set():
+        while not self._background.stopping.is_set():
             try:
                 wait = self.step()
             except Exception:  # a component or the store failed: log, carry on
                 self.errors += 1
                 log.exception("network step failed")
                 wait = 1.0
-            self._wake.wait(wait)
-            self._wake.clear()
+            self._background.pause(wait)
 
     def start(self) -> None:
-        if self._thread is None:
-            self._stop.clear()
-            self._thread = threading.Thread(
-                target=self.run_forever, name="althan-network", daemon=True
-            )
-            self._thread.start()
+        self._background.start(self.run_forever)
 
     def stop(self, timeout: float = 5.0) -> None:
-        self._stop.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
+        self._background.stop(timeout)
