@@ -26,7 +26,7 @@ from dask.distributed import Client, LocalCluster
 
 from althan.han.config import Strategy
 from althan.model import Region
-from althan.runtime.simulate import SimulationError, SimulationResult, run_simulation
+from althan.runtime.simulate import PAYLOAD_SIZE, SimulationError, SimulationResult, run_simulation
 
 __all__ = ["MAX_SHARDS", "run_sharded", "shard_regions"]
 
@@ -71,7 +71,7 @@ def run_sharded(
     shards: int,
     *,
     scheduler: str | None = None,
-    payload_size: int = 32 * 1024,
+    payload_size: int = PAYLOAD_SIZE,
 ) -> SimulationResult:
     """`run_simulation` as `shards` tasks (one store each, under `data_dir`), merged."""
     groups = shard_regions(shards)

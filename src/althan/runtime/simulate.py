@@ -20,7 +20,7 @@ from collections import Counter
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypedDict, TypeVar, Unpack
 
 from althan.csp.network import NetworkMetrics, percentile
 from althan.dsp import smi
@@ -38,8 +38,10 @@ from althan.runtime.scenario import (
 
 __all__ = [
     "MAX_DEVICES_PER_11_4",
+    "PAYLOAD_SIZE",
     "STAGES",
     "Progress",
+    "RolloutOptions",
     "SimulationError",
     "SimulationResult",
     "Stats",
@@ -53,6 +55,8 @@ MAX_HOMES = 1_000_000
 NEW_VERSION = 0x01000200
 _FAILURE_ALERTS = ("N39", "N55", "N56")  # the last of these closes the rollout
 _TIMELINE_STEP_PCT = 5
+PAYLOAD_SIZE = 32 * 1024
+"""The payload of the image a rollout assures per bridge model, unless told (bytes)."""
 _T = TypeVar("_T")
 
 
@@ -220,17 +224,22 @@ class SimulationResult:
         }
 
 
+class RolloutOptions(TypedDict, total=False):
+    """The keyword options :func:`run_simulation` passes on to :func:`rollout`."""
+
+    progress: Progress | None
+    payload_size: int
+    config: NetworkConfig | None
+    faults: FaultPlan | None
+    regions: Collection[Region] | None
+
+
 def run_simulation(
     homes: int,
     strategy: Strategy | str,
     seed: int,
     data_dir: Path,
-    progress: Progress | None = None,
-    *,
-    payload_size: int = 32 * 1024,
-    config: NetworkConfig | None = None,
-    faults: FaultPlan | None = None,
-    regions: Collection[Region] | None = None,
+    **options: Unpack[RolloutOptions],
 ) -> SimulationResult:
     """Roll one new image per bridge model out to `homes` installed Alt HAN homes (only those
     in `regions`, when given: one shard of a national run, `althan.runtime.shards`).
@@ -240,20 +249,10 @@ def run_simulation(
     """
     strat = _strategy(strategy)
     wall0 = time.perf_counter()
-    w = rollout(
-        homes,
-        strat,
-        seed,
-        data_dir,
-        progress,
-        payload_size=payload_size,
-        config=config,
-        faults=faults,
-        keep_documents=False,
-        regions=regions,
-    )
+    w = rollout(homes, strat, seed, data_dir, keep_documents=False, **options)
+    image_size = options.get("payload_size", PAYLOAD_SIZE)
     try:
-        return _result(w, w.fleet, strat, seed, time.perf_counter() - wall0, payload_size)
+        return _result(w, w.fleet, strat, seed, time.perf_counter() - wall0, image_size)
     finally:
         # the store is closed here, not whenever the garbage collector gets to it (closing
         # checkpoints SQLite's WAL into the database file)
@@ -267,7 +266,7 @@ def rollout(
     data_dir: Path,
     progress: Progress | None = None,
     *,
-    payload_size: int = 32 * 1024,
+    payload_size: int = PAYLOAD_SIZE,
     config: NetworkConfig | None = None,
     faults: FaultPlan | None = None,
     keep_documents: bool = True,
