@@ -1,5 +1,6 @@
 """The long fault sweep (issue 12): many seeds of several fault plans, each run checked for the
-invariants (runtime/invariants.py), in parallel processes.
+invariants (runtime/invariants.py), each seed a task on a local Dask cluster
+(althan.runtime.cluster, as `althan simulate --faults … --workers N`).
 
     .venv/bin/python bench/bench_fault_sweep.py [--homes 20] [--workers N]
         [--plan default=1..200 --plan harsh=1..50 ...]
@@ -15,14 +16,14 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import tempfile
 import time
 from collections import Counter
-from concurrent.futures import ProcessPoolExecutor
-from pathlib import Path
 
+from dask.distributed import as_completed
+
+from althan.runtime.cluster import dask_client, local_workers
 from althan.runtime.fault_plan import load_plan
-from althan.runtime.sweep import SeedVerdict, parse_seeds, run_seed, scratch_dir
+from althan.runtime.sweep import SeedVerdict, parse_seeds, run_seed_scratch
 
 DEFAULT_PLANS = (
     "default=1..200",
@@ -33,11 +34,10 @@ DEFAULT_PLANS = (
 )
 
 
-def _one(job: tuple[str, int, int]) -> tuple[str, SeedVerdict, float]:
-    plan_name, seed, homes = job
+def _one(plan_name: str, seed: int, homes: int) -> tuple[str, SeedVerdict, float]:
+    """One seed, in a worker, with the CPU time it took there."""
     t0 = time.process_time()
-    with tempfile.TemporaryDirectory(prefix="althan-bench-sweep-", dir=scratch_dir()) as tmp:
-        v = run_seed(load_plan(plan_name), seed, homes, Path(tmp))
+    v = run_seed_scratch(load_plan(plan_name), seed, homes)
     return plan_name, v, time.process_time() - t0
 
 
@@ -51,15 +51,20 @@ def main() -> int:
     jobs = [(name, seed, args.homes) for name, seeds in plans for seed in parse_seeds(seeds)]
     t0 = time.monotonic()
     results: dict[str, list[tuple[SeedVerdict, float]]] = {name: [] for name, _ in plans}
-    with ProcessPoolExecutor(max_workers=args.workers) as pool:
-        for name, v, cpu in pool.map(_one, jobs):
+    with dask_client(None, args.workers) as client:
+        futures = [client.submit(_one, *job, pure=False) for job in jobs]
+        for future in as_completed(futures):  # type: ignore[no-untyped-call]
+            name, v, cpu = future.result()
             results[name].append((v, cpu))
             verdict = "ok" if v.ok else f"BROKEN {v.broken}"
             print(f"{name} seed {v.seed}: {verdict} ({cpu:.1f} s CPU)", file=sys.stderr, flush=True)
     wall = time.monotonic() - t0
+    for rs in results.values():
+        rs.sort(key=lambda r: r[0].seed)
     broken = 0
     total = 0
-    print(f"fault sweep: {len(jobs)} runs of {args.homes} homes, {args.workers} workers")
+    workers = local_workers(args.workers)
+    print(f"fault sweep: {len(jobs)} runs of {args.homes} homes, {workers} Dask workers")
     print("| plan | seeds | passed | Activated | Failed | CPU s / seed | broken |")
     print("|---|---|---|---|---|---|---|")
     for name, seeds in plans:

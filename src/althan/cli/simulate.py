@@ -56,8 +56,16 @@ def simulate(
     scheduler: str | None = typer.Option(
         None,
         "--scheduler",
-        help="A Dask scheduler's address (tcp://host:8786) to run the shards on; default: a "
-        "local cluster.",
+        help="A Dask scheduler's address (tcp://host:8786) to run the shards or the sweep's "
+        "seeds on; default: a local cluster.",
+    ),
+    workers: int = typer.Option(
+        1,
+        "--workers",
+        min=1,
+        max=256,
+        help="A fault sweep's seeds as tasks on a local Dask cluster of this many worker "
+        "processes (at most one per core); 1: one after the other in this process.",
     ),
 ) -> None:
     """Roll new firmware out to an installed Alt HAN fleet through the DSP; report disruption.
@@ -65,13 +73,28 @@ def simulate(
     With --faults / --seeds: one rollout per seed under the fault plan, each checked for the
     invariants; the verdict per seed, exit code 1 when a seed broke one."""
     if faults is not None or seeds is not None:
-        if shards > 1 or scheduler is not None:
+        if shards > 1:
             raise typer.BadParameter(
-                "a fault sweep is not sharded (its fault draws span the regions)",
+                "a fault sweep is not sharded (its fault draws span the regions); its seeds "
+                "run in parallel with --workers or --scheduler",
                 param_hint="'--shards'",
             )
-        _sweep(faults or "default", seeds or str(seed), homes, strategy, as_json)
+        _sweep(
+            faults or "default",
+            seeds or str(seed),
+            homes,
+            strategy,
+            as_json,
+            workers=workers,
+            scheduler=scheduler,
+        )
         return
+    if workers > 1:
+        raise typer.BadParameter(
+            "--workers is for a fault sweep (--faults/--seeds); a rollout runs in parallel "
+            "with --shards",
+            param_hint="'--workers'",
+        )
     import dataclasses
 
     from althan.reports.simulation import plot_simulation
@@ -140,7 +163,16 @@ def simulate(
         raise typer.Exit(1)
 
 
-def _sweep(plan_spec: str, seeds: str, homes: int, strategy: Strategy, as_json: bool) -> None:
+def _sweep(
+    plan_spec: str,
+    seeds: str,
+    homes: int,
+    strategy: Strategy,
+    as_json: bool,
+    *,
+    workers: int,
+    scheduler: str | None,
+) -> None:
     from althan.runtime.fault_plan import FaultPlanError, load_plan
     from althan.runtime.simulate import SimulationError
     from althan.runtime.sweep import SeedVerdict, parse_seeds, sweep
@@ -157,6 +189,7 @@ def _sweep(plan_spec: str, seeds: str, homes: int, strategy: Strategy, as_json: 
     console.print(
         f"fault sweep: plan {plan_spec}, seeds {seed_range.start}..{seed_range.stop - 1}, "
         f"{homes:,} homes, {strategy.value}"
+        + (f", on {scheduler}" if scheduler else f", {workers} workers" if workers > 1 else "")
     )
 
     def report(v: SeedVerdict) -> None:
@@ -169,7 +202,15 @@ def _sweep(plan_spec: str, seeds: str, homes: int, strategy: Strategy, as_json: 
         )
 
     try:
-        verdicts = sweep(plan, seed_range, homes, strategy=strategy, on_seed=report)
+        verdicts = sweep(
+            plan,
+            seed_range,
+            homes,
+            strategy=strategy,
+            on_seed=report,
+            workers=workers,
+            scheduler=scheduler,
+        )
     except SimulationError as e:
         raise typer.BadParameter(str(e)) from None
     bad = [v for v in verdicts if not v.ok]

@@ -7,25 +7,19 @@ the whole deterministic rollout over the homes of its regions, with its own stor
 merge (`SimulationResult.merge`) gives exactly the figures of one run over the whole fleet:
 the same JSON for any number of shards. Shards are by region, so at most three: smaller ones,
 by groups of Comms Hubs, would need the WAN modelled per cell (each group with its own share
-of the region's capacity), which it is not.
-
-Dask distributed rather than Ray, by measurement (`bench/bench_engines.py`,
-docs/benchmarks.md): a local cluster starts in under a second and holds a fifth of Ray's
-memory, which counts on a twin whose budget is a few KB per device.
+of the region's capacity), which it is not. The tasks run on Dask distributed
+(:mod:`althan.runtime.cluster`).
 """
 
 from __future__ import annotations
 
-import logging
-import os
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from dask.distributed import Client, LocalCluster
-
 from althan.han.config import Strategy
 from althan.model import Region
+from althan.runtime.cluster import dask_client
 from althan.runtime.simulate import PAYLOAD_SIZE, SimulationError, SimulationResult, run_simulation
 
 __all__ = ["MAX_SHARDS", "run_sharded", "shard_regions"]
@@ -78,32 +72,19 @@ def run_sharded(
     strat = Strategy(strategy)
     wall0 = time.perf_counter()
     data_dir.mkdir(parents=True, exist_ok=True)
-    cluster = None
-    if scheduler is None:
-        cluster = LocalCluster(  # type: ignore[no-untyped-call]
-            n_workers=min(shards, os.cpu_count() or 1),
-            threads_per_worker=1,
-            processes=True,
-            dashboard_address=None,
-            silence_logs=logging.ERROR,
-        )
-    try:
-        with Client(cluster if cluster is not None else scheduler) as client:  # type: ignore[no-untyped-call]
-            futures = [
-                client.submit(
-                    _shard,
-                    homes,
-                    strat.value,
-                    seed,
-                    str(data_dir / f"shard-{i}"),
-                    [r.value for r in regions],
-                    payload_size,
-                    pure=False,
-                )
-                for i, regions in enumerate(groups)
-            ]
-            parts: list[SimulationResult] = client.gather(futures)
-    finally:
-        if cluster is not None:
-            cluster.close()
+    with dask_client(scheduler, shards) as client:
+        futures = [
+            client.submit(
+                _shard,
+                homes,
+                strat.value,
+                seed,
+                str(data_dir / f"shard-{i}"),
+                [r.value for r in regions],
+                payload_size,
+                pure=False,
+            )
+            for i, regions in enumerate(groups)
+        ]
+        parts: list[SimulationResult] = client.gather(futures)  # type: ignore[no-untyped-call]
     return SimulationResult.merge(parts, time.perf_counter() - wall0)

@@ -6,6 +6,10 @@ invariant it broke (:mod:`althan.runtime.invariants`), or none. A run's digest h
 decided (every document the user got, in order and time, every delivery's end, every
 device's version, what the injector did), so a failing seed can be replayed bit for bit: the
 same plan, seed and size give the same digest.
+
+The seeds are independent, so a sweep can run them as tasks on Dask distributed
+(:mod:`althan.runtime.cluster`): a local cluster of `workers` processes, or a scheduler's
+cluster. The verdicts are the same wherever a seed ran, and come back in seed order.
 """
 
 from __future__ import annotations
@@ -20,13 +24,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from dask.distributed import as_completed
+
 from althan.han.config import Strategy
+from althan.runtime.cluster import dask_client
 from althan.runtime.fault_plan import FaultPlan
 from althan.runtime.invariants import RunState, check, observe
 from althan.runtime.scenario import Scenario
 from althan.runtime.simulate import SimulationError, rollout
 
-__all__ = ["SeedVerdict", "parse_seeds", "run_seed", "scratch_dir", "sweep"]
+__all__ = ["SeedVerdict", "parse_seeds", "run_seed", "run_seed_scratch", "scratch_dir", "sweep"]
 
 MAX_SEEDS = 100_000
 SWEEP_PAYLOAD = 4 * 1024
@@ -115,6 +122,19 @@ def scratch_dir() -> str | None:
     return str(shm) if shm.is_dir() and os.access(shm, os.W_OK) else None
 
 
+def run_seed_scratch(
+    plan: FaultPlan,
+    seed: int,
+    homes: int,
+    *,
+    strategy: Strategy = Strategy.HAN_AWARE,
+    payload_size: int = SWEEP_PAYLOAD,
+) -> SeedVerdict:
+    """`run_seed` in a new temporary store, deleted after the check (one task of a sweep)."""
+    with tempfile.TemporaryDirectory(prefix=f"althan-sweep-{seed}-", dir=scratch_dir()) as tmp:
+        return run_seed(plan, seed, homes, Path(tmp), strategy=strategy, payload_size=payload_size)
+
+
 def sweep(
     plan: FaultPlan,
     seeds: range,
@@ -123,12 +143,37 @@ def sweep(
     strategy: Strategy = Strategy.HAN_AWARE,
     payload_size: int = SWEEP_PAYLOAD,
     on_seed: Callable[[SeedVerdict], None] = lambda _v: None,
+    workers: int = 1,
+    scheduler: str | None = None,
 ) -> list[SeedVerdict]:
-    """`run_seed` for each seed, each in a new temporary store."""
-    out: list[SeedVerdict] = []
-    for seed in seeds:
-        with tempfile.TemporaryDirectory(prefix=f"althan-sweep-{seed}-", dir=scratch_dir()) as tmp:
-            v = run_seed(plan, seed, homes, Path(tmp), strategy=strategy, payload_size=payload_size)
-        on_seed(v)
-        out.append(v)
-    return out
+    """`run_seed_scratch` for each seed, in seed order. In this process when `workers` is 1
+    and no `scheduler` is given; otherwise each seed is a Dask task (`on_seed` is then called
+    as the seeds finish, in whatever order they do)."""
+    if workers < 1:
+        raise SimulationError(f"workers must be >= 1, got {workers}")
+    if workers == 1 and scheduler is None:
+        out: list[SeedVerdict] = []
+        for seed in seeds:
+            v = run_seed_scratch(plan, seed, homes, strategy=strategy, payload_size=payload_size)
+            on_seed(v)
+            out.append(v)
+        return out
+    done: dict[int, SeedVerdict] = {}
+    with dask_client(scheduler, workers) as client:
+        futures = [
+            client.submit(
+                run_seed_scratch,
+                plan,
+                seed,
+                homes,
+                strategy=strategy,
+                payload_size=payload_size,
+                pure=False,
+            )
+            for seed in seeds
+        ]
+        for future in as_completed(futures):  # type: ignore[no-untyped-call]
+            verdict: SeedVerdict = future.result()
+            on_seed(verdict)
+            done[verdict.seed] = verdict
+    return [done[seed] for seed in seeds]
