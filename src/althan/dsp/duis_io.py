@@ -91,6 +91,16 @@ class Request:
         return self.request_id.counter
 
 
+def _request_id(text: str | None) -> RequestId | None:
+    """`text` as a RequestID; None when there is none, or it is malformed."""
+    if text is None:
+        return None
+    try:
+        return RequestId.parse(text)
+    except ValueError:
+        return None
+
+
 def _header_guess(root: etree._Element, srvs: SrvMatrix) -> tuple[RequestId | None, SrvInfo | None]:
     """RequestID and SRV of a request we are refusing, if it names ones that exist."""
 
@@ -101,14 +111,7 @@ def _header_guess(root: etree._Element, srvs: SrvMatrix) -> tuple[RequestId | No
     info = srvs.get(t("ServiceReferenceVariant") or "")
     if info is not None and info.reference != t("ServiceReference"):
         info = None
-    rid_text = t("RequestID")
-    rid: RequestId | None = None
-    if rid_text is not None:
-        try:
-            rid = RequestId.parse(rid_text)
-        except ValueError:
-            rid = None
-    return rid, info
+    return _request_id(t("RequestID")), info
 
 
 @dataclass(slots=True, eq=False)
