@@ -34,6 +34,7 @@ from althan.dsp import catalogue as C
 from althan.dsp import quarantine, users
 from althan.dsp.bodies import QuarantinedRequest
 from althan.dsp.context import Handled
+from althan.dsp.rows import from_row
 from althan.duis.namespaces import sr_text
 from althan.duis.srv import SrvMatrix
 from althan.model import EUI64
@@ -114,15 +115,7 @@ class Threshold:
 
 
 def _threshold(r: Any) -> Threshold:
-    return Threshold(
-        r.id,
-        r.user_eui,
-        r.srv,
-        r.max_requests,
-        r.max_devices,
-        timedelta(seconds=r.window_s),
-        r.updated_at,
-    )
+    return from_row(Threshold, r, user=r.user_eui, window=timedelta(seconds=r.window_s))
 
 
 def _positive(name: str, value: int | None) -> None:

@@ -14,6 +14,7 @@ from uuid import UUID, uuid5
 
 from sqlalchemy import Connection, Row, bindparam, func, insert, select, update
 
+from althan.dsp.rows import from_row
 from althan.duis.envelope import RequestId
 from althan.model import EUI64
 from althan.store.tables import UTCDateTime, device_commands
@@ -82,15 +83,12 @@ def find(conn: Connection, msg_id: str) -> CommandRecord | None:
 
 
 def _record(r: Row[Any]) -> CommandRecord:
-    return CommandRecord(
-        r.msg_id,
-        RequestId.parse(r.request_id),
-        r.user_eui,
-        r.srv,
-        r.device,
-        r.chf,
-        r.detail,
-        r.done_at is not None,
+    return from_row(
+        CommandRecord,
+        r,
+        request_id=RequestId.parse(r.request_id),
+        user=r.user_eui,
+        done=r.done_at is not None,
     )
 
 

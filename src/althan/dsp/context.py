@@ -99,36 +99,27 @@ class Services:
     settings: DspSettings = field(default_factory=DspSettings)
 
 
+@dataclass(slots=True, eq=False)
 class Effects:
     """What a transaction sends: recorded and queued in the outbox of that same transaction."""
 
-    __slots__ = ("_command_timeout", "_conn", "_duis", "_now", "_outbox")
-
-    def __init__(
-        self,
-        conn: Connection,
-        duis: DuisIO,
-        outbox: Outbox,
-        now: datetime,
-        command_timeout: timedelta = DspSettings.command_timeout,
-    ) -> None:
-        self._conn = conn
-        self._duis = duis
-        self._outbox = outbox
-        self._now = now
-        self._command_timeout = command_timeout
+    conn: Connection
+    duis: DuisIO
+    outbox: Outbox
+    now: datetime
+    command_timeout: timedelta = DspSettings.command_timeout
 
     def alert(
         self, user: EUI64, body: AlertBody, *, device: EUI64 | None = None, detail: str = ""
     ) -> None:
         """A DCC alert, signed, for `user`; its code is the one the catalogue binds to `body`."""
         alerts.send(
-            self._conn,
-            self._duis,
-            self._outbox,
+            self.conn,
+            self.duis,
+            self.outbox,
             user,
             body,
-            self._now,
+            self.now,
             device=device,
             detail=detail,
         )
@@ -143,17 +134,17 @@ class Effects:
     ) -> None:
         """The answer to a request, sent asynchronously to its originator instead of in the
         HTTP reply (a quarantined request that was released, rejected or expired)."""
-        xml = self._duis.response(
+        xml = self.duis.response(
             request_id=request_id,
             response_id=None,
             code=code,
-            when=self._now,
+            when=self.now,
             service_reference=srv.reference,
             service_reference_variant=srv.variant,
             payload=payload,
             schema_version=schema_version,
         )
-        self._outbox.put_duis(self._conn, request_id.originator, xml, self._now)
+        self.outbox.put_duis(self.conn, request_id.originator, xml, self.now)
 
     def device_response(
         self,
@@ -164,17 +155,17 @@ class Effects:
     ) -> None:
         """The asynchronous response to a device Service Request, for its originator
         (ResponseID: the RequestID reversed, ``<target>:<user>:<counter>``)."""
-        xml = self._duis.response(
+        xml = self.duis.response(
             request_id=request_id,
             response_id=request_id.reversed(),
             code=code,
-            when=self._now,
+            when=self.now,
             service_reference=srv.reference,
             service_reference_variant=srv.variant,
             payload=payload,
         )
-        self._outbox.put_duis(
-            self._conn, request_id.originator, xml, self._now, request_id=str(request_id)
+        self.outbox.put_duis(
+            self.conn, request_id.originator, xml, self.now, request_id=str(request_id)
         )
 
     def command(
@@ -192,7 +183,7 @@ class Effects:
         the request (`althan.dsp.commands`), or, past the command timeout, N58 does."""
         msg_id = commands.command_id(request_id, device)
         commands.record(
-            self._conn,
+            self.conn,
             msg_id,
             request_id=request_id,
             user=request_id.originator,
@@ -200,19 +191,19 @@ class Effects:
             device=device,
             chf=chf,
             detail=detail,
-            now=self._now,
-            expires_at=self._now + self._command_timeout,
+            now=self.now,
+            expires_at=self.now + self.command_timeout,
         )
         self.smwan([(region, GbcsCommand(msg_id, chf, device, payload))])
 
     def smwan(self, messages: Sequence[tuple[Region, SmwanMessage]]) -> None:
         """SM WAN messages for CSP regions."""
-        self._outbox.put_smwan(self._conn, messages, self._now)
+        self.outbox.put_smwan(self.conn, messages, self.now)
 
     def smwan_encoded(self, messages: Sequence[tuple[Region, bytes]]) -> None:
         """SM WAN messages for CSP regions, already encoded (`althan.smwan.codec`): the 11.4
         fan-out writes its FirmwareDistributions straight from stored rows."""
-        self._outbox.put_smwan_encoded(self._conn, messages, self._now)
+        self.outbox.put_smwan_encoded(self.conn, messages, self.now)
 
 
 @dataclass(frozen=True)

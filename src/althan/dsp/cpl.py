@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
 
+from althan.dsp.rows import from_row
 from althan.model import EUI64
 from althan.store.tables import cpl_entries, cpl_history, users
 
@@ -61,19 +62,7 @@ def split_model(device_model: str) -> tuple[str, int | None]:
 
 
 def _entry(r: Any) -> CplEntry:
-    return CplEntry(
-        r.id,
-        r.manufacturer,
-        r.model,
-        r.hw_min,
-        r.hw_max,
-        r.firmware_version,
-        r.image_sha256,
-        r.image_hash,
-        r.status,
-        r.assured_by,
-        r.assured_at,
-    )
+    return from_row(CplEntry, r)
 
 
 def add_entry(

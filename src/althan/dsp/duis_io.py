@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass
 from datetime import datetime
 
 from cryptography import x509
@@ -91,6 +91,16 @@ class Request:
         return self.request_id.counter
 
 
+def _request_id(text: str | None) -> RequestId | None:
+    """`text` as a RequestID; None when there is none, or it is malformed."""
+    if text is None:
+        return None
+    try:
+        return RequestId.parse(text)
+    except ValueError:
+        return None
+
+
 def _header_guess(root: etree._Element, srvs: SrvMatrix) -> tuple[RequestId | None, SrvInfo | None]:
     """RequestID and SRV of a request we are refusing, if it names ones that exist."""
 
@@ -101,37 +111,22 @@ def _header_guess(root: etree._Element, srvs: SrvMatrix) -> tuple[RequestId | No
     info = srvs.get(t("ServiceReferenceVariant") or "")
     if info is not None and info.reference != t("ServiceReference"):
         info = None
-    rid_text = t("RequestID")
-    rid: RequestId | None = None
-    if rid_text is not None:
-        try:
-            rid = RequestId.parse(rid_text)
-        except ValueError:
-            rid = None
-    return rid, info
+    return _request_id(t("RequestID")), info
 
 
+@dataclass(slots=True, eq=False)
 class DuisIO:
-    def __init__(
-        self,
-        schemas: SchemaSet,
-        srvs: SrvMatrix,
-        trust: TrustStore,
-        dsp_key: ec.EllipticCurvePrivateKey,
-        dsp_cert: x509.Certificate,
-        *,
-        dcc_eui: EUI64 = DCC_EUI,
-        max_bytes: int = 14_000_000,
-        trust_source: TrustSource | None = None,
-    ) -> None:
-        self.schemas = schemas
-        self.srvs = srvs
-        self.trust = trust
-        self.key = dsp_key
-        self.cert = dsp_cert
-        self.dcc_eui = dcc_eui
-        self.max_bytes = max_bytes
-        self.trust_source = trust_source
+    schemas: SchemaSet
+    srvs: SrvMatrix
+    trust: TrustStore
+    key: ec.EllipticCurvePrivateKey
+    """The DSP's XML-signing key."""
+    cert: x509.Certificate
+    """The DSP's XML-signing certificate."""
+    _: KW_ONLY
+    dcc_eui: EUI64 = DCC_EUI
+    max_bytes: int = 14_000_000
+    trust_source: TrustSource | None = None
 
     def accept(self, data: bytes) -> Request:
         try:

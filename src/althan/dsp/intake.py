@@ -29,7 +29,7 @@ import io
 import json
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any, Final
 
@@ -325,14 +325,7 @@ class Discrepancy:
     detail: str
 
     def as_json(self) -> dict[str, Any]:
-        return {
-            "line": self.line,
-            "device": str(self.device),
-            "version": self.version,
-            "outcome": self.outcome,
-            "kind": self.kind,
-            "detail": self.detail,
-        }
+        return {**asdict(self), "device": str(self.device)}
 
 
 @dataclass(frozen=True, slots=True)

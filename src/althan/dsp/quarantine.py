@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, func, insert, select, update
 
+from althan.dsp.rows import from_row
 from althan.model import EUI64
 from althan.store.tables import UTCDateTime, ad_quarantine
 
@@ -89,22 +90,7 @@ _COLUMNS = [c for c in ad_quarantine.c if c.name != "request_xml"]
 
 
 def _entry(r: Any) -> Quarantined:
-    return Quarantined(
-        r.request_id,
-        r.user_eui,
-        r.srv,
-        r.service,
-        r.schema_version,
-        r.devices,
-        r.breach,
-        r.reason,
-        r.ref,
-        Status(r.status),
-        r.received_at,
-        r.expires_at,
-        r.decided_at,
-        r.outcome,
-    )
+    return from_row(Quarantined, r, user=r.user_eui, status=Status(r.status))
 
 
 def hold(conn: Connection, held: Held, now: datetime, expires_at: datetime) -> int:
