@@ -25,6 +25,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Self
 
 from lxml import etree
 
@@ -112,7 +113,7 @@ class RequestId:
             raise InvalidId(f"counter {self.counter} outside 0..2^64-1")
 
     @classmethod
-    def parse(cls, text: str) -> RequestId:
+    def parse(cls, text: str) -> Self:
         t = text.strip() if isinstance(text, str) else text
         if not isinstance(t, str):
             raise InvalidId(f"expected text, got {type(text).__name__}")
@@ -123,6 +124,16 @@ class RequestId:
         if counter > _MAX_COUNTER:
             raise InvalidId(f"counter {counter} outside 0..2^64-1")
         return cls(EUI64.parse(m.group(1)), EUI64.parse(m.group(2)), counter)
+
+    @classmethod
+    def parse_or_none(cls, text: str | None) -> Self | None:
+        """The ID `text` spells; None if there is no text or it is not `EUI:EUI:counter`."""
+        if text is None:
+            return None
+        try:
+            return cls.parse(text)
+        except InvalidId:
+            return None
 
     def __str__(self) -> str:
         return f"{self.originator}:{self.target}:{self.counter}"
@@ -135,11 +146,6 @@ class RequestId:
 @dataclass(frozen=True, slots=True, order=True)
 class ResponseId(RequestId):
     """DUIS ResponseID: same format as a RequestID."""
-
-    @classmethod
-    def parse(cls, text: str) -> ResponseId:
-        r = RequestId.parse(text)
-        return cls(r.originator, r.target, r.counter)
 
 
 @dataclass(frozen=True, slots=True)

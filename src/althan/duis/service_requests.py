@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass
 
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -29,25 +29,17 @@ class SignedRequest:
     xml: bytes
 
 
+@dataclass(slots=True, eq=False)
 class RequestBuilder:
     """Counter-keeping request builder for one DUIS user."""
 
-    def __init__(
-        self,
-        user: EUI64,
-        key: ec.EllipticCurvePrivateKey,
-        cert: x509.Certificate,
-        *,
-        counter: int = 1_000,
-        schema_version: str = "5.1",
-        dcc: EUI64 = DCC_EUI,
-    ) -> None:
-        self.user = user
-        self.key = key
-        self.cert = cert
-        self.counter = counter
-        self.schema_version = schema_version
-        self.dcc = dcc
+    user: EUI64
+    key: ec.EllipticCurvePrivateKey
+    cert: x509.Certificate
+    _: KW_ONLY
+    counter: int = 1_000
+    schema_version: str = "5.1"
+    dcc: EUI64 = DCC_EUI
 
     def _next(self) -> int:
         self.counter += 1

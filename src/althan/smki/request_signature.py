@@ -24,6 +24,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+from typing import TypedDict, Unpack
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
@@ -66,41 +67,32 @@ def string_to_sign(
     ).encode()
 
 
-def sign_request(
-    key: ec.EllipticCurvePrivateKey,
-    *,
-    method: str,
-    path: str,
-    user: EUI64,
-    submission: str,
-    content_type: str,
-    body: bytes,
-) -> dict[str, str]:
+class SignedParts(TypedDict):
+    """What the signature covers: the arguments of `string_to_sign`."""
+
+    method: str
+    path: str
+    user: EUI64
+    submission: str
+    content_type: str
+    body: bytes
+
+
+def sign_request(key: ec.EllipticCurvePrivateKey, **parts: Unpack[SignedParts]) -> dict[str, str]:
     """The headers that authenticate the request as `user`'s."""
-    der = key.sign(
-        string_to_sign(method, path, user, submission, content_type, body),
-        ec.ECDSA(hashes.SHA256()),
-    )
+    der = key.sign(string_to_sign(**parts), ec.ECDSA(hashes.SHA256()))
     r, s = decode_dss_signature(der)
     raw = r.to_bytes(32, "big") + s.to_bytes(32, "big")
     return {
-        USER_HEADER: str(user),
-        SUBMISSION_HEADER: submission,
+        USER_HEADER: str(parts["user"]),
+        SUBMISSION_HEADER: parts["submission"],
         SIGNATURE_HEADER: base64.b64encode(raw).decode(),
-        "Content-Type": content_type,
+        "Content-Type": parts["content_type"],
     }
 
 
 def verify_request(
-    public_key: ec.EllipticCurvePublicKey,
-    signature: str,
-    *,
-    method: str,
-    path: str,
-    user: EUI64,
-    submission: str,
-    content_type: str,
-    body: bytes,
+    public_key: ec.EllipticCurvePublicKey, signature: str, **parts: Unpack[SignedParts]
 ) -> None:
     """BadSignature unless `signature` is the holder of `public_key`'s over this request."""
     try:
@@ -111,10 +103,6 @@ def verify_request(
         raise BadSignature(f"{SIGNATURE_HEADER} has {len(raw)} bytes, expected 64 (r||s)")
     der = encode_dss_signature(int.from_bytes(raw[:32], "big"), int.from_bytes(raw[32:], "big"))
     try:
-        public_key.verify(
-            der,
-            string_to_sign(method, path, user, submission, content_type, body),
-            ec.ECDSA(hashes.SHA256()),
-        )
+        public_key.verify(der, string_to_sign(**parts), ec.ECDSA(hashes.SHA256()))
     except InvalidSignature:
-        raise BadSignature(f"the signature is not {user}'s over this request") from None
+        raise BadSignature(f"the signature is not {parts['user']}'s over this request") from None

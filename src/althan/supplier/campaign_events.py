@@ -110,6 +110,40 @@ def _eui(text: str | None) -> EUI64 | None:
         return None
 
 
+@dataclass(frozen=True, slots=True)
+class _Hop:
+    """An alert on one hop of the image's way to a device: its block and fields, the status
+    that means it got through, the device state that is then, and the failure otherwise."""
+
+    block: str
+    device: str
+    status: str
+    success: str
+    reached: str
+    failure: str
+
+
+_HOPS = {
+    "N55": _Hop(
+        "CSPFirmwareDeliveryStatus",
+        "TargetDeviceID",
+        "CommsHubTransferStatus",
+        "Success",
+        DELIVERED,
+        CH_DELIVERY_FAILED,
+    ),
+    "N56": _Hop(
+        "FirmwareTransferAlert",
+        "OtherDeviceID",
+        "TransferResponseCode",
+        "FileTransferSuccess",
+        TRANSFERRED,
+        TRANSFER_FAILED,
+    ),
+}
+"""N55 (DSP → CH) and N56 (CH → device), by alert code."""
+
+
 def read_events(body: bytes, trust: TrustStore) -> tuple[str, list[DeviceEvent], LateAnswer | None]:
     """A POSTed document's alert code (or response code), its device events, and — for a
     response to a request — the answer it may be to a held send."""
@@ -125,18 +159,12 @@ def read_events(body: bytes, trust: TrustStore) -> tuple[str, list[DeviceEvent],
         a = _answer_of(root, doc.response_code)
         late = LateAnswer(doc.request_id, a.code, a.warned, a.refused)
     out: list[DeviceEvent] = []
-    if code == "N55":
-        dev = _eui(_field(f, "CSPFirmwareDeliveryStatus", "TargetDeviceID"))
-        ok = _field(f, "CSPFirmwareDeliveryStatus", "CommsHubTransferStatus") == "Success"
-        rid = _field(f, "CSPFirmwareDeliveryStatus", "UpdateFirmwareRequestID")
+    if (hop := _HOPS.get(code)) is not None:
+        dev = _eui(_field(f, hop.block, hop.device))
+        ok = _field(f, hop.block, hop.status) == hop.success
+        rid = _field(f, hop.block, "UpdateFirmwareRequestID")
         if dev is not None:
-            out.append(DeviceEvent(code, dev, rid, DELIVERED if ok else FAILED, CH_DELIVERY_FAILED))
-    elif code == "N56":
-        dev = _eui(_field(f, "FirmwareTransferAlert", "OtherDeviceID"))
-        ok = _field(f, "FirmwareTransferAlert", "TransferResponseCode") == "FileTransferSuccess"
-        rid = _field(f, "FirmwareTransferAlert", "UpdateFirmwareRequestID")
-        if dev is not None:
-            out.append(DeviceEvent(code, dev, rid, TRANSFERRED if ok else FAILED, TRANSFER_FAILED))
+            out.append(DeviceEvent(code, dev, rid, hop.reached if ok else FAILED, hop.failure))
     elif code == "N39":
         dev = _eui(_field(f, "PPMIDAlert", "DeviceID"))
         version = _field(f, "PPMIDFirmwareUpgradeAlert", "FirmwareVersion")

@@ -28,7 +28,7 @@ import json
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -100,36 +100,23 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+@dataclass(slots=True, eq=False)
 class CampaignRunner:
-    def __init__(
-        self,
-        store: CampaignStore,
-        name: str,
-        *,
-        post: Post,
-        build: Build,
-        trust: TrustStore,
-        user: EUI64,
-        submit: Submit | None = None,
-        retries: int = 5,
-        backoff: float = 0.5,
-        poll: float = 0.2,
-        now: Callable[[], datetime] = _now,
-        sleep: Callable[[float], None] = time.sleep,
-    ) -> None:
-        self.store = store
-        self.name = name
-        self.post = post
-        self.build = build
-        self.trust = trust
-        self.user = user
-        self.submit = submit
-        self.retries = retries
-        self.backoff = backoff
-        self.poll = poll
-        self.now = now
-        self.sleep = sleep
-        self.waiting = ""  # why nothing is being sent now (for the progress display)
+    store: CampaignStore
+    name: str
+    _: KW_ONLY
+    post: Post
+    build: Build
+    trust: TrustStore
+    user: EUI64
+    submit: Submit | None = None
+    retries: int = 5
+    backoff: float = 0.5
+    poll: float = 0.2
+    now: Callable[[], datetime] = _now
+    sleep: Callable[[float], None] = time.sleep
+    waiting: str = field(default="", init=False)
+    """Why nothing is being sent now (for the progress display)."""
 
     # ------------------------------------------------------------------ the loop
 

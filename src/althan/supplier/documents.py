@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 from lxml import etree
 
-from althan.duis.envelope import InvalidId, ResponseId
+from althan.duis.envelope import ResponseId
 from althan.duis.namespaces import DSIG, SR_NS, sr_child, sr_text
 
 __all__ = [
@@ -148,12 +148,7 @@ def read_response(root: etree._Element) -> DuisResponse:
     body = bodies[0]
     kind = _BODIES[_local(body)]
     rid_text = sr_text(header, "ResponseID")
-    rid: ResponseId | None = None
-    if rid_text is not None:
-        try:
-            rid = ResponseId.parse(rid_text)
-        except InvalidId:
-            rid = None
+    rid = ResponseId.parse_or_none(rid_text)
     gbcs: bytes | None = None
     error: str | None = None
     holder: str | None = None

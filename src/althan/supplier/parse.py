@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass
 
 from cryptography.hazmat.primitives.asymmetric import ec
 from lxml import etree
@@ -262,22 +262,16 @@ def _use_case(doc: DuisResponse, msg: gbcs.GbcsMessage) -> Iterator[Check]:
             )
 
 
+@dataclass(frozen=True, slots=True, eq=False)
 class ResponseParser:
     """Checks DUIS documents against one trust store (the DCC's XML-signing certificates)
     and one key source (SMKI certificates, private keys)."""
 
-    def __init__(
-        self,
-        trust: TrustStore,
-        keys: KeySource,
-        *,
-        dcc_eui: EUI64 = DCC_EUI,
-        max_bytes: int = DEFAULT_MAX_BYTES,
-    ) -> None:
-        self.trust = trust
-        self.keys = keys
-        self.dcc_eui = dcc_eui
-        self.max_bytes = max_bytes
+    trust: TrustStore
+    keys: KeySource
+    _: KW_ONLY
+    dcc_eui: EUI64 = DCC_EUI
+    max_bytes: int = DEFAULT_MAX_BYTES
 
     def parse(self, data: bytes) -> ParseResult:
         """Parse and check ``data``. Raises ``XmlError`` (not XML), ``NotADuisResponse``
