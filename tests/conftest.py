@@ -35,7 +35,8 @@ def pytest_configure(config: pytest.Config) -> None:
 
 ROOT = Path(__file__).resolve().parents[1]
 REFERENCE = Path(os.environ.get("ALTHAN_REFERENCE_DIR", ROOT.parent / "shared" / "reference"))
-NODE_MODULES = ROOT / "node_modules"
+# the npm packages: this checkout's, or where ALTHAN_NODE_MODULES says (as althan itself reads it)
+NODE_MODULES = Path(os.environ.get("ALTHAN_NODE_MODULES", ROOT / "node_modules"))
 TOOL_JAR = NODE_MODULES / "@smartdcc" / "duis-sign-wrap" / "dist" / "tool.jar"
 
 # Hypothesis in CI: the same examples every run (derandomize), nothing kept between runs, no
