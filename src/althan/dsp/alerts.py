@@ -16,9 +16,13 @@ from althan.dsp.duis_io import DuisIO
 from althan.dsp.outbox import Outbox
 from althan.duis.envelope import DEFAULT_SCHEMA_VERSION
 from althan.model import EUI64
+from althan.store.prepared import Prepared
 from althan.store.tables import alerts
 
-_RECORD = insert(alerts).returning(alerts.c.id)
+_RECORD = Prepared(
+    insert(alerts).returning(alerts.c.id),
+    keys=("code", "device", "user_eui", "created_at", "detail"),
+)
 
 
 def send(
@@ -34,10 +38,10 @@ def send(
 ) -> int:
     """Record the alert and queue it, signed, for `user`; its ID (the ResponseID counter)."""
     code = alert_for(body).code
-    alert_id = conn.execute(
-        _RECORD,
+    (alert_id,) = _RECORD.rows(
+        conn,
         {"code": code, "device": device, "user_eui": user, "created_at": now, "detail": detail},
-    ).scalar_one()
+    )[0]
     xml = duis.dcc_alert(user=user, counter=alert_id, code=code, when=now, body=body.element())
     outbox.put_duis(conn, user, xml, now, alert_id=alert_id)
     return int(alert_id)

@@ -38,6 +38,7 @@ from althan.dsp.rows import from_row
 from althan.duis.namespaces import sr_text
 from althan.duis.srv import SrvMatrix
 from althan.model import EUI64
+from althan.store.prepared import Prepared
 from althan.store.tables import UTCDateTime, ad_thresholds, eui_to_db, service_requests
 
 if TYPE_CHECKING:
@@ -185,7 +186,7 @@ def list_thresholds(conn: Connection) -> list[Threshold]:
 
 # ------------------------------------------------------------------ counting
 
-_APPLICABLE = (
+_APPLICABLE = Prepared(
     select(ad_thresholds)
     .where(
         ad_thresholds.c.srv == bindparam("srv"),
@@ -199,12 +200,16 @@ _APPLICABLE = (
 _sr = service_requests.c
 _VOLUME = (func.count(), func.coalesce(func.sum(_sr.device_count), 0))
 _SINCE = bindparam("since", type_=UTCDateTime())
-_USER_VOLUME = select(*_VOLUME).where(
-    _sr.user_eui == bindparam("user", type_=BigInteger()),
-    _sr.srv == bindparam("srv"),
-    _sr.received_at > _SINCE,
+_USER_VOLUME = Prepared(
+    select(*_VOLUME).where(
+        _sr.user_eui == bindparam("user", type_=BigInteger()),
+        _sr.srv == bindparam("srv"),
+        _sr.received_at > _SINCE,
+    )
 )
-_DCC_VOLUME = select(*_VOLUME).where(_sr.srv == bindparam("srv"), _sr.received_at > _SINCE)
+_DCC_VOLUME = Prepared(
+    select(*_VOLUME).where(_sr.srv == bindparam("srv"), _sr.received_at > _SINCE)
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -242,11 +247,11 @@ def check(conn: Connection, user: EUI64, srv: str, named: int, now: datetime) ->
     """The first threshold (the user's before the DCC-wide ones) that processing one more
     `srv` request of `user` naming `named` devices would breach, or None."""
     stored_user = eui_to_db(user)
-    for row in conn.execute(_APPLICABLE, {"srv": srv, "user": stored_user}).all():
+    for row in _APPLICABLE.rows(conn, {"srv": srv, "user": stored_user}):
         t = _threshold(row)
         params = {"srv": srv, "since": now - t.window, "user": stored_user}
         volume = _USER_VOLUME if t.user is not None else _DCC_VOLUME
-        requests, devices = conn.execute(volume, params).one()
+        ((requests, devices),) = volume.rows(conn, params)
         if _breached(t, int(requests), int(devices), named):
             return Breach(t, int(requests), int(devices), named)
     return None

@@ -24,12 +24,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
 
-from sqlalchemy import BigInteger, Connection, Update, bindparam, func, insert, select, update
+from sqlalchemy import BigInteger, Connection, bindparam, func, insert, select, update
 
 from althan.duis.envelope import RequestId
 from althan.model import EUI64
 from althan.store import ImageStore
 from althan.store.bulk import bulk_insert
+from althan.store.prepared import Prepared
 from althan.store.tables import (
     UTCDateTime,
     eui_to_db,
@@ -175,7 +176,7 @@ def keep_image(
 
 # ------------------------------------------------------------------ moving
 
-_ACTIVE = (
+_ACTIVE = Prepared(
     select(firmware_deliveries)
     .where(
         firmware_deliveries.c.device == bindparam("device", type_=BigInteger()),
@@ -183,12 +184,14 @@ _ACTIVE = (
     )
     .order_by(firmware_deliveries.c.id.desc())
 )
-_OF_REQUEST = select(firmware_deliveries).where(
-    firmware_deliveries.c.device == bindparam("device", type_=BigInteger()),
-    firmware_deliveries.c.request_id == bindparam("request_id"),
+_OF_REQUEST = Prepared(
+    select(firmware_deliveries).where(
+        firmware_deliveries.c.device == bindparam("device", type_=BigInteger()),
+        firmware_deliveries.c.request_id == bindparam("request_id"),
+    )
 )
-_MOVE_TO: Final[dict[DeliveryState, Update]] = {
-    state: (
+_MOVE_TO: Final[dict[DeliveryState, Prepared]] = {
+    state: Prepared(
         update(firmware_deliveries)
         .where(firmware_deliveries.c.id == bindparam("delivery_id"))
         .values(
@@ -209,13 +212,13 @@ _MOVE_TO: Final[dict[DeliveryState, Update]] = {
 
 def active_delivery(conn: Connection, device: EUI64) -> Delivery | None:
     """The device's delivery in progress, if any."""
-    r = conn.execute(_ACTIVE, {"device": eui_to_db(device)}).first()
+    r = _ACTIVE.first(conn, {"device": eui_to_db(device)})
     return None if r is None else _delivery(r)
 
 
 def delivery_of(conn: Connection, device: EUI64, request_id: str) -> Delivery | None:
     """The delivery an 11.4 request made for a device (in any state), if any."""
-    r = conn.execute(_OF_REQUEST, {"device": eui_to_db(device), "request_id": request_id}).first()
+    r = _OF_REQUEST.first(conn, {"device": eui_to_db(device), "request_id": request_id})
     return None if r is None else _delivery(r)
 
 
@@ -224,8 +227,8 @@ def advance(
 ) -> DeliveryState:
     """Apply `event` to the delivery (IllegalTransition when its state does not admit it)."""
     state = next_state(d.state, event)
-    conn.execute(
-        _MOVE_TO[state],
+    _MOVE_TO[state].run(
+        conn,
         {
             "delivery_id": d.id,
             "new_status": state.value,

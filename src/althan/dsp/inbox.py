@@ -11,10 +11,13 @@ from datetime import datetime
 from sqlalchemy import Connection
 
 from althan.store.bulk import insert_new
+from althan.store.prepared import Prepared
 from althan.store.tables import inbox
+
+_RECORD = {d: Prepared(insert_new(inbox, d, "msg_id")) for d in ("postgresql", "sqlite")}
 
 
 def first_sight(conn: Connection, msg_id: str, now: datetime) -> bool:
     """Record an inbound message ID; False if it was seen before."""
-    stmt = insert_new(inbox, conn.dialect.name, "msg_id")
-    return conn.execute(stmt, {"msg_id": msg_id, "received_at": now}).first() is not None
+    stmt = _RECORD[conn.dialect.name]
+    return stmt.first(conn, {"msg_id": msg_id, "received_at": now}) is not None

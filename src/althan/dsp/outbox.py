@@ -20,6 +20,7 @@ from sqlalchemy import Connection, Engine, Update, bindparam, func, insert, or_,
 from althan.model import EUI64, Region
 from althan.smwan import SmwanMessage
 from althan.smwan.codec import encode
+from althan.store.prepared import Prepared
 from althan.store.tables import UTCDateTime, outbox
 
 SMWAN = "smwan"
@@ -53,15 +54,17 @@ class OutboxItem:
         return EUI64.parse(self.destination)
 
 
-_PUT = insert(outbox).values(
-    kind=bindparam("kind"),
-    destination=bindparam("destination"),
-    payload=bindparam("payload"),
-    created_at=bindparam("now"),
-    not_before=bindparam("now"),
-    attempts=0,
-    alert_id=bindparam("alert_id"),
-    request_id=bindparam("request_id"),
+_PUT = Prepared(
+    insert(outbox).values(
+        kind=bindparam("kind"),
+        destination=bindparam("destination"),
+        payload=bindparam("payload"),
+        created_at=bindparam("now"),
+        not_before=bindparam("now"),
+        attempts=0,
+        alert_id=bindparam("alert_id"),
+        request_id=bindparam("request_id"),
+    )
 )
 _CLAIMABLE = (
     outbox.c.sent_at.is_(None),
@@ -87,8 +90,8 @@ def _take(*, skip_locked: bool) -> Update:
     )
 
 
-_TAKE = _take(skip_locked=False)
-_TAKE_PG = _take(skip_locked=True)
+_TAKE = Prepared(_take(skip_locked=False))
+_TAKE_PG = Prepared(_take(skip_locked=True))
 
 
 class Outbox:
@@ -115,8 +118,8 @@ class Outbox:
         a FirmwareDistribution as `encode_distribution_ref` writes it, image by SHA-256)."""
         if rows:
             self.puts += len(rows)
-            conn.execute(
-                _PUT,
+            _PUT.run(
+                conn,
                 [
                     {
                         "kind": SMWAN,
@@ -143,8 +146,8 @@ class Outbox:
         """Signed DUIS for `user`: a DCC alert (its `alerts` row) or the device response to
         a request (its RequestID), so the SSI can show the signed XML of either."""
         self.puts += 1
-        conn.execute(
-            _PUT,
+        _PUT.run(
+            conn,
             {
                 "kind": DUIS,
                 "destination": str(user),
@@ -220,7 +223,7 @@ class Outbox:
             with self.engine.begin() as own:
                 return self.take("", now, limit=limit, conn=own)
         stmt = _TAKE_PG if conn.dialect.name == "postgresql" else _TAKE
-        rows = conn.execute(stmt, {"now": now, "held_at": now, "limit": limit}).all()
+        rows = stmt.rows(conn, {"now": now, "held_at": now, "limit": limit})
         return sorted(
             (OutboxItem(r.id, r.kind, r.destination, bytes(r.payload), r.attempts) for r in rows),
             key=lambda i: i.id,

@@ -27,6 +27,7 @@ from typing import Any
 from sqlalchemy import Connection, insert, select
 
 from althan.model import EUI64
+from althan.store.prepared import Prepared
 from althan.store.tables import firmware_deliveries, firmware_history, service_requests
 
 
@@ -40,7 +41,11 @@ class Source(enum.StrEnum):
     READ_BACK = "11.2 mismatch"
 
 
-_RECORD = insert(firmware_history)
+_INSERT = insert(firmware_history)
+_RECORD = Prepared(
+    _INSERT,
+    keys=("device", "previous_version", "firmware_version", "at", "source", "request_id"),
+)
 
 
 def version_changed(
@@ -56,8 +61,8 @@ def version_changed(
     the version did not change."""
     if previous == version:
         return False
-    conn.execute(
-        _RECORD,
+    _RECORD.run(
+        conn,
         {
             "device": device,
             "previous_version": previous,
@@ -87,7 +92,7 @@ def versions_given(
         if version
     ]
     if batch:
-        conn.execute(_RECORD, batch)
+        conn.execute(_INSERT, batch)  # insertmanyvalues: many rows per statement
     return len(batch)
 
 

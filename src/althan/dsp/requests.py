@@ -11,17 +11,29 @@ from datetime import datetime
 from sqlalchemy import Connection, insert
 
 from althan.duis.envelope import RequestId
+from althan.store.prepared import Prepared
 from althan.store.tables import service_requests
 
-_RECORD = insert(service_requests)
+_RECORD = Prepared(
+    insert(service_requests),
+    keys=(
+        "request_id",
+        "user_eui",
+        "counter",
+        "srv",
+        "received_at",
+        "response_code",
+        "device_count",
+    ),
+)
 
 
 def record(
     conn: Connection, request_id: RequestId, srv: str, now: datetime, code: str, devices: int
 ) -> None:
     """Raises `IntegrityError` when the RequestID was recorded before."""
-    conn.execute(
-        _RECORD,
+    _RECORD.run(
+        conn,
         {
             "request_id": str(request_id),
             "user_eui": request_id.originator,

@@ -14,19 +14,27 @@ from sqlalchemy import Connection, and_, bindparam, func, or_, select, update
 from althan.dsp import cpl, records
 from althan.model import EUI64, TYPE1_DEVICE_TYPES, DeviceStatus, DeviceType, Region
 from althan.store.bulk import insert_new, raw, select_where_in
+from althan.store.prepared import Prepared
 from althan.store.tables import chf_device_log, cpl_entries, devices, eui_from_db, eui_to_db
 
-_DEVICE = select(devices).where(devices.c.eui == bindparam("eui", type_=devices.c.eui.type))
+_DEVICE = Prepared(
+    select(devices).where(devices.c.eui == bindparam("eui", type_=devices.c.eui.type))
+)
+_NEW_VERSION = Prepared(
+    update(devices)
+    .where(devices.c.eui == bindparam("eui", type_=devices.c.eui.type))
+    .values(firmware_version=bindparam("version"), updated_at=bindparam("now"))
+)
 _TYPE1 = tuple(t.value for t in TYPE1_DEVICE_TYPES)
 
 
 def get_device(conn: Connection, eui: EUI64) -> Any:
     """The SMI row of `eui`, or None."""
-    return conn.execute(_DEVICE, {"eui": eui}).first()
+    return _DEVICE.first(conn, {"eui": eui})
 
 
 _MODEL = func.upper(func.trim(devices.c.model))
-_DEVICE_AND_CPL = (
+_DEVICE_AND_CPL = Prepared(
     select(
         devices,
         cpl_entries.c.model.label("cpl_model"),
@@ -54,7 +62,7 @@ def get_device_and_firmware_status(
     DeviceFirmwareVersionStatus: the first entry, by id, for its manufacturer, model identifier
     and version whose hardware range holds the model's hardware version), in one round trip;
     None when the SMI has no such device."""
-    rows = conn.execute(_DEVICE_AND_CPL, {"eui": eui}).all()
+    rows = _DEVICE_AND_CPL.rows(conn, {"eui": eui})
     if not rows:
         return None
     first = rows[0]
@@ -128,7 +136,7 @@ def set_firmware_version(
 ) -> None:
     """The device of SMI `row` runs `version`: the SMI takes it, and the change (from the
     row's version, if it differs) is recorded with its source and request."""
-    update_device(conn, row.eui, {"firmware_version": version}, now)
+    _NEW_VERSION.run(conn, {"eui": row.eui, "version": version, "now": now})
     records.version_changed(conn, row.eui, row.firmware_version, version, now, source, request_id)
 
 

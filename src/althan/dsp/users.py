@@ -13,9 +13,10 @@ from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
-from sqlalchemy import Connection, bindparam, insert, select, text, update
+from sqlalchemy import Connection, String, bindparam, insert, select, text, update
 
 from althan.model import EUI64, UserRole
+from althan.store.prepared import Prepared
 from althan.store.tables import eui_to_db, users
 
 
@@ -48,29 +49,27 @@ def _record(r: Any) -> UserRecord:
     )
 
 
-_ROLES = select(users.c.roles, users.c.last_counter).where(users.c.eui == bindparam("eui"))
-_CLAIM_COUNTER = text(
+_ROLES = Prepared(
+    select(users.c.roles, users.c.last_counter).where(users.c.eui == bindparam("eui"))
+)
+_CLAIM = (
     "UPDATE users SET last_counter = :counter WHERE eui = :eui"
     " AND (last_counter IS NULL OR last_counter < :counter)"
 )
-
-
-_CLAIM_COUNTER_ROLES = text(
-    "UPDATE users SET last_counter = :counter WHERE eui = :eui"
-    " AND (last_counter IS NULL OR last_counter < :counter) RETURNING roles"
-)
+_CLAIM_COUNTER = Prepared(text(_CLAIM))
+_CLAIM_COUNTER_ROLES = Prepared(text(f"{_CLAIM} RETURNING roles").columns(roles=String))
 
 
 def claim_counter_roles(conn: Connection, eui: EUI64, counter: int) -> frozenset[UserRole] | None:
     """Move a registered user's counter to `counter` and give the user's roles, in one round
     trip; None when the user is unknown or `counter` is not greater (`roles_of` tells which)."""
-    r = conn.execute(_CLAIM_COUNTER_ROLES, {"eui": eui_to_db(eui), "counter": counter}).first()
+    r = _CLAIM_COUNTER_ROLES.first(conn, {"eui": eui_to_db(eui), "counter": counter})
     return None if r is None else _roles(r.roles)
 
 
 def roles_of(conn: Connection, eui: EUI64) -> tuple[frozenset[UserRole], int | None] | None:
     """(roles, last counter) of a registered user, or None (the request path: one row)."""
-    r = conn.execute(_ROLES, {"eui": eui_to_db(eui)}).first()
+    r = _ROLES.first(conn, {"eui": eui_to_db(eui)})
     if r is None:
         return None
     return _roles(r.roles), r.last_counter
@@ -78,7 +77,7 @@ def roles_of(conn: Connection, eui: EUI64) -> tuple[frozenset[UserRole], int | N
 
 def claim_counter(conn: Connection, eui: EUI64, counter: int) -> bool:
     """Move the user's counter to `counter`; False when it is not greater (a replay)."""
-    return conn.execute(_CLAIM_COUNTER, {"eui": eui_to_db(eui), "counter": counter}).rowcount == 1
+    return _CLAIM_COUNTER.run(conn, {"eui": eui_to_db(eui), "counter": counter}) == 1
 
 
 def get(conn: Connection, eui: EUI64) -> UserRecord | None:
