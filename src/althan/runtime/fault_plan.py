@@ -262,40 +262,35 @@ def _harsh(rule: LinkFault) -> LinkFault:
 
 _ALL_LINKS = _DSP_CSP + _CSP_DSP + _CSP_CH + _CH_DEVICE + _DSP_USER
 
+_RATES = (
+    "block_corruption",
+    "wan_transfer_failure",
+    "region_outages",
+    "region_outage_max_s",
+    "ch_offline",
+    "ch_offline_max_s",
+    "reboot_during_download",
+    "dsp_crashes",
+    "dsp_down_s",
+)
+
+
+def _rated(links: tuple[LinkFault, ...], rates: tuple[float, ...]) -> FaultPlan:
+    """A plan with these links and these values of :data:`_RATES`, in that order."""
+    values: dict[str, Any] = dict(zip(_RATES, rates, strict=True))
+    return FaultPlan(links=links, **values)
+
+
+_HARSH_LINKS = tuple(_harsh(r) for r in _ALL_LINKS)
+
 NAMED_PLANS: dict[str, FaultPlan] = {
     "none": FaultPlan(),
-    "default": FaultPlan(
-        links=_ALL_LINKS,
-        block_corruption=0.0005,
-        wan_transfer_failure=0.02,
-        region_outages=1,
-        region_outage_max_s=1800.0,
-        ch_offline=0.02,
-        ch_offline_max_s=3600.0,
-        reboot_during_download=0.02,
-        dsp_crashes=1,
-    ),
-    "harsh": FaultPlan(
-        links=tuple(_harsh(r) for r in _ALL_LINKS),
-        block_corruption=0.002,
-        wan_transfer_failure=0.1,
-        region_outages=3,
-        region_outage_max_s=3600.0,
-        ch_offline=0.1,
-        ch_offline_max_s=7200.0,
-        reboot_during_download=0.1,
-        dsp_crashes=3,
-        dsp_down_s=300.0,
-    ),
-    "links": FaultPlan(links=tuple(_harsh(r) for r in _ALL_LINKS)),
+    # rates: block, WAN, region outages and max, CH offline and max, reboot, DSP crashes and down
+    "default": _rated(_ALL_LINKS, (0.0005, 0.02, 1, 1800.0, 0.02, 3600.0, 0.02, 1, 60.0)),
+    "harsh": _rated(_HARSH_LINKS, (0.002, 0.1, 3, 3600.0, 0.1, 7200.0, 0.1, 3, 300.0)),
+    "links": FaultPlan(links=_HARSH_LINKS),
     "crash": FaultPlan(dsp_crashes=4, dsp_down_s=120.0, window_s=1800.0),
-    "network": FaultPlan(
-        block_corruption=0.002,
-        wan_transfer_failure=0.1,
-        region_outages=2,
-        ch_offline=0.1,
-        reboot_during_download=0.1,
-    ),
+    "network": _rated((), (0.002, 0.1, 2, 1800.0, 0.1, 3600.0, 0.1, 0, 60.0)),
 }
 """The plans `althan simulate --faults NAME` knows (each run sets the seed)."""
 

@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from dask.distributed import as_completed
 
@@ -33,11 +33,27 @@ from althan.runtime.invariants import RunState, check, observe
 from althan.runtime.scenario import Scenario
 from althan.runtime.simulate import SimulationError, rollout
 
-__all__ = ["SeedVerdict", "parse_seeds", "run_seed", "run_seed_scratch", "scratch_dir", "sweep"]
+__all__ = [
+    "SeedOptions",
+    "SeedVerdict",
+    "parse_seeds",
+    "run_seed",
+    "run_seed_scratch",
+    "scratch_dir",
+    "sweep",
+]
 
 MAX_SEEDS = 100_000
 SWEEP_PAYLOAD = 4 * 1024
 """Image payload of a sweep run: small, as the faults and not the bytes are the subject."""
+
+
+class SeedOptions(TypedDict, total=False):
+    """How each seed's rollout runs, besides plan, seed and size: `strategy` (default
+    HAN-aware) and `payload_size` (default :data:`SWEEP_PAYLOAD`)."""
+
+    strategy: Strategy
+    payload_size: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,14 +105,17 @@ def run_seed(
     seed: int,
     homes: int,
     data_dir: Path,
-    *,
-    strategy: Strategy = Strategy.HAN_AWARE,
-    payload_size: int = SWEEP_PAYLOAD,
+    **options: Unpack[SeedOptions],
 ) -> SeedVerdict:
     """One rollout of `homes` under `plan` with `seed`, checked."""
     t0 = time.perf_counter()
     w = rollout(
-        homes, strategy, seed, data_dir, payload_size=payload_size, faults=plan.with_seed(seed)
+        homes,
+        options.get("strategy", Strategy.HAN_AWARE),
+        seed,
+        data_dir,
+        payload_size=options.get("payload_size", SWEEP_PAYLOAD),
+        faults=plan.with_seed(seed),
     )
     state = observe(w)
     broken = check(state)
@@ -126,13 +145,11 @@ def run_seed_scratch(
     plan: FaultPlan,
     seed: int,
     homes: int,
-    *,
-    strategy: Strategy = Strategy.HAN_AWARE,
-    payload_size: int = SWEEP_PAYLOAD,
+    **options: Unpack[SeedOptions],
 ) -> SeedVerdict:
     """`run_seed` in a new temporary store, deleted after the check (one task of a sweep)."""
     with tempfile.TemporaryDirectory(prefix=f"althan-sweep-{seed}-", dir=scratch_dir()) as tmp:
-        return run_seed(plan, seed, homes, Path(tmp), strategy=strategy, payload_size=payload_size)
+        return run_seed(plan, seed, homes, Path(tmp), **options)
 
 
 def sweep(
@@ -140,11 +157,10 @@ def sweep(
     seeds: range,
     homes: int,
     *,
-    strategy: Strategy = Strategy.HAN_AWARE,
-    payload_size: int = SWEEP_PAYLOAD,
     on_seed: Callable[[SeedVerdict], None] = lambda _v: None,
     workers: int = 1,
     scheduler: str | None = None,
+    **options: Unpack[SeedOptions],
 ) -> list[SeedVerdict]:
     """`run_seed_scratch` for each seed, in seed order. In this process when `workers` is 1
     and no `scheduler` is given; otherwise each seed is a Dask task (`on_seed` is then called
@@ -154,22 +170,14 @@ def sweep(
     if workers == 1 and scheduler is None:
         out: list[SeedVerdict] = []
         for seed in seeds:
-            v = run_seed_scratch(plan, seed, homes, strategy=strategy, payload_size=payload_size)
+            v = run_seed_scratch(plan, seed, homes, **options)
             on_seed(v)
             out.append(v)
         return out
     done: dict[int, SeedVerdict] = {}
     with dask_client(scheduler, workers) as client:
         futures = [
-            client.submit(
-                run_seed_scratch,
-                plan,
-                seed,
-                homes,
-                strategy=strategy,
-                payload_size=payload_size,
-                pure=False,
-            )
+            client.submit(run_seed_scratch, plan, seed, homes, pure=False, **options)
             for seed in seeds
         ]
         for future in as_completed(futures):  # type: ignore[no-untyped-call]
