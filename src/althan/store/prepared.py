@@ -11,9 +11,9 @@ cursor of the caller's connection (in its transaction) and reads rows as named t
 What this gives up is said here once: no ``before/after_cursor_execute`` events, no
 expanding or literal-execute parameters (refused when the statement is compiled). Like any
 statement, a run begins the connection's transaction if none is (SQLAlchemy's autobegin), so
-what the cursor wrote is committed or rolled back with the rest. A driver error is raised as SQLAlchemy raises it
-(`sqlalchemy.exc.DBAPIError` and its subclasses), and a connection the driver reports lost
-is invalidated, as SQLAlchemy does.
+what the cursor wrote is committed or rolled back with the rest. A driver error is raised as
+SQLAlchemy raises it (`sqlalchemy.exc.DBAPIError` and its subclasses), and a connection the
+driver reports lost is invalidated, as SQLAlchemy does.
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ class _Plan:
     sql: str
     positional: bool
     names: tuple[str, ...]  # the bound names, in placeholder order when positional
+    unique: tuple[str, ...]  # each bound name once
     defaults: Mapping[str, Any]  # values the statement binds itself (``claimed_by=None``)
     procs: Mapping[str, _Proc]
     row: Any  # a namedtuple class for the result columns; None: no result rows
@@ -81,11 +82,12 @@ class Prepared:
         results = tuple(
             col.type.dialect_impl(dialect).result_processor(dialect, None) for col in columns
         )
-        return _Plan(c.string, positional, names, defaults, procs, row, results)
+        unique = tuple(dict.fromkeys(names))
+        return _Plan(c.string, positional, names, unique, defaults, procs, row, results)
 
     def _bind(self, plan: _Plan, params: Mapping[str, Any]) -> Any:
         out: dict[str, Any] = {}
-        for k in set(plan.names):
+        for k in plan.unique:
             v = params[k] if k in params else plan.defaults[k]
             proc = plan.procs[k]
             out[k] = proc(v) if proc is not None and v is not None else v
