@@ -15,14 +15,14 @@ from typer.testing import CliRunner
 
 from althan.cli.simulate import simulate
 from althan.han.topology import generate_fleet
-from althan.runtime.simulate import NEW_VERSION
+from althan.runtime.simulate import NEW_VERSION, PAYLOAD_SIZE
 from althan.zigbee.testimage import build_test_image
 
 # At 200 homes han-aware beats naive on both median and p95 disruption per home for every seed
 # we tried (1, 2, 7, 2024); 2024 is the seed of docs/network.md.
 COMPARE_HOMES = 200
 COMPARE_SEED = 2024
-PAYLOAD = 32 * 1024  # run_simulation's default image payload
+PAYLOAD = PAYLOAD_SIZE  # run_simulation's default image payload (256 KiB)
 
 
 def _app() -> typer.Typer:
@@ -159,6 +159,20 @@ def test_plots_are_written(compared: dict[str, tuple[Path, dict[str, Any]]]) -> 
     assert "dc:date" not in svg  # no timestamp: the same run gives the same file
 
 
+def test_image_bytes_sets_the_image_every_hub_gets(tmp_path: Path) -> None:
+    """--image-bytes N: each Comms Hub's image over the SM WAN carries N bytes of payload."""
+    runs = {
+        n: _run(tmp_path / str(n), "--homes", "12", "--seed", "3", "--image-bytes", str(n))
+        for n in (4096, 40960)
+    }
+    small, large = runs[4096], runs[40960]
+    assert small["updated"] == small["devices"] and large["updated"] == large["devices"]
+    for region, devices in small["devices_by_region"].items():
+        grown = large["csp_image_bytes"][region] - small["csp_image_bytes"][region]
+        # the same images to the same hubs, each 36,864 payload bytes larger
+        assert (grown > 0 and grown % 36_864 == 0) if devices else grown == 0, region
+
+
 def test_human_output_names_the_plots(tmp_path: Path) -> None:
     r = _invoke("--homes", "20", "--seed", "5", "--data-dir", str(tmp_path))
     assert r.exit_code == 0, r.output
@@ -173,6 +187,8 @@ def test_human_output_names_the_plots(tmp_path: Path) -> None:
         (("--homes", "0"), "--homes"),
         (("--homes", "many"), "--homes"),
         (("--seed", "-1"), "--seed"),
+        (("--image-bytes", "0"), "--image-bytes"),
+        (("--image-bytes", "10238977"), "at most 10,240,000"),
     ],
 )
 def test_bad_options_exit_2(tmp_path: Path, args: tuple[str, ...], needle: str) -> None:

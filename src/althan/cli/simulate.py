@@ -59,6 +59,13 @@ def simulate(
         help="A Dask scheduler's address (tcp://host:8786) to run the shards or the sweep's "
         "seeds on; default: a local cluster.",
     ),
+    image_bytes: int | None = typer.Option(
+        None,
+        "--image-bytes",
+        min=1,
+        help="Payload of the OTA image per bridge model, in bytes (default 262144, 256 KiB: "
+        "what comparable ZigBee devices' images weigh).",
+    ),
     workers: int = typer.Option(
         1,
         "--workers",
@@ -98,7 +105,7 @@ def simulate(
     import dataclasses
 
     from althan.reports.simulation import plot_simulation
-    from althan.runtime.simulate import STAGES, SimulationError, run_simulation
+    from althan.runtime.simulate import PAYLOAD_SIZE, STAGES, SimulationError, run_simulation
 
     out = Path(data_dir) if data_dir else Path(tempfile.mkdtemp(prefix="althan-simulate-"))
     if (out / "althan.db").exists():
@@ -108,15 +115,20 @@ def simulate(
         )
     err = Console(stderr=True)
     console = err if as_json else Console()
+    payload = PAYLOAD_SIZE if image_bytes is None else image_bytes
     try:
         if shards > 1 or scheduler is not None:
             from althan.runtime.shards import run_sharded
 
             err.print(f"{shards} shards on {scheduler or 'a local Dask cluster'} …")
-            result = run_sharded(homes, strategy, seed, out, shards, scheduler=scheduler)
+            result = run_sharded(
+                homes, strategy, seed, out, shards, scheduler=scheduler, payload_size=payload
+            )
         else:
             with stage_progress(console, STAGES) as tick:
-                result = run_simulation(homes, strategy, seed, out, progress=tick)
+                result = run_simulation(
+                    homes, strategy, seed, out, progress=tick, payload_size=payload
+                )
     except SimulationError as e:
         raise typer.BadParameter(str(e)) from None
     png, svg = plot_simulation(

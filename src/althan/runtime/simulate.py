@@ -24,6 +24,7 @@ from typing import Any, TypedDict, TypeVar, Unpack
 
 from althan.csp.network import NetworkMetrics, percentile
 from althan.dsp import smi
+from althan.dsp.assurance import MAX_IMAGE_BYTES
 from althan.han.config import NetworkConfig, Strategy
 from althan.han.topology import Fleet, generate_fleet
 from althan.model import Region
@@ -38,6 +39,7 @@ from althan.runtime.scenario import (
 
 __all__ = [
     "MAX_DEVICES_PER_11_4",
+    "MAX_PAYLOAD_SIZE",
     "PAYLOAD_SIZE",
     "STAGES",
     "Progress",
@@ -55,8 +57,11 @@ MAX_HOMES = 1_000_000
 NEW_VERSION = 0x01000200
 _FAILURE_ALERTS = ("N39", "N55", "N56")  # the last of these closes the rollout
 _TIMELINE_STEP_PCT = 5
-PAYLOAD_SIZE = 32 * 1024
-"""The payload of the image a rollout assures per bridge model, unless told (bytes)."""
+PAYLOAD_SIZE = 256 * 1024
+"""The payload of the image a rollout assures per bridge model, unless told (bytes): the
+ZigBee OTA images of comparable devices are 200–330 KB (docs/network.md "Defaults")."""
+MAX_PAYLOAD_SIZE = MAX_IMAGE_BYTES - 1024
+"""The largest payload whose image (header and tags: under 1 KB) an 11.4 can carry."""
 _T = TypeVar("_T")
 
 
@@ -280,8 +285,11 @@ def rollout(
         raise SimulationError(f"homes must be between 1 and {MAX_HOMES}, got {homes}")
     if seed < 0:
         raise SimulationError(f"seed must be >= 0, got {seed}")
-    if payload_size < 1:
-        raise SimulationError(f"payload_size must be >= 1, got {payload_size}")
+    if not 1 <= payload_size <= MAX_PAYLOAD_SIZE:
+        raise SimulationError(
+            f"the image payload must be 1 to {MAX_PAYLOAD_SIZE:,} bytes (an 11.4 carries an "
+            f"image of at most {MAX_IMAGE_BYTES:,} with its header), got {payload_size:,}"
+        )
     if (data_dir / "althan.db").exists():
         raise SimulationError(f"{data_dir} already holds a store (althan.db); use a new directory")
     tick: Progress = progress or (lambda _s, _d, _t: None)
