@@ -102,13 +102,15 @@ def test_refuses_expanding_parameters(tmp_path: Path) -> None:
     engine.dispose()
 
 
-def test_take_returns_what_was_put_in_order(url: str) -> None:
+def test_take_returns_what_was_put_in_order_at_most_its_limit(url: str) -> None:
     engine = open_engine(url)
     box = Outbox(engine)
     with engine.begin() as conn:
         for i in range(3):
             box.put_duis(conn, DCC, f"<x{i}/>".encode(), T0, alert_id=i)
-    taken = box.take("sim", T0)
+    first = box.take("sim", T0, limit=2)  # at most the limit (PostgreSQL too)
+    taken = first + box.take("sim", T0, limit=2)
+    assert len(first) == 2
     assert [(t.kind, t.user, t.payload) for t in taken] == [
         ("duis", DCC, f"<x{i}/>".encode()) for i in range(3)
     ]

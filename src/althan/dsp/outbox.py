@@ -76,17 +76,18 @@ _MINE = (outbox.c.claimed_by == bindparam("me"), outbox.c.sent_at.is_(None))
 
 def _take(*, skip_locked: bool) -> Update:
     """Mark the oldest due rows (at most :limit) sent and return them: one statement, built
-    once (`Outbox.take` runs after every message the sim's DSP handles)."""
+    once (`Outbox.take` runs after every message the sim's DSP handles). On PostgreSQL the due
+    rows are a CTE, evaluated once: as a subquery of ``IN`` its ``FOR UPDATE`` would follow the
+    rows this UPDATE changes, find them sent, and take the next ones too, past the limit."""
     due = select(outbox.c.id).where(*_CLAIMABLE).order_by(outbox.c.id).limit(bindparam("limit"))
+    sent = update(outbox).values(sent_at=bindparam("now"), claimed_by=None, claim_until=None)
     if skip_locked:
-        due = due.with_for_update(skip_locked=True)
-    return (
-        update(outbox)
-        .where(outbox.c.id.in_(due.scalar_subquery()), *_CLAIMABLE)
-        .values(sent_at=bindparam("now"), claimed_by=None, claim_until=None)
-        .returning(
-            outbox.c.id, outbox.c.kind, outbox.c.destination, outbox.c.payload, outbox.c.attempts
-        )
+        rows = due.with_for_update(skip_locked=True).cte("due")
+        sent = sent.where(outbox.c.id == rows.c.id)
+    else:
+        sent = sent.where(outbox.c.id.in_(due.scalar_subquery()), *_CLAIMABLE)
+    return sent.returning(
+        outbox.c.id, outbox.c.kind, outbox.c.destination, outbox.c.payload, outbox.c.attempts
     )
 
 
