@@ -184,47 +184,41 @@ def quarantine_list(
     )
 
 
-def _decide(ref: int, release: bool, as_json: bool, data_dir: Any, db_url: str | None) -> None:
-    from althan.dsp.quarantine import QuarantineError
+def _decision(release: bool, summary: str) -> None:
+    """Register `althan ad release` (`release`) or `althan ad reject`: alike but for the outcome."""
 
-    dsp = options.open_assembly(data_dir, db_url, create=False).dsp
-    now = options.dsp_now(data_dir)
-    try:
-        d = dsp.release(ref, now) if release else dsp.reject(ref, now)
-    except QuarantineError as exc:
-        fail(str(exc), 1)
-    finally:
-        dsp.engine.dispose()
-    out = {
-        "ref": d.ref,
-        "request_id": d.request_id,
-        "status": d.status.value,
-        "code": d.code,
-        "detail": d.detail,
-    }
-    if as_json:
-        options.print_json(out)
-    else:
-        print(f"quarantine {d.ref} ({d.request_id}): {d.status.value}, answered {d.code}")
+    def decide(
+        ref: int = typer.Argument(..., help="The QuarantineEventRef (N48 names it)."),
+        as_json: bool = AsJson,
+        data_dir: DataDir = DEFAULT_DATA_DIR,
+        db_url: DbUrl = None,
+    ) -> None:
+        from althan.dsp.quarantine import QuarantineError
+
+        dsp = options.open_assembly(data_dir, db_url, create=False).dsp
+        now = options.dsp_now(data_dir)
+        try:
+            d = dsp.release(ref, now) if release else dsp.reject(ref, now)
+        except QuarantineError as exc:
+            fail(str(exc), 1)
+        finally:
+            dsp.engine.dispose()
+        out = {
+            "ref": d.ref,
+            "request_id": d.request_id,
+            "status": d.status.value,
+            "code": d.code,
+            "detail": d.detail,
+        }
+        if as_json:
+            options.print_json(out)
+        else:
+            print(f"quarantine {d.ref} ({d.request_id}): {d.status.value}, answered {d.code}")
+
+    app.command("release" if release else "reject", help=summary)(decide)
 
 
-@app.command("release")
-def ad_release(
-    ref: int = typer.Argument(..., help="The QuarantineEventRef (N48 names it)."),
-    as_json: bool = AsJson,
-    data_dir: DataDir = DEFAULT_DATA_DIR,
-    db_url: DbUrl = None,
-) -> None:
-    """Release a quarantined request: it is processed now, once; its answer goes to the user."""
-    _decide(ref, True, as_json, data_dir, db_url)
-
-
-@app.command("reject")
-def ad_reject(
-    ref: int = typer.Argument(..., help="The QuarantineEventRef (N48 names it)."),
-    as_json: bool = AsJson,
-    data_dir: DataDir = DEFAULT_DATA_DIR,
-    db_url: DbUrl = None,
-) -> None:
-    """Reject a quarantined request: never processed; the user is answered E48."""
-    _decide(ref, False, as_json, data_dir, db_url)
+_decision(
+    True, "Release a quarantined request: it is processed now, once; its answer goes to the user."
+)
+_decision(False, "Reject a quarantined request: never processed; the user is answered E48.")
