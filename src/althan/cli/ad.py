@@ -121,23 +121,19 @@ def ad_list(
 
     with options.store_connection(data_dir, db_url) as conn:
         rows = [t.as_json() for t in anomaly.list_thresholds(conn)]
-    if as_json:
-        options.print_json(rows)
-        return
-    options.print_table(
+    options.print_rows(
         "Anomaly-detection thresholds",
         ("id", "scope", "srv", "max requests", "max devices", "window"),
-        (
-            (
-                str(t["id"]),
-                t["user"] or "all users (DCC-wide)",
-                t["srv"],
-                "-" if t["max_requests"] is None else str(t["max_requests"]),
-                "-" if t["max_devices"] is None else str(t["max_devices"]),
-                t["window"],
-            )
-            for t in rows
+        rows,
+        lambda t: (
+            str(t["id"]),
+            t["user"] or "all users (DCC-wide)",
+            t["srv"],
+            "-" if t["max_requests"] is None else str(t["max_requests"]),
+            "-" if t["max_devices"] is None else str(t["max_devices"]),
+            t["window"],
         ),
+        as_json=as_json,
         width=160,
     )
 
@@ -162,24 +158,20 @@ def quarantine_list(
             fail(f"--status {status!r}: one of {', '.join(s.value for s in quarantine.Status)}")
     with options.store_connection(data_dir, db_url) as conn:
         rows = [e.as_json() for e in quarantine.entries(conn, wanted)]
-    if as_json:
-        options.print_json(rows)
-        return
-    options.print_table(
+    options.print_rows(
         "Quarantine",
         ("ref", "request", "srv", "devices", "status", "outcome", "reason"),
-        (
-            (
-                str(e["ref"]),
-                e["request_id"],
-                e["srv"],
-                str(e["devices"]),
-                e["status"],
-                e["outcome"] or "-",
-                e["reason"],
-            )
-            for e in rows
+        rows,
+        lambda e: (
+            str(e["ref"]),
+            e["request_id"],
+            e["srv"],
+            str(e["devices"]),
+            e["status"],
+            e["outcome"] or "-",
+            e["reason"],
         ),
+        as_json=as_json,
         width=220,
     )
 
