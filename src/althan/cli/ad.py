@@ -121,23 +121,19 @@ def ad_list(
 
     with options.store_connection(data_dir, db_url) as conn:
         rows = [t.as_json() for t in anomaly.list_thresholds(conn)]
-    if as_json:
-        options.print_json(rows)
-        return
-    options.print_table(
+    options.print_rows(
         "Anomaly-detection thresholds",
         ("id", "scope", "srv", "max requests", "max devices", "window"),
-        (
-            (
-                str(t["id"]),
-                t["user"] or "all users (DCC-wide)",
-                t["srv"],
-                "-" if t["max_requests"] is None else str(t["max_requests"]),
-                "-" if t["max_devices"] is None else str(t["max_devices"]),
-                t["window"],
-            )
-            for t in rows
+        rows,
+        lambda t: (
+            str(t["id"]),
+            t["user"] or "all users (DCC-wide)",
+            t["srv"],
+            "-" if t["max_requests"] is None else str(t["max_requests"]),
+            "-" if t["max_devices"] is None else str(t["max_devices"]),
+            t["window"],
         ),
+        as_json=as_json,
         width=160,
     )
 
@@ -162,69 +158,59 @@ def quarantine_list(
             fail(f"--status {status!r}: one of {', '.join(s.value for s in quarantine.Status)}")
     with options.store_connection(data_dir, db_url) as conn:
         rows = [e.as_json() for e in quarantine.entries(conn, wanted)]
-    if as_json:
-        options.print_json(rows)
-        return
-    options.print_table(
+    options.print_rows(
         "Quarantine",
         ("ref", "request", "srv", "devices", "status", "outcome", "reason"),
-        (
-            (
-                str(e["ref"]),
-                e["request_id"],
-                e["srv"],
-                str(e["devices"]),
-                e["status"],
-                e["outcome"] or "-",
-                e["reason"],
-            )
-            for e in rows
+        rows,
+        lambda e: (
+            str(e["ref"]),
+            e["request_id"],
+            e["srv"],
+            str(e["devices"]),
+            e["status"],
+            e["outcome"] or "-",
+            e["reason"],
         ),
+        as_json=as_json,
         width=220,
     )
 
 
-def _decide(ref: int, release: bool, as_json: bool, data_dir: Any, db_url: str | None) -> None:
-    from althan.dsp.quarantine import QuarantineError
+def _decision(release: bool, summary: str) -> None:
+    """Register `althan ad release` (`release`) or `althan ad reject`: alike but for the outcome."""
 
-    dsp = options.open_assembly(data_dir, db_url, create=False).dsp
-    now = options.dsp_now(data_dir)
-    try:
-        d = dsp.release(ref, now) if release else dsp.reject(ref, now)
-    except QuarantineError as exc:
-        fail(str(exc), 1)
-    finally:
-        dsp.engine.dispose()
-    out = {
-        "ref": d.ref,
-        "request_id": d.request_id,
-        "status": d.status.value,
-        "code": d.code,
-        "detail": d.detail,
-    }
-    if as_json:
-        options.print_json(out)
-    else:
-        print(f"quarantine {d.ref} ({d.request_id}): {d.status.value}, answered {d.code}")
+    def decide(
+        ref: int = typer.Argument(..., help="The QuarantineEventRef (N48 names it)."),
+        as_json: bool = AsJson,
+        data_dir: DataDir = DEFAULT_DATA_DIR,
+        db_url: DbUrl = None,
+    ) -> None:
+        from althan.dsp.quarantine import QuarantineError
+
+        dsp = options.open_assembly(data_dir, db_url, create=False).dsp
+        now = options.dsp_now(data_dir)
+        try:
+            d = dsp.release(ref, now) if release else dsp.reject(ref, now)
+        except QuarantineError as exc:
+            fail(str(exc), 1)
+        finally:
+            dsp.engine.dispose()
+        out = {
+            "ref": d.ref,
+            "request_id": d.request_id,
+            "status": d.status.value,
+            "code": d.code,
+            "detail": d.detail,
+        }
+        if as_json:
+            options.print_json(out)
+        else:
+            print(f"quarantine {d.ref} ({d.request_id}): {d.status.value}, answered {d.code}")
+
+    app.command("release" if release else "reject", help=summary)(decide)
 
 
-@app.command("release")
-def ad_release(
-    ref: int = typer.Argument(..., help="The QuarantineEventRef (N48 names it)."),
-    as_json: bool = AsJson,
-    data_dir: DataDir = DEFAULT_DATA_DIR,
-    db_url: DbUrl = None,
-) -> None:
-    """Release a quarantined request: it is processed now, once; its answer goes to the user."""
-    _decide(ref, True, as_json, data_dir, db_url)
-
-
-@app.command("reject")
-def ad_reject(
-    ref: int = typer.Argument(..., help="The QuarantineEventRef (N48 names it)."),
-    as_json: bool = AsJson,
-    data_dir: DataDir = DEFAULT_DATA_DIR,
-    db_url: DbUrl = None,
-) -> None:
-    """Reject a quarantined request: never processed; the user is answered E48."""
-    _decide(ref, False, as_json, data_dir, db_url)
+_decision(
+    True, "Release a quarantined request: it is processed now, once; its answer goes to the user."
+)
+_decision(False, "Reject a quarantined request: never processed; the user is answered E48.")

@@ -85,23 +85,19 @@ def intake_list(
         for s in intake.submissions(conn):
             rec = intake.reconcile(conn, s.id)
             rows.append({**s.as_json(), "discrepancies": len(rec.discrepancies) if rec else 0})
-    if as_json:
-        options.print_json(rows)
-        return
-    options.print_table(
+    options.print_rows(
         "Upgrade outcomes submitted to AltHANCo",
         ("submission", "supplier", "their ID", "received", "outcomes", "discrepancies"),
-        (
-            (
-                str(r["submission"]),
-                r["supplier"],
-                r["submission_ref"],
-                r["received_at"],
-                str(r["outcomes"]),
-                str(r["discrepancies"]),
-            )
-            for r in rows
+        rows,
+        lambda r: (
+            str(r["submission"]),
+            r["supplier"],
+            r["submission_ref"],
+            r["received_at"],
+            str(r["outcomes"]),
+            str(r["discrepancies"]),
         ),
+        as_json=as_json,
     )
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -77,6 +77,22 @@ def print_table(
     for r in rows:
         t.add_row(*r)
     Console(width=width).print(t)
+
+
+def print_rows(
+    title: str,
+    columns: Sequence[str],
+    rows: list[dict[str, Any]],
+    cells: Callable[[dict[str, Any]], Sequence[str]],
+    *,
+    as_json: bool,
+    width: int = 180,
+) -> None:
+    """`rows` as one JSON array (``--json``), or as a table of each row's `cells`."""
+    if as_json:
+        print_json(rows)
+    else:
+        print_table(title, columns, map(cells, rows), width=width)
 
 
 def store_url(data_dir: Path, db_url: str | None, *, create: bool) -> str:

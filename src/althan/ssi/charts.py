@@ -9,10 +9,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 WIDTH, HEIGHT = 640, 280
 LEFT, RIGHT, TOP, BOTTOM = 56, 16, 12, 56
+PLOT = (LEFT, TOP, WIDTH - RIGHT, HEIGHT - BOTTOM)
 LEGEND_Y = HEIGHT - 10
 COLOURS = {
     "Delivered to CH": "#1f77b4",
@@ -41,15 +42,21 @@ class Tick:
     label: str
 
 
+class Frame:
+    """What every chart here is drawn in: its size, the plot area, the legend's baseline."""
+
+    __slots__ = ()
+    width: ClassVar[int] = WIDTH
+    height: ClassVar[int] = HEIGHT
+    plot: ClassVar[tuple[int, int, int, int]] = PLOT  # left, top, right, bottom
+    legend_y: ClassVar[int] = LEGEND_Y
+
+
 @dataclass(frozen=True, slots=True)
-class LineChart:
-    width: int
-    height: int
+class LineChart(Frame):
     lines: tuple[Line, ...]
     x_ticks: tuple[Tick, ...]
     y_ticks: tuple[Tick, ...]
-    plot: tuple[int, int, int, int]  # left, top, right, bottom
-    legend_y: int = LEGEND_Y
 
 
 def nice_top(n: int) -> tuple[int, int]:
@@ -77,7 +84,7 @@ def progress(
     series: Mapping[str, Sequence[datetime]], total: int, start: datetime, end: datetime
 ) -> LineChart:
     """Cumulative count of each series' events from `start` to `end` (y up to `total`)."""
-    x0, x1, y0, y1 = LEFT, WIDTH - RIGHT, HEIGHT - BOTTOM, TOP
+    x0, y1, x1, y0 = PLOT
     span = max((end - start).total_seconds(), 1.0)
     top, step = nice_top(total)
 
@@ -106,7 +113,7 @@ def progress(
         for k in range(5)
     )
     y_ticks = _y_ticks(top, step, y)
-    return LineChart(WIDTH, HEIGHT, tuple(lines), x_ticks, y_ticks, (x0, y1, x1, y0))
+    return LineChart(tuple(lines), x_ticks, y_ticks)
 
 
 def _duration(seconds: float) -> str:
@@ -137,20 +144,16 @@ class Bar:
 
 
 @dataclass(frozen=True, slots=True)
-class BarChart:
-    width: int
-    height: int
+class BarChart(Frame):
     bars: tuple[Bar, ...]
     legend: tuple[tuple[str, str], ...]
     y_ticks: tuple[Tick, ...]
-    plot: tuple[int, int, int, int]
-    legend_y: int = LEGEND_Y
 
 
 def stacked(table: Mapping[str, Mapping[str, int]], stack_order: Sequence[str] = ()) -> BarChart:
     """One bar per key of `table`, stacked by the keys of its values."""
     names = list(stack_order) or sorted({k for row in table.values() for k in row})
-    x0, x1, y0, y1 = LEFT, WIDTH - RIGHT, HEIGHT - BOTTOM, TOP
+    x0, y1, x1, y0 = PLOT
     top, step = nice_top(max([sum(row.values()) for row in table.values()] or [1]))
     slot = (x1 - x0) / max(len(table), 1)
     bars = []
@@ -167,4 +170,4 @@ def stacked(table: Mapping[str, Mapping[str, int]], stack_order: Sequence[str] =
         )
     legend = tuple((n, _colour(n, j)) for j, n in enumerate(names))
     y_ticks = _y_ticks(top, step, lambda v: y0 - (y0 - y1) * v / top)
-    return BarChart(WIDTH, HEIGHT, tuple(bars), legend, y_ticks, (x0, y1, x1, y0))
+    return BarChart(tuple(bars), legend, y_ticks)

@@ -29,7 +29,6 @@ from althan.ssi.accounts import Role
 from althan.ssi.web import Page, PageRequest
 
 SUPPLIER, ALTHANCO, DCC = Role.SUPPLIER, Role.ALTHANCO, Role.DCC
-DUIS_USERS = frozenset({SUPPLIER, ALTHANCO, DCC})
 REPORT_READERS = frozenset({ALTHANCO, DCC})
 CPL_KEEPERS = frozenset({ALTHANCO})
 OPERATORS = frozenset({DCC})
@@ -53,10 +52,10 @@ PAGES: Final[tuple[Page, ...]] = (
     Page("/deployments/{request_id}", deployments.detail_page),
     Page("/deployments/{request_id}/progress", deployments.progress_fragment),
     # 4. requests and alerts, and the signed XML of each message
-    Page("/requests", audit.requests_page, roles=DUIS_USERS),
-    Page("/requests/{request_id}", audit.request_page, roles=DUIS_USERS),
-    Page("/messages/{message_id:int}.xml", audit.message_download, roles=DUIS_USERS),
-    Page("/messages/{message_id}", audit.message_page, roles=DUIS_USERS),
+    Page("/requests", audit.requests_page),
+    Page("/requests/{request_id}", audit.request_page),
+    Page("/messages/{message_id:int}.xml", audit.message_download),
+    Page("/messages/{message_id}", audit.message_page),
     # 5. reports
     Page("/reports", reporting.reports_page),
     Page("/reports/device-status.csv", reporting.status_csv),

@@ -43,6 +43,27 @@ W_PENDING, W_SENDING, W_SENT, W_PASSED, W_HALTED, W_RESUMED, W_SKIPPED = (
     "skipped",
 )
 
+
+def _at(name: str, *, nullable: bool = False) -> Column[str]:
+    """A time, as the text `iso` writes."""
+    return Column(name, String, nullable=nullable)
+
+
+def _state() -> Column[str]:
+    """One of the states above."""
+    return Column("state", String, nullable=False)
+
+
+def _reason() -> Column[str]:
+    """Why the row is in its state (a pause, a failure; "" for none)."""
+    return Column("reason", Text, nullable=False)
+
+
+def _wave_key() -> list[Column[Any]]:
+    """The key of a wave, and the first part of the key of each attempt in it."""
+    return [Column("campaign", String, primary_key=True), Column("wave", Integer, primary_key=True)]
+
+
 md = MetaData()
 campaigns = Table(
     "campaigns",
@@ -50,33 +71,31 @@ campaigns = Table(
     Column("name", String, primary_key=True),
     Column("plan", Text, nullable=False),
     Column("image", LargeBinary, nullable=False),
-    Column("state", String, nullable=False),
-    Column("reason", Text, nullable=False),
-    Column("created_at", String, nullable=False),
-    Column("ended_at", String),
+    _state(),
+    _reason(),
+    _at("created_at"),
+    _at("ended_at", nullable=True),
     Column("intake", Text),
 )
 waves = Table(
     "waves",
     md,
-    Column("campaign", String, primary_key=True),
-    Column("wave", Integer, primary_key=True),
+    *_wave_key(),
     Column("kind", String, nullable=False),
-    Column("state", String, nullable=False),
+    _state(),
     Column("size", Integer, nullable=False),
     Column("decision", Text, nullable=False),
 )
 attempts = Table(
     "attempts",
     md,
-    Column("campaign", String, primary_key=True),
-    Column("wave", Integer, primary_key=True),
+    *_wave_key(),
     Column("eui", String, primary_key=True, index=True),
     Column("pos", Integer, nullable=False),
     Column("request_id", String, index=True),
-    Column("state", String, nullable=False),
-    Column("reason", Text, nullable=False),
-    Column("updated_at", String, nullable=False),
+    _state(),
+    _reason(),
+    _at("updated_at"),
 )
 sends = Table(
     "sends",
@@ -86,18 +105,18 @@ sends = Table(
     Column("wave", Integer, nullable=False),
     Column("chunk", Integer, nullable=False),
     Column("service", String, nullable=False),
-    Column("state", String, nullable=False),
+    _state(),
     Column("xml", LargeBinary),
     Column("code", String),
     Column("detail", Text, nullable=False),
-    Column("prepared_at", String, nullable=False),
-    Column("answered_at", String),
+    _at("prepared_at"),
+    _at("answered_at", nullable=True),
 )
 documents = Table(
     "documents",
     md,
     Column("sha256", String, primary_key=True),
-    Column("received_at", String, nullable=False),
+    _at("received_at"),
     Column("code", String, nullable=False),
     Column("applied", Integer, nullable=False),
 )

@@ -17,10 +17,10 @@ Sources, tried in the order given (``KeyChain``):
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -41,6 +41,7 @@ __all__ = [
 
 PublicKeys = tuple[ec.EllipticCurvePublicKey, ...]
 PrivateKeys = tuple[ec.EllipticCurvePrivateKey, ...]
+_K = TypeVar("_K", ec.EllipticCurvePublicKey, ec.EllipticCurvePrivateKey)
 
 
 class KeySourceError(Exception):
@@ -158,17 +159,18 @@ class KeyChain:
         return ", ".join(s.name for s in self.sources) or "no key source"
 
     def public_keys(self, eui: EUI64, usage: str) -> PublicKeys:
-        out: list[ec.EllipticCurvePublicKey] = []
-        for s in self.sources:
-            for k in s.public_keys(eui, usage):
-                if all(k.public_numbers() != o.public_numbers() for o in out):
-                    out.append(k)
-        return tuple(out)
+        found = (k for s in self.sources for k in s.public_keys(eui, usage))
+        return _once(found, lambda k: k.public_numbers())
 
     def private_keys(self, eui: EUI64, usage: str) -> PrivateKeys:
-        out: list[ec.EllipticCurvePrivateKey] = []
-        for s in self.sources:
-            for k in s.private_keys(eui, usage):
-                if all(k.private_numbers() != o.private_numbers() for o in out):
-                    out.append(k)
-        return tuple(out)
+        found = (k for s in self.sources for k in s.private_keys(eui, usage))
+        return _once(found, lambda k: k.private_numbers())
+
+
+def _once(keys: Iterable[_K], numbers: Callable[[_K], object]) -> tuple[_K, ...]:
+    """Each key once, in order: the first of those whose numbers are equal."""
+    out: list[_K] = []
+    for k in keys:
+        if all(numbers(k) != numbers(o) for o in out):
+            out.append(k)
+    return tuple(out)

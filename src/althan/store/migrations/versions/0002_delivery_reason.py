@@ -1,18 +1,16 @@
 """deliveries carry a deadline and a failure reason; outbox rows are claimed with a lease; their
 destinations are data
 
-Revision ID: 0002
-Revises: 0001
 Create Date: 2026-12-01
 """
 
 import sqlalchemy as sa
 from alembic import op
 
+from althan.store.migrations.columns import at, string
+
 revision = "0002"
 down_revision = "0001"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:
@@ -20,10 +18,10 @@ def upgrade() -> None:
         batch_op.add_column(
             sa.Column("reason", sa.String(length=200), nullable=False, server_default="")
         )
-        batch_op.add_column(sa.Column("deadline", sa.DateTime(timezone=True), nullable=True))
+        batch_op.add_column(at("deadline", nullable=True))
     with op.batch_alter_table("outbox", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("claimed_by", sa.String(length=64), nullable=True))
-        batch_op.add_column(sa.Column("claim_until", sa.DateTime(timezone=True), nullable=True))
+        batch_op.add_column(string("claimed_by", 64, nullable=True))
+        batch_op.add_column(at("claim_until", nullable=True))
     # SM WAN rows named a simulator address ("csp:North"); they now name the region.
     op.execute(
         "UPDATE outbox SET destination = substr(destination, 5)"

@@ -1,18 +1,16 @@
 """the Self-Service Interface: accounts, sign-in failures, the session key; what its pages read
 (11.4 warning lists, the outbox row of each alert and device response, search indexes)
 
-Revision ID: 0003
-Revises: 0002
 Create Date: 2026-12-08
 """
 
 import sqlalchemy as sa
 from alembic import op
 
+from althan.store.migrations.columns import at, bigint, integer, serial, string
+
 revision = "0003"
 down_revision = "0002"
-branch_labels = None
-depends_on = None
 
 _DEVICE_INDEXES = {
     "ix_devices_chf_eui": ["chf", "eui"],
@@ -38,40 +36,40 @@ _OTHER_INDEXES = (
 def upgrade() -> None:
     op.create_table(
         "ssi_accounts",
-        sa.Column("login", sa.String(length=64), nullable=False),
-        sa.Column("role", sa.String(length=10), nullable=False),
-        sa.Column("user_eui", sa.BigInteger(), nullable=True),
-        sa.Column("password_hash", sa.String(length=200), nullable=False),
-        sa.Column("session_key", sa.String(length=32), nullable=False),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        string("login", 64),
+        string("role", 10),
+        bigint("user_eui", nullable=True),
+        string("password_hash", 200),
+        string("session_key", 32),
+        at("created_at"),
         sa.PrimaryKeyConstraint("login"),
     )
     op.create_table(
         "ssi_signin_failures",
-        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
-        sa.Column("login", sa.String(length=64), nullable=False),
-        sa.Column("client", sa.String(length=64), nullable=False),
-        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+        serial("id"),
+        string("login", 64),
+        string("client", 64),
+        at("at"),
         sa.PrimaryKeyConstraint("id"),
+        sa.Index("ix_ssi_fail_login", "login", "at"),
+        sa.Index("ix_ssi_fail_client", "client", "at"),
     )
-    op.create_index("ix_ssi_fail_login", "ssi_signin_failures", ["login", "at"])
-    op.create_index("ix_ssi_fail_client", "ssi_signin_failures", ["client", "at"])
     op.create_table(
         "ssi_secrets",
-        sa.Column("name", sa.String(length=40), nullable=False),
-        sa.Column("value", sa.String(length=128), nullable=False),
+        string("name", 40),
+        string("value", 128),
         sa.PrimaryKeyConstraint("name"),
     )
     op.create_table(
         "firmware_warnings",
-        sa.Column("request_id", sa.String(length=80), nullable=False),
-        sa.Column("device", sa.BigInteger(), nullable=False),
-        sa.Column("list", sa.String(length=40), nullable=False),
+        string("request_id", 80),
+        bigint("device"),
+        string("list", 40),
         sa.PrimaryKeyConstraint("request_id", "device"),
     )
     with op.batch_alter_table("outbox", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("alert_id", sa.Integer(), nullable=True))
-        batch_op.add_column(sa.Column("request_id", sa.String(length=80), nullable=True))
+        batch_op.add_column(integer("alert_id", nullable=True))
+        batch_op.add_column(string("request_id", 80, nullable=True))
     with op.batch_alter_table("devices", schema=None) as batch_op:
         batch_op.drop_index("ix_devices_chf")
         batch_op.drop_index("ix_devices_variant")
@@ -91,9 +89,6 @@ def downgrade() -> None:
     with op.batch_alter_table("outbox", schema=None) as batch_op:
         batch_op.drop_column("request_id")
         batch_op.drop_column("alert_id")
-    op.drop_table("firmware_warnings")
-    op.drop_table("ssi_secrets")
-    op.drop_index("ix_ssi_fail_client", table_name="ssi_signin_failures")
-    op.drop_index("ix_ssi_fail_login", table_name="ssi_signin_failures")
-    op.drop_table("ssi_signin_failures")
-    op.drop_table("ssi_accounts")
+    # a table's indexes go with it
+    for table in ("firmware_warnings", "ssi_secrets", "ssi_signin_failures", "ssi_accounts"):
+        op.drop_table(table)

@@ -1,8 +1,6 @@
 """firmware_deliveries: drop ix_fd_request_device, a copy of the (request_id, device) unique
 constraint's own index (every 11.4 delivery paid for both)
 
-Revision ID: 0006
-Revises: 0005
 Create Date: 2026-12-02
 """
 
@@ -10,8 +8,6 @@ from alembic import op
 
 revision = "0006"
 down_revision = "0005"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:
