@@ -94,6 +94,10 @@ class Received:
     def response_code(self) -> str | None:
         return self.root.findtext(f"{SR}Header/{SR}ResponseCode")
 
+    @property
+    def response_id(self) -> str | None:
+        return self.root.findtext(f"{SR}Header/{SR}ResponseID")
+
 
 @dataclass
 class Endpoint:
