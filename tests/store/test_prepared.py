@@ -24,13 +24,6 @@ RECORD = Prepared(insert(alerts).returning(alerts.c.id, alerts.c.created_at), ke
 ONE = Prepared(select(alerts).where(alerts.c.id == bindparam("id")))
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return sqlite_url(tmp_path)
-    return str(request.getfixturevalue("pg_url"))
-
-
 def test_rows_are_what_sqlalchemy_reads(url: str) -> None:
     engine = open_engine(url)
     params = {"code": "N55", "device": DEV, "user_eui": DCC, "created_at": T0, "detail": "d"}
