@@ -57,9 +57,24 @@ def test_a_json_plan_file_runs(tmp_path: Path) -> None:
     assert doc["ok"] is True and [s["seed"] for s in doc["seeds"]] == [1, 2]
 
 
+def test_image_bytes_reaches_the_sweeps_runs() -> None:
+    """--image-bytes with --faults: each seed's rollout carries that image (its digest moves),
+    the same one again gives the same digest."""
+
+    def digest(*image: str) -> str:
+        r = _invoke("--faults", "none", "--seeds", "2..2", "--homes", "3", "--json", *image)
+        assert r.exit_code == 0, r.output
+        (seed,) = json.loads(r.stdout.strip().splitlines()[-1])["seeds"]
+        return str(seed["digest"])
+
+    assert digest("--image-bytes", "8192") == digest("--image-bytes", "8192")
+    assert digest("--image-bytes", "8192") != digest()  # the sweep's default is 4096
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
+        (("--faults", "default", "--image-bytes", "20000000"), "at most 10,240,000"),
         (("--faults", "gentle"), "no fault plan 'gentle': not one of none, default"),
         (("--faults", "default", "--seeds", "5..1"), "seed range '5..1' ends before it starts"),
         (("--faults", "default", "--seeds", "a..b"), "seeds must be A..B or A"),

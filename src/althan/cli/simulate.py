@@ -64,7 +64,7 @@ def simulate(
         "--image-bytes",
         min=1,
         help="Payload of the OTA image per bridge model, in bytes (default 262144, 256 KiB: "
-        "what comparable ZigBee devices' images weigh).",
+        "what comparable ZigBee devices' images weigh; a fault sweep's default is 4096).",
     ),
     workers: int = typer.Option(
         1,
@@ -94,6 +94,7 @@ def simulate(
             as_json,
             workers=workers,
             scheduler=scheduler,
+            image_bytes=image_bytes,
         )
         return
     if workers > 1:
@@ -184,6 +185,7 @@ def _sweep(
     *,
     workers: int,
     scheduler: str | None,
+    image_bytes: int | None,
 ) -> None:
     from althan.runtime.fault_plan import FaultPlanError, load_plan
     from althan.runtime.simulate import SimulationError
@@ -222,6 +224,7 @@ def _sweep(
             on_seed=report,
             workers=workers,
             scheduler=scheduler,
+            **({} if image_bytes is None else {"payload_size": image_bytes}),
         )
     except SimulationError as e:
         raise typer.BadParameter(str(e)) from None
