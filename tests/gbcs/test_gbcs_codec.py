@@ -24,7 +24,8 @@ from althan.gbcs import (
     encode,
     encode_length,
 )
-from althan.gbcs.codec import Reader, der_integer, read_integer
+from althan.gbcs.codec import Reader, der_integer, der_time, read_integer, read_time
+from althan.gbcs.errors import GbcsPayloadError
 from althan.model import EUI64, FirmwareVersion
 
 lengths = st.integers(min_value=0, max_value=(1 << 32) - 1)
@@ -153,3 +154,21 @@ def test_truncated_frames_raise_gbcs_errors(msg: GbcsMessage, data: st.DataObjec
         return
     # a DF frame cut exactly before its signature field is a valid pre-command
     assert not back.signature_field and raw[0] == 0xDF
+
+
+@given(st.datetimes(min_value=datetime(1970, 1, 1), max_value=datetime(9999, 12, 31)))
+def test_generalized_time_round_trips(when: datetime) -> None:
+    when = when.replace(microsecond=0, tzinfo=UTC)
+    assert read_time(Reader(der_time(when)), "t") == when
+
+
+NOT_TIMES = [
+    *(b"20261301000000Z", b"20260230000000Z", b"20261203240000Z", b"20261203235960Z"),
+    *(b"2026120323595Z", b"20261203235959"),
+]
+
+
+@pytest.mark.parametrize("text", NOT_TIMES)
+def test_a_generalized_time_no_calendar_has_is_refused(text: bytes) -> None:
+    with pytest.raises(GbcsPayloadError, match=r"GeneralizedTime|invalid date/time"):
+        read_time(Reader(bytes([0x18, len(text)]) + text), "t")

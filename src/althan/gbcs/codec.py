@@ -223,6 +223,9 @@ def read_null(r: Reader, what: str) -> None:
         raise GbcsPayloadError(f"{what}: NULL with content", at)
 
 
+_GT_FIELDS = ((0, 4), (4, 2), (6, 2), (8, 2), (10, 2), (12, 2))  # YYYY MM DD HH MM SS
+
+
 def read_time(r: Reader, what: str) -> datetime:
     at = r.pos
     c = read_tlv(r, TAG_GENERALIZED_TIME, what)
@@ -230,7 +233,9 @@ def read_time(r: Reader, what: str) -> datetime:
     if not _GT_RE.fullmatch(body):
         raise GbcsPayloadError(f"{what}: not a YYYYMMDDHHMMSSZ GeneralizedTime", at)
     try:
-        return datetime.strptime(body[:14].decode("ascii"), "%Y%m%d%H%M%S").replace(tzinfo=UTC)
+        # the pattern holds 14 digits; datetime refuses what no calendar has (as strptime did)
+        y, mo, d, h, mi, sec = (int(body[i : i + n]) for i, n in _GT_FIELDS)
+        return datetime(y, mo, d, h, mi, sec, tzinfo=UTC)
     except ValueError as e:
         raise GbcsPayloadError(f"{what}: invalid date/time ({e})", at) from None
 
