@@ -19,7 +19,8 @@ driver reports lost is invalidated, as SQLAlchemy does.
 from __future__ import annotations
 
 from collections import namedtuple
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -93,29 +94,32 @@ class Prepared:
             out[k] = proc(v) if proc is not None and v is not None else v
         return [out[k] for k in plan.names] if plan.positional else out
 
-    def _cursor(self, conn: Connection) -> Any:
+    @contextmanager
+    def _executing(self, conn: Connection, params: Any) -> Iterator[tuple[_Plan, Any]]:
+        """The plan for `conn` and a cursor of its driver connection, closed after; a driver
+        error raised as SQLAlchemy raises it."""
+        plan = self._plan(conn.dialect)
         if not conn.in_transaction():
             conn.begin()  # as SQLAlchemy's autobegin does: `conn.commit()` keeps what it wrote
-        return conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-
-    def _rows(self, plan: _Plan, cur: Any) -> list[Any]:
-        make, procs = plan.row._make, plan.results
-        return [
-            make(v if p is None or v is None else p(v) for p, v in zip(procs, r, strict=True))
-            for r in cur.fetchall()
-        ]
-
-    def rows(self, conn: Connection, params: Mapping[str, Any]) -> list[Any]:
-        """Run with `params`; the result rows (named tuples, values as SQLAlchemy reads them)."""
-        plan = self._plan(conn.dialect)
-        cur = self._cursor(conn)
+        cur = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
         try:
-            cur.execute(plan.sql, self._bind(plan, params))
-            return self._rows(plan, cur) if plan.row is not None else []
+            yield plan, cur
         except conn.dialect.loaded_dbapi.Error as e:
             raise self._error(conn, plan, params, e, cur) from e
         finally:
             cur.close()
+
+    def rows(self, conn: Connection, params: Mapping[str, Any]) -> list[Any]:
+        """Run with `params`; the result rows (named tuples, values as SQLAlchemy reads them)."""
+        with self._executing(conn, params) as (plan, cur):
+            cur.execute(plan.sql, self._bind(plan, params))
+            if plan.row is None:
+                return []
+            make, procs = plan.row._make, plan.results
+            return [
+                make(v if p is None or v is None else p(v) for p, v in zip(procs, r, strict=True))
+                for r in cur.fetchall()
+            ]
 
     def first(self, conn: Connection, params: Mapping[str, Any]) -> Any:
         """The first result row, or None."""
@@ -124,18 +128,12 @@ class Prepared:
 
     def run(self, conn: Connection, params: Mapping[str, Any] | Sequence[Mapping[str, Any]]) -> int:
         """Run with one set of `params`, or many (executemany); the rows it changed."""
-        plan = self._plan(conn.dialect)
-        cur = self._cursor(conn)
-        try:
+        with self._executing(conn, params) as (plan, cur):
             if isinstance(params, Mapping):
                 cur.execute(plan.sql, self._bind(plan, params))
             else:
                 cur.executemany(plan.sql, [self._bind(plan, p) for p in params])
             return int(cur.rowcount)
-        except conn.dialect.loaded_dbapi.Error as e:
-            raise self._error(conn, plan, params, e, cur) from e
-        finally:
-            cur.close()
 
     def _error(self, conn: Connection, plan: _Plan, params: Any, e: Any, cur: Any) -> Any:
         dbapi_conn = conn.connection.dbapi_connection
