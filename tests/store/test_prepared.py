@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from althan.dsp.outbox import Outbox
@@ -84,6 +84,29 @@ def test_outside_a_transaction_it_begins_one_as_sqlalchemy_does(tmp_path: Path) 
         conn.commit()
     with engine.connect() as conn:
         assert [r.code for r in conn.execute(select(alerts.c.code))] == ["N56"]
+    engine.dispose()
+
+
+def test_tuples_are_the_drivers_rows_and_converted_columns_are_refused(url: str) -> None:
+    engine = open_engine(url)
+    raw = Prepared(
+        text("SELECT id, code, device FROM alerts WHERE code = :code ORDER BY id").bindparams(
+            bindparam("code")
+        )
+    )
+    rows = [
+        {"code": c, "device": DEV, "user_eui": DCC, "created_at": T0, "detail": ""}
+        for c in ("N55", "N56", "N55")
+    ]
+    with engine.begin() as conn:
+        Prepared(insert(alerts), keys=KEYS).run(conn, rows)
+        got = raw.tuples(conn, {"code": "N55"})
+        stored = conn.execute(text("SELECT id, code, device FROM alerts WHERE code = 'N55'"))
+        assert got == [tuple(r) for r in stored.all()]
+        assert [type(r) for r in got] == [tuple, tuple]  # no Row objects, no EUI64s
+        assert got[0][2] == got[1][2] != DEV  # the stored signed integer, as read raw
+        with pytest.raises(ValueError, match="converted on reading"):
+            ONE.tuples(conn, {"id": got[0][0]})  # alerts' EUI and time columns convert
     engine.dispose()
 
 

@@ -25,13 +25,13 @@ import functools
 import json
 from collections.abc import Sequence
 from datetime import datetime
-from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Connection, Row, TextClause, bindparam, text
+from sqlalchemy import Connection, TextClause, bindparam, text
 
 from althan.model import TYPE1_DEVICE_TYPES, DeviceStatus
 from althan.store.bulk import id_rows, pair_rows
+from althan.store.prepared import Prepared
 from althan.store.tables import UTCDateTime
 
 __all__ = [
@@ -65,21 +65,29 @@ def _models(dialect: str) -> TextClause:
 
 
 @functools.cache
-def _start(dialect: str) -> TextClause:
+def _start(dialect: str, *, every_model_fits: bool) -> Prepared:
     # string order as Python's (code points): PostgreSQL compares in the database's collation
     c = ' COLLATE "C"' if dialect == "postgresql" else ""
-    return text(
+    # when every (manufacturer, model) `models` found fits, the fit check is true of every
+    # device that passes the first two checks: the statement leaves it out
+    fit = (
+        ""
+        if every_model_fits
+        else f"AND (d.manufacturer, d.model) IN ({pair_rows(dialect, 'fits')}) "
+    )
+    stmt = text(
         "INSERT INTO firmware_deliveries (deadline, request_id, device, chf, region, "
         "image_sha256, firmware_version, status, active, updated_at, distributed_at) "
         f"SELECT :deadline, :rid, d.eui, d.chf, d.region, :sha, :version, '{_DISTRIBUTED}', 1, "
         f":now, :now {_ours(dialect)} "
-        f"AND (d.manufacturer, d.model) IN ({pair_rows(dialect, 'fits')}) "
+        f"{fit}"
         "AND NOT EXISTS (SELECT 1 FROM firmware_deliveries AS f "
         "WHERE f.device = d.eui AND f.active = 1) "
         f"AND (d.gbcs_version IS NULL OR d.gbcs_version{c} >= '{MIN_GBCS_VERSION}') "
         "ORDER BY req.ord "
         "RETURNING id, device, chf, region"
     ).bindparams(bindparam("deadline", type_=UTCDateTime()), bindparam("now", type_=UTCDateTime()))
+    return Prepared(stmt)
 
 
 @functools.cache
@@ -107,27 +115,30 @@ def start(
     ids: str,
     user: int,
     fitting: Sequence[tuple[str, str]],
+    every_model_fits: bool,
     image_sha256: str,
     version: str,
     now: datetime,
     deadline: datetime,
-) -> list[Row[Any]]:
+) -> list[tuple[int, int, int, str]]:
     """One Distributed delivery for each device in `ids` (`bulk.id_text`, the request's order)
     that passes every check; those deliveries (``id, device, chf, region``, EUIs as stored), in
-    that order."""
+    that order. `fitting`: the pairs of `models` that fit the image; `every_model_fits`: all
+    of them do."""
     params = {
         "ids": ids,
         "user": user,
-        "fits": json.dumps([list(p) for p in fitting]),
         "rid": request_id,
         "sha": image_sha256,
         "version": version,
         "now": now,
         "deadline": deadline,
     }
-    rows = conn.execute(_start(conn.dialect.name), params).all()
-    # ids follow the SELECT's order; RETURNING's own order is not promised
-    return sorted(rows, key=itemgetter(0))
+    if not every_model_fits:
+        params["fits"] = json.dumps([list(p) for p in fitting])
+    rows = _start(conn.dialect.name, every_model_fits=every_model_fits).tuples(conn, params)
+    rows.sort()  # ids follow the SELECT's order; RETURNING's own order is not promised
+    return rows
 
 
 def rows_of(conn: Connection, ids: str) -> tuple[dict[int, Any], set[int]]:

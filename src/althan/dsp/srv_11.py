@@ -131,7 +131,8 @@ def srv_11_4(ctx: Ctx) -> Handled:
 
     user = eui_to_db(ctx.user)
     ids = id_text(requested)
-    fitting = [p for p in fanout.models(conn, ids, user) if fits(*p)] if entries else []
+    found = fanout.models(conn, ids, user) if entries else []
+    fitting = [p for p in found if fits(*p)]
     rid = ctx.req.request_id
     go = fanout.start(
         conn,
@@ -139,16 +140,16 @@ def srv_11_4(ctx: Ctx) -> Handled:
         ids=ids,
         user=user,
         fitting=fitting,
+        every_model_fits=bool(entries) and len(fitting) == len(found),
         image_sha256=sha,
         version=version,
         now=ctx.now,
         deadline=ctx.now + ctx.services.settings.delivery_timeout,
     )
-    started: set[int] = set()
+    devs: tuple[int, ...] = ()
     if go:
         firmware.keep_image(conn, ctx.services.images, data, img, ctx.now)
         _ids, devs, chfs, regions = zip(*go, strict=True)
-        started = set(devs)
         by_region: dict[str, list[tuple[str, str]]] = defaultdict(list)
         for region, chf, dev in zip(
             regions, eui_texts_from_db(chfs), eui_texts_from_db(devs), strict=True
@@ -163,7 +164,11 @@ def srv_11_4(ctx: Ctx) -> Handled:
                 for region, targets in sorted(by_region.items())
             ]
         )
-    rest = [d for d in requested if d not in started] if len(go) < len(requested) else []
+    if len(go) < len(requested):
+        started = set(devs)
+        rest = [d for d in requested if d not in started]
+    else:
+        rest = []
     lists: dict[str, list[int]] = {}
     if rest:
         rows, busy = fanout.rows_of(conn, id_text(rest))

@@ -121,6 +121,17 @@ class Prepared:
                 for r in cur.fetchall()
             ]
 
+    def tuples(self, conn: Connection, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
+        """Run with `params`; the result rows as the driver returns them (plain tuples), for a
+        bulk path reading many rows whose columns need no conversion (integers and text as
+        stored). A statement with a column its type converts on reading is refused."""
+        plan = self._plan(conn.dialect)
+        if any(p is not None for p in plan.results):
+            raise ValueError(f"its columns are converted on reading; use rows(): {plan.sql}")
+        with self._executing(conn, params) as (plan, cur):
+            cur.execute(plan.sql, self._bind(plan, params))
+            return list(cur.fetchall()) if cur.description is not None else []
+
     def first(self, conn: Connection, params: Mapping[str, Any]) -> Any:
         """The first result row, or None."""
         found = self.rows(conn, params)
