@@ -225,6 +225,29 @@ def test_sign_element_and_resign(templates_dir: Path, zaz1: Zaz1Keys, trust: Tru
     assert len(parse_xml(twice).findall(f".//{D}Signature")) == 1
 
 
+def test_sign_in_place_is_the_same_document_without_a_copy(
+    templates_dir: Path, zaz1: Zaz1Keys, trust: TrustStore
+) -> None:
+    source = (templates_dir / "11.4_UPDATE_PPMID_FIRMWARE_REQUEST_DUIS.XML").read_bytes()
+    cert, key = zaz1[SUPPLIER]
+    copied = sign(parse_xml(source), key, cert)
+    handed_over = parse_xml(source)
+    in_place = sign(handed_over, key, cert, in_place=True)
+    assert handed_over[-1].tag == f"{D}Signature"  # the element itself was signed
+
+    def without_signature_value(doc: bytes) -> bytes:
+        root = parse_xml(doc)
+        root.find(f".//{D}SignatureValue").text = ""  # type: ignore[union-attr]
+        return etree.tostring(root)
+
+    # ECDSA signatures differ from one signing to the next; all else is the same bytes
+    assert without_signature_value(in_place) == without_signature_value(copied)
+    assert verify(in_place, trust).signer.eui == SUPPLIER
+    child = parse_xml(source)[0]
+    with pytest.raises(ValueError, match="document root"):
+        sign(child, key, cert, in_place=True)
+
+
 def test_sign_refuses_wrong_key(templates_dir: Path, zaz1: Zaz1Keys) -> None:
     cert, _ = zaz1[SUPPLIER]
     _, other_key = zaz1[DCC_EUI]

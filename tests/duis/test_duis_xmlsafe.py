@@ -4,7 +4,14 @@ from pathlib import Path
 
 import pytest
 
-from althan.duis.xmlsafe import DtdForbidden, NotWellFormed, XmlError, XmlTooLarge, parse_xml
+from althan.duis.xmlsafe import (
+    MAX_DEPTH,
+    DtdForbidden,
+    NotWellFormed,
+    XmlError,
+    XmlTooLarge,
+    parse_xml,
+)
 
 
 def test_reference_xxe_sample_is_refused(samples_dir: Path) -> None:
@@ -58,3 +65,27 @@ def test_character_references_and_blank_text() -> None:
 def test_errors_share_one_base() -> None:
     for cls in (DtdForbidden, NotWellFormed, XmlTooLarge):
         assert issubclass(cls, XmlError)
+
+
+def _nested(depth: int, *, inside: bytes = b"") -> bytes:
+    return b"<a>" * (depth - 1) + b"<a/>" + inside + b"</a>" * (depth - 1)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        _nested(MAX_DEPTH + 1),
+        _nested(MAX_DEPTH + 1).replace(b"<a/>", b"<a></a>"),
+        # closing markup inside a comment or a CDATA section cannot hide the nesting
+        _nested(MAX_DEPTH + 1, inside=b"<!--" + b"</" * 200 + b"-->"),
+        _nested(MAX_DEPTH + 1, inside=b"<![CDATA[" + b"</" * 200 + b"]]>"),
+    ],
+)
+def test_nesting_deeper_than_the_limit_is_refused(data: bytes) -> None:
+    with pytest.raises(NotWellFormed, match=f"deeper than {MAX_DEPTH}"):
+        parse_xml(data)
+
+
+def test_nesting_to_the_limit_is_accepted() -> None:
+    root = parse_xml(_nested(MAX_DEPTH, inside=b"<![CDATA[</x>]]>"))
+    assert sum(1 for _ in root.iter()) == MAX_DEPTH

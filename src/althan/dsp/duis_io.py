@@ -208,7 +208,7 @@ class DuisIO:
             body_children=[payload] if payload is not None else None,
             schema_version=schema_version,
         )
-        return sign(doc, self.key, self.cert)
+        return sign(doc, self.key, self.cert, in_place=True)
 
     def sign_document(self, root: etree._Element) -> bytes:
         """Any XML document, signed by the DSP as its DUIS messages are (enveloped XMLDSig,
@@ -226,4 +226,4 @@ class DuisIO:
             counter=counter,
             originator=self.dcc_eui,
         )
-        return sign(doc, self.key, self.cert)
+        return sign(doc, self.key, self.cert, in_place=True)

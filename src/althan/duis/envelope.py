@@ -262,7 +262,10 @@ def format_datetime(when: datetime) -> str:
     if when.tzinfo is None or when.utcoffset() is None:
         raise InvalidField("ResponseDateTime needs a timezone-aware datetime")
     u = when.astimezone(UTC)
-    return u.strftime("%Y-%m-%dT%H:%M:%S.") + f"{u.microsecond // 1000:03d}Z"
+    return (
+        f"{u.year:04d}-{u.month:02d}-{u.day:02d}T{u.hour:02d}:{u.minute:02d}:{u.second:02d}."
+        f"{u.microsecond // 1000:03d}Z"
+    )
 
 
 def _check_version(v: str) -> str:

@@ -447,10 +447,15 @@ def sign(
     cert: x509.Certificate,
     *,
     max_bytes: int = DEFAULT_MAX_BYTES,
+    in_place: bool = False,
 ) -> bytes:
     """Sign a DUIS document (bytes or element; an element is not modified) and return the
     signed document's bytes. An existing ds:Signature is dropped first, as the reference
-    tool does. The key is checked against the certificate once per pair."""
+    tool does. The key is checked against the certificate once per pair.
+
+    `in_place`: the element is a document root the caller built to be signed and hands over;
+    it is signed without a copy (its blank text dropped, the signature appended), and is not
+    to be used again. The bytes are the same as without."""
     issuer, serial = _signer_of(key, cert)
     if isinstance(doc, bytes | bytearray | memoryview):
         try:
@@ -458,7 +463,9 @@ def sign(
         except XmlError as exc:
             raise SigningError(f"cannot sign: {exc}") from None
     elif isinstance(doc, etree._Element):
-        root = _copy_document(doc)
+        if in_place and doc.getparent() is not None:
+            raise ValueError("sign(in_place=True) takes a document root, not a child element")
+        root = doc if in_place else _copy_document(doc)
         strip_blank_text(root)
     else:
         raise TypeError(f"sign() takes bytes or an lxml element, not {type(doc).__name__}")

@@ -138,7 +138,9 @@ def parse_xml(
         or docinfo.externalDTD is not None
     ):
         raise DtdForbidden("document declares a DTD: DTDs are not accepted")
-    _check_depth(root)
+    # elements cannot nest deeper than there are start tags: most documents are checked here
+    if markup - raw.count(b"</") > MAX_DEPTH:
+        _check_depth(root)
     return root
 
 

@@ -154,9 +154,8 @@ def der_time(value: datetime) -> bytes:
 
 
 def format_generalized_time(value: datetime) -> str:
-    if value.tzinfo is not None:
-        value = value.astimezone(UTC)
-    return value.strftime("%Y%m%d%H%M%S") + "Z"
+    v = value.astimezone(UTC) if value.tzinfo is not None else value
+    return f"{v.year:04d}{v.month:02d}{v.day:02d}{v.hour:02d}{v.minute:02d}{v.second:02d}Z"
 
 
 _GT_RE = re.compile(rb"\d{14}Z")

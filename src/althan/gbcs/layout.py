@@ -82,6 +82,10 @@ def wire(codec: Codec[Any], what: str) -> Mapping[str, Any]:
     return {_KEY: (codec, what)}
 
 
+_LAYOUTS: dict[type, tuple[tuple[str, Codec[Any], str], ...]] = {}
+"""Each `DerSequence` class's layout, once it has been asked for."""
+
+
 class DerSequence:
     """Base of payloads that are one DER SEQUENCE of their (``wire``) fields."""
 
@@ -91,12 +95,17 @@ class DerSequence:
     WIRE_ORDER: ClassVar[tuple[str, ...] | None] = None
 
     @classmethod
-    def _layout(cls) -> list[tuple[str, Codec[Any], str]]:
-        found = {f.name: f.metadata[_KEY] for f in dataclasses.fields(cls) if _KEY in f.metadata}
-        return [(name, *found[name]) for name in cls.WIRE_ORDER or found]
+    def _layout(cls) -> tuple[tuple[str, Codec[Any], str], ...]:
+        """(field, codec, label) in wire order, read from the declaration once per class."""
+        layout = _LAYOUTS.get(cls)
+        if layout is None:
+            fields = dataclasses.fields(cls)
+            found = {f.name: f.metadata[_KEY] for f in fields if _KEY in f.metadata}
+            layout = _LAYOUTS[cls] = tuple((name, *found[name]) for name in cls.WIRE_ORDER or found)
+        return layout
 
     def encode(self) -> bytes:
-        body = b"".join(codec.encode(getattr(self, n)) for n, codec, _ in self._layout())
+        body = b"".join([codec.encode(getattr(self, n)) for n, codec, _ in self._layout()])
         return der(TAG_SEQUENCE, body)
 
     @classmethod
