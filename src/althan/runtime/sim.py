@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 from althan.smwan.effects import Component, Effect, Send, Timer
@@ -57,14 +57,19 @@ class BatchComponent(Component, Protocol):
         ...
 
 
-@dataclass(order=True)
+@dataclass(slots=True)
 class _Event:
     at: float
     seq: int
-    target: str = field(compare=False)
-    is_timer: bool = field(compare=False)
-    payload: object = field(compare=False)
-    sender: str = field(compare=False, default="")
+    target: str
+    is_timer: bool
+    payload: object
+    sender: str = ""
+
+
+_Entry = tuple[float, int, _Event]
+"""A queue entry: the heap orders by (time, sequence number), as plain tuples compare (the
+sequence number is unique, so the event itself is never compared)."""
 
 
 class UnknownAddress(LookupError):
@@ -82,7 +87,7 @@ class Simulator:
         faults: Faults | None = None,
     ) -> None:
         self.now = start
-        self._queue: list[_Event] = []
+        self._queue: list[_Entry] = []
         self._seq = 0
         self._components: dict[str, Component] = {}
         self._batching: dict[str, BatchComponent] = {}
@@ -122,7 +127,7 @@ class Simulator:
         return self._seq
 
     def _push(self, ev: _Event) -> None:
-        heapq.heappush(self._queue, ev)
+        heapq.heappush(self._queue, (ev.at, ev.seq, ev))
 
     def apply(self, source: str, effects: Iterable[Effect]) -> None:
         faults = self._faults
@@ -152,7 +157,7 @@ class Simulator:
         """Events consumed (at most `budget` when given): one, or a batch of messages."""
         if not self._queue:
             return 0
-        ev = heapq.heappop(self._queue)
+        ev = heapq.heappop(self._queue)[2]
         self.now = max(self.now, ev.at)
         comp = self._resolve(ev.target)
         if ev.is_timer:
@@ -183,7 +188,7 @@ class Simulator:
         after = faults.after(ev.target, ev.payload) if faults is not None else ()
         q = self._queue
         while not after and q and (budget is None or n < budget):
-            nxt = q[0]
+            nxt = q[0][2]
             if (
                 nxt.at != ev.at
                 or nxt.target != ev.target
@@ -209,7 +214,7 @@ class Simulator:
         """Run until the queue is empty, virtual time passes `until`, or `max_events` ran."""
         n = 0
         while self._queue:
-            if until is not None and self._queue[0].at > until:
+            if until is not None and self._queue[0][0] > until:
                 self.now = until
                 break
             if max_events is not None and n >= max_events:
@@ -222,4 +227,4 @@ class Simulator:
         return len(self._queue)
 
     def next_time(self) -> float | None:
-        return self._queue[0].at if self._queue else None
+        return self._queue[0][0] if self._queue else None
