@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
+import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import insert, inspect, select
+from sqlalchemy.dialects import sqlite
 
 from althan.dsp import inbox
 from althan.dsp.outbox import Outbox
@@ -17,7 +21,7 @@ from althan.model import EUI64
 from althan.runtime.demo import run_demo
 from althan.store import ImageStore, open_engine, sqlite_url
 from althan.store.db import alembic_config, migrate
-from althan.store.tables import devices, metadata
+from althan.store.tables import UTCDateTime, devices, metadata
 
 T0 = datetime(2026, 12, 1, tzinfo=UTC)
 
@@ -153,3 +157,33 @@ def test_migrations_build_the_declared_tables_and_undo_them(url: str) -> None:
     migrate(engine)
     assert differences() == []
     engine.dispose()
+
+
+ZONES = [UTC, timezone(timedelta(hours=14)), timezone(-timedelta(hours=9, minutes=30))]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.datetimes(
+        min_value=datetime(1, 1, 1, 14, 0),  # any instant whose UTC date is still a datetime
+        max_value=datetime(9999, 12, 31, 9, 0),
+        timezones=st.sampled_from(ZONES),
+    )
+)
+def test_sqlite_stores_a_timestamp_as_sqlalchemys_own_datetime_does(when: datetime) -> None:
+    """UTCDateTime formats SQLite's text itself: the same text SQLAlchemy's DATETIME writes
+    (so SQL over it, the SSI's strftime and ordering, reads what it always read)."""
+    dialect = sqlite.dialect()
+    ours = UTCDateTime().dialect_impl(dialect).bind_processor(dialect)
+    theirs = sqlite.DATETIME().bind_processor(dialect)
+    assert ours is not None and theirs is not None
+    assert ours(when) == theirs(when.astimezone(UTC))
+    assert ours(None) is None
+
+
+def test_sqlite_refuses_a_naive_timestamp_as_before() -> None:
+    dialect = sqlite.dialect()
+    process = UTCDateTime().dialect_impl(dialect).bind_processor(dialect)
+    assert process is not None
+    with pytest.raises(ValueError, match="naive datetime"):
+        process(datetime(2026, 12, 4, 1, 0))
