@@ -115,6 +115,16 @@ class Delivery:
         return self.request_id.originator
 
 
+_DELIVERY = (
+    firmware_deliveries.c.id,
+    firmware_deliveries.c.request_id,
+    firmware_deliveries.c.device,
+    firmware_deliveries.c.firmware_version,
+    firmware_deliveries.c.status,
+)
+"""The columns a `Delivery` is made of (the row's seven timestamps are not read here)."""
+
+
 def _delivery(r: Any) -> Delivery:
     return Delivery(
         r.id, RequestId.parse(r.request_id), r.device, r.firmware_version, DeliveryState(r.status)
@@ -177,7 +187,7 @@ def keep_image(
 # ------------------------------------------------------------------ moving
 
 _ACTIVE = Prepared(
-    select(firmware_deliveries)
+    select(*_DELIVERY)
     .where(
         firmware_deliveries.c.device == bindparam("device", type_=BigInteger()),
         firmware_deliveries.c.active == 1,
@@ -185,7 +195,7 @@ _ACTIVE = Prepared(
     .order_by(firmware_deliveries.c.id.desc())
 )
 _OF_REQUEST = Prepared(
-    select(firmware_deliveries).where(
+    select(*_DELIVERY).where(
         firmware_deliveries.c.device == bindparam("device", type_=BigInteger()),
         firmware_deliveries.c.request_id == bindparam("request_id"),
     )
@@ -250,7 +260,7 @@ _NEXT_DEADLINE = select(func.min(firmware_deliveries.c.deadline)).where(
     firmware_deliveries.c.active == 1
 )
 _EXPIRED = (
-    select(firmware_deliveries)
+    select(*_DELIVERY)
     .where(
         firmware_deliveries.c.active == 1,
         firmware_deliveries.c.deadline <= bindparam("now", type_=UTCDateTime()),
