@@ -34,10 +34,10 @@ from datetime import datetime
 
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from althan.gbcs.codec import U64_MAX, dlms_datetime
-from althan.gbcs.crypto import apply_mac, sign_message
+from althan.gbcs.codec import U64_MAX, dlms_datetime, encode_length
+from althan.gbcs.crypto import apply_mac, sign_message, sign_raw
 from althan.gbcs.errors import GbcsCryptoError, GbcsFramingError
-from althan.gbcs.frame import GbcsMessage, OtherInformation, decode, encode
+from althan.gbcs.frame import GbcsMessage, OtherInformation, decode, encode, encode_grouping
 from althan.gbcs.usecases import use_case_name
 from althan.gbcs.usecases.base import CraFlag, Payload
 from althan.model import DCC_EUI, EUI64
@@ -157,10 +157,15 @@ def seal(
     """The message on the wire: signed (when ``ds_private`` is given) then MAC'd (when the KA
     pair is given), encoded."""
     _check_counter("originator counter", msg.transaction_id)
-    if ds_private is not None:
-        msg = sign_message(msg, ds_private)
     if (ka_private is None) != (ka_public is None):
         raise GbcsCryptoError("a MAC needs both ka_private and ka_public")
+    if ds_private is not None and ka_private is None and msg.security_header is None:
+        # the 0xDF form: the grouping encoded once, for the signature and for the wire
+        grouping = encode_grouping(msg)
+        signature = sign_raw(grouping[1:], ds_private)
+        return grouping + encode_length(len(signature)) + signature
+    if ds_private is not None:
+        msg = sign_message(msg, ds_private)
     if ka_private is not None and ka_public is not None:
         msg = apply_mac(msg, ka_private, ka_public)
     return encode(msg)
