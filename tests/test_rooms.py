@@ -15,11 +15,12 @@ from pathlib import Path
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "althan"
 CODECS = {"duis", "gbcs", "zigbee", "smki", "smwan", "store"}
-BELOW_DSP = {"model"} | CODECS
+BELOW_DSP = {"model", "files"} | CODECS
 NETWORK = {"model", "gbcs", "zigbee", "smwan"}
 ALLOWED: dict[str, set[str]] = {
     "model": set(),
-    **{room: {"model"} for room in CODECS},
+    "files": set(),
+    **{room: {"model", "files"} for room in CODECS},
     "dsp": BELOW_DSP,
     "csp": NETWORK | {"han"},
     "han": NETWORK,

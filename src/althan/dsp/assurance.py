@@ -9,7 +9,6 @@ not an OTA upgrade file), changing nothing.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -72,11 +71,11 @@ def inspect(data: bytes) -> ImageFacts:
         raise OtaRejected(f"not a ZigBee OTA upgrade file: {exc}") from exc
     h = img.header
     return ImageFacts(
-        sha256=hashlib.sha256(data).hexdigest(),
+        sha256=img.sha256,
         size=len(data),
-        manufacturer=f"{h.manufacturer_code:04X}",
-        model=f"{h.image_type:04X}",
-        firmware_version=f"{h.file_version:08X}",
+        manufacturer=h.manufacturer_hex,
+        model=h.image_type_hex,
+        firmware_version=h.file_version_hex,
         header_string=h.header_string,
         header_version=h.header_version,
         header_length=h.header_length,

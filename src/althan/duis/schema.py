@@ -33,7 +33,6 @@ import copy
 import functools
 import re
 import threading
-import zipfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,6 +43,7 @@ from lxml import etree
 
 from althan.duis.namespaces import SR_NS, XS_NS
 from althan.duis.peers import PeerMissing, peer_file
+from althan.files import read_dir_or_jar
 
 __all__ = [
     "ALT_HAN_VARIANTS",
@@ -102,30 +102,20 @@ def find_tool_jar(start: Path | None = None) -> Path:
         raise SchemaLoadError(f"{exc} (or set ALTHAN_NODE_MODULES)") from None
 
 
+def _schema_file(name: str) -> bool:
+    return name.lower().endswith((".xsd", ".dtd"))
+
+
 def _read_source(source: Path) -> dict[str, bytes]:
-    files: dict[str, bytes] = {}
-    try:
-        if source.is_dir():
-            for p in source.iterdir():
-                if p.suffix.lower() in (".xsd", ".dtd") and p.is_file():
-                    files[p.name] = p.read_bytes()
-        elif source.is_file() and zipfile.is_zipfile(source):
-            with zipfile.ZipFile(source) as z:
-                for name in z.namelist():
-                    base = name.rsplit("/", 1)[-1]
-                    if base.lower().endswith((".xsd", ".dtd")):
-                        files[base] = z.read(name)
-        elif source.is_file() and source.suffix.lower() == ".xsd":
-            for p in source.parent.iterdir():
-                if p.suffix.lower() in (".xsd", ".dtd") and p.is_file():
-                    files[p.name] = p.read_bytes()
+    what = f"schema source {source}"
+    files = read_dir_or_jar(source, _schema_file, SchemaLoadError, what)
+    if files is None and source.is_file() and source.suffix.lower() == ".xsd":
+        # one schema document: the folder it lies in, with it as the main document
+        files = read_dir_or_jar(source.parent, _schema_file, SchemaLoadError, what)
+        if files is not None:
             files["\0main"] = source.name.encode()
-        else:
-            raise SchemaLoadError(f"schema source {source} is not a directory, jar or .xsd")
-    except OSError as exc:
-        raise SchemaLoadError(f"cannot read schema source {source}: {exc}") from None
-    except zipfile.BadZipFile as exc:
-        raise SchemaLoadError(f"bad jar {source}: {exc}") from None
+    if files is None:
+        raise SchemaLoadError(f"schema source {source} is not a directory, jar or .xsd")
     return files
 
 

@@ -13,7 +13,6 @@ Test keys protect nothing real.
 
 from __future__ import annotations
 
-import zipfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +21,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from althan.files import read_dir_or_jar
 from althan.model import EUI64
 
 __all__ = [
@@ -131,25 +131,14 @@ class Zaz1Keys:
             yield c.eui, c.cert
 
 
+def _credential_file(name: str) -> bool:
+    return name.endswith((".pem", ".key"))
+
+
 def _read_files(source: Path) -> dict[str, bytes]:
-    files: dict[str, bytes] = {}
-    try:
-        if source.is_dir():
-            for p in source.iterdir():
-                if p.is_file() and p.name.endswith((".pem", ".key")):
-                    files[p.name] = p.read_bytes()
-        elif source.is_file() and zipfile.is_zipfile(source):
-            with zipfile.ZipFile(source) as z:
-                for name in z.namelist():
-                    base = name.rsplit("/", 1)[-1]
-                    if base.endswith((".pem", ".key")):
-                        files[base] = z.read(name)
-        else:
-            raise Zaz1Error(f"ZAZ1 source {source} is neither a directory nor a jar")
-    except OSError as exc:
-        raise Zaz1Error(f"cannot read ZAZ1 source {source}: {exc}") from None
-    except zipfile.BadZipFile as exc:
-        raise Zaz1Error(f"bad jar {source}: {exc}") from None
+    files = read_dir_or_jar(source, _credential_file, Zaz1Error, f"ZAZ1 source {source}")
+    if files is None:
+        raise Zaz1Error(f"ZAZ1 source {source} is neither a directory nor a jar")
     return files
 
 
@@ -178,7 +167,7 @@ def load_zaz1(source: Path) -> Zaz1Keys:
     """Read the ZAZ1 credentials from the DCC Boxed tool jar or a directory of them.
 
     (`althan.duis.schema.find_tool_jar()` finds the jar of the npm peer; smki does not look
-    for it itself, so that it depends on nothing but `model`.)"""
+    for it itself, so that it depends on nothing but `model` and `files`, which reads it.)"""
     src = Path(source)
     files = _read_files(src)
     names = [n[: -len(".pem")] for n in files if n.endswith(".pem") and not n.endswith(".key.pem")]

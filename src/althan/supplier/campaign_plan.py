@@ -146,6 +146,4 @@ def read_image(data: bytes, source: str = "image") -> ImageInfo:
     except OtaError as exc:
         raise PlanError(f"{source}: not a ZigBee OTA upgrade file ({exc})") from None
     h = img.header
-    return ImageInfo(
-        f"{h.manufacturer_code:04X}", f"{h.image_type:04X}", f"{h.file_version:08X}", img.sha256
-    )
+    return ImageInfo(h.manufacturer_hex, h.image_type_hex, h.file_version_hex, img.sha256)

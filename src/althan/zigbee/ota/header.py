@@ -107,6 +107,22 @@ class OtaHeader:
     def header_string_bytes(self) -> bytes:
         return self.header_string.encode("utf-8", "surrogateescape")
 
+    # The image's identity as the CPL and DUIS write it: upper-case hex, the field's width.
+    @property
+    def manufacturer_hex(self) -> str:
+        """``manufacturer_code`` in 4 hex digits (the manufacturer of a CPL entry)."""
+        return f"{self.manufacturer_code:04X}"
+
+    @property
+    def image_type_hex(self) -> str:
+        """``image_type`` in 4 hex digits (the model of a CPL entry)."""
+        return f"{self.image_type:04X}"
+
+    @property
+    def file_version_hex(self) -> str:
+        """``file_version`` in 8 hex digits (an 11.4's FirmwareVersion)."""
+        return f"{self.file_version:08X}"
+
 
 def header_length_for(field_control: int) -> int:
     """The bytes of the fields that ``field_control`` says are there (magic included)."""
