@@ -39,7 +39,8 @@ from althan.ssi import accounts, scope, search
 from althan.ssi.web import Principal
 from althan.store import open_engine
 from althan.store.bulk import bulk_insert
-from althan.store.tables import devices, signed64
+from althan.store.tables import devices
+from althan.store.types import signed64
 
 NOW = datetime(2026, 12, 1, tzinfo=UTC)
 SUPPLIERS = [EUI64.parse(f"90-B3-D5-1F-30-01-00-0{i}") for i in range(4)]

@@ -11,7 +11,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from sqlalchemy import insert, inspect, select
+from sqlalchemy import DateTime, insert, inspect, select
 from sqlalchemy.dialects import sqlite
 
 from althan.dsp import inbox
@@ -21,7 +21,8 @@ from althan.model import EUI64
 from althan.runtime.demo import run_demo
 from althan.store import ImageStore, open_engine, sqlite_url
 from althan.store.db import alembic_config, migrate
-from althan.store.tables import UTCDateTime, devices, metadata
+from althan.store.tables import devices, metadata
+from althan.store.types import UTCDateTime
 
 T0 = datetime(2026, 12, 1, tzinfo=UTC)
 
@@ -175,7 +176,7 @@ def test_sqlite_stores_a_timestamp_as_sqlalchemys_own_datetime_does(when: dateti
     (so SQL over it, the SSI's strftime and ordering, reads what it always read)."""
     dialect = sqlite.dialect()
     ours = UTCDateTime().dialect_impl(dialect).bind_processor(dialect)
-    theirs = sqlite.DATETIME().bind_processor(dialect)
+    theirs = DateTime(timezone=True).dialect_impl(dialect).bind_processor(dialect)
     assert ours is not None and theirs is not None
     assert ours(when) == theirs(when.astimezone(UTC))
     assert ours(None) is None

@@ -39,7 +39,8 @@ from althan.duis.namespaces import sr_text
 from althan.duis.srv import SrvMatrix
 from althan.model import EUI64
 from althan.store.prepared import Prepared
-from althan.store.tables import UTCDateTime, ad_thresholds, eui_to_db, service_requests
+from althan.store.tables import ad_thresholds, service_requests
+from althan.store.types import UTCDateTime, eui_to_db
 
 if TYPE_CHECKING:
     from althan.dsp.gateway import Call, Next

@@ -17,7 +17,8 @@ from sqlalchemy import Connection, Row, bindparam, func, insert, select, update
 from althan.dsp.rows import from_row
 from althan.duis.envelope import RequestId
 from althan.model import EUI64
-from althan.store.tables import UTCDateTime, device_commands
+from althan.store.tables import device_commands
+from althan.store.types import UTCDateTime
 
 _NS = UUID("5b1f2a9e-9d0e-4a55-9a52-6b1d7c1f0a11")
 

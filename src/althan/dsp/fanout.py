@@ -32,7 +32,7 @@ from sqlalchemy import Connection, TextClause, bindparam, text
 from althan.model import TYPE1_DEVICE_TYPES, DeviceStatus
 from althan.store.bulk import id_rows, pair_rows
 from althan.store.prepared import Prepared
-from althan.store.tables import UTCDateTime
+from althan.store.types import UTCDateTime
 
 __all__ = [
     "COMMISSIONED",

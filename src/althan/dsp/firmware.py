@@ -31,13 +31,8 @@ from althan.model import EUI64
 from althan.store import ImageStore
 from althan.store.bulk import bulk_insert
 from althan.store.prepared import Prepared
-from althan.store.tables import (
-    UTCDateTime,
-    eui_to_db,
-    firmware_deliveries,
-    firmware_images,
-    firmware_warnings,
-)
+from althan.store.tables import firmware_deliveries, firmware_images, firmware_warnings
+from althan.store.types import UTCDateTime, eui_to_db
 from althan.zigbee.ota import OtaImage
 
 

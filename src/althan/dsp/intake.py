@@ -43,13 +43,12 @@ from althan.store.bulk import raw, select_where_in
 from althan.store.tables import (
     cpl_entries,
     devices,
-    eui_from_db,
-    eui_to_db,
     firmware_deliveries,
     firmware_history,
     intake_outcomes,
     intake_submissions,
 )
+from althan.store.types import eui_from_db, eui_to_db
 
 JSON, CSV = "application/json", "text/csv"
 MEDIA_TYPES: Final = (JSON, CSV)

@@ -21,7 +21,8 @@ from althan.model import EUI64, Region
 from althan.smwan import SmwanMessage
 from althan.smwan.codec import encode
 from althan.store.prepared import Prepared
-from althan.store.tables import UTCDateTime, outbox
+from althan.store.tables import outbox
+from althan.store.types import UTCDateTime
 
 SMWAN = "smwan"
 DUIS = "duis"

@@ -19,7 +19,8 @@ from sqlalchemy import Connection, bindparam, func, insert, select, update
 
 from althan.dsp.rows import from_row
 from althan.model import EUI64
-from althan.store.tables import UTCDateTime, ad_quarantine
+from althan.store.tables import ad_quarantine
+from althan.store.types import UTCDateTime
 
 
 class Status(enum.StrEnum):

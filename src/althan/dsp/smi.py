@@ -15,7 +15,8 @@ from althan.dsp import cpl, records
 from althan.model import EUI64, TYPE1_DEVICE_TYPES, DeviceStatus, DeviceType, Region
 from althan.store.bulk import insert_new, raw, select_where_in
 from althan.store.prepared import Prepared
-from althan.store.tables import chf_device_log, cpl_entries, devices, eui_from_db, eui_to_db
+from althan.store.tables import chf_device_log, cpl_entries, devices
+from althan.store.types import eui_from_db, eui_to_db
 
 _DEVICE = Prepared(
     select(devices).where(devices.c.eui == bindparam("eui", type_=devices.c.eui.type))

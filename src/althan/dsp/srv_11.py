@@ -24,7 +24,7 @@ from althan.duis.namespaces import sr_text as text
 from althan.model import Region
 from althan.smwan.codec import encode_distribution_ref
 from althan.store.bulk import id_text
-from althan.store.tables import eui_from_db, eui_texts_from_db, eui_to_db, euis_to_db
+from althan.store.types import eui_from_db, eui_texts_from_db, eui_to_db, euis_to_db
 from althan.zigbee.ota import OtaError, OtaImage, parse_ota
 
 _TYPES = fanout.TYPES

@@ -17,7 +17,8 @@ from sqlalchemy import Connection, String, bindparam, insert, select, text, upda
 
 from althan.model import EUI64, UserRole
 from althan.store.prepared import Prepared
-from althan.store.tables import eui_to_db, users
+from althan.store.tables import users
+from althan.store.types import eui_to_db
 
 
 @dataclass(frozen=True, slots=True)

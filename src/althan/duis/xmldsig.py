@@ -219,10 +219,6 @@ def _qname(el: etree._Element) -> str:
     return f"{prefix}:{q.localname}" if prefix else q.localname
 
 
-def _c14n_signed_info(signed_info: etree._Element) -> bytes:
-    return _c14n(signed_info, exclusive=True)
-
-
 def _b64decode(text: str | None, what: str) -> bytes:
     if text is None:
         raise SignatureMalformed(f"{what} is empty")
@@ -387,18 +383,15 @@ def verify(
             f"no trusted certificate with issuer {parsed.issuer!r} and serial {parsed.serial}"
         )
 
-    if etree.QName(root).localname == "Request":
-        originator = _originator(root)
-        expected = originator
-    else:
-        originator = _originator(root)
-        expected = dcc_eui
+    is_request = etree.QName(root).localname == "Request"
+    originator = _originator(root)
+    expected = originator if is_request else dcc_eui
     if signer.eui is not None and expected is not None and signer.eui != expected:
         raise OriginatorMismatch(
             f"signed by {signer.eui} (serial {signer.serial}) but the "
             f"{'originator' if expected == originator else 'DCC'} is {expected}"
         )
-    if etree.QName(root).localname == "Request" and originator is None:
+    if is_request and originator is None:
         raise OriginatorMismatch("request has no RequestID: originator unknown")
 
     digest_value = _b64decode(parsed.digest_el.text, "DigestValue")
@@ -418,7 +411,7 @@ def verify(
     try:
         signer.public_key.verify(
             encode_dss_signature(r, s),
-            _c14n_signed_info(parsed.signed_info),
+            _c14n(parsed.signed_info, exclusive=True),
             ec.ECDSA(hashes.SHA256()),
         )
     except InvalidSignature:
@@ -453,9 +446,8 @@ def sign(
     signed document's bytes. An existing ds:Signature is dropped first, as the reference
     tool does. The key is checked against the certificate once per pair.
 
-    `in_place`: the element is a document root the caller built to be signed and hands over;
-    it is signed without a copy (its blank text dropped, the signature appended), and is not
-    to be used again. The bytes are the same as without."""
+    `in_place`: a document root the caller built to be signed is signed without a copy (so
+    changed: not to be used again); the bytes are the same."""
     issuer, serial = _signer_of(key, cert)
     if isinstance(doc, bytes | bytearray | memoryview):
         try:
@@ -498,7 +490,7 @@ def sign(
     etree.SubElement(ids, f"{_D}X509SerialNumber").text = serial
 
     try:
-        signed_info_c14n = _c14n_signed_info(si)
+        signed_info_c14n = _c14n(si, exclusive=True)
     except SignatureMalformed as exc:
         raise SigningError(f"cannot sign: {exc}") from None
     der = key.sign(signed_info_c14n, ec.ECDSA(hashes.SHA256()))

@@ -17,7 +17,8 @@ from althan.model import DeviceType
 from althan.ssi.accounts import Role
 from althan.ssi.web import Principal
 from althan.store.bulk import raw
-from althan.store.tables import devices, signed64
+from althan.store.tables import devices
+from althan.store.types import signed64
 
 
 def devices_seen(who: Principal) -> list[ColumnElement[bool]]:

@@ -20,7 +20,8 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from althan.model import EUI64, AltHANVariant, DeviceStatus, DeviceType, FirmwareVersion, Region
 from althan.store.bulk import raw
-from althan.store.tables import devices, signed64
+from althan.store.tables import devices
+from althan.store.types import signed64
 
 TOP = 1 << 63
 KEYS = ("eui", "chf", "type", "variant", "status", "region", "fw")
