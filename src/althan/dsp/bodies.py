@@ -47,9 +47,6 @@ def id_list(devs: Iterable[EUI64]) -> str:
     return ",".join(str(d) for d in devs)
 
 
-"""The five lists of sr:DSPUpdatePPMIDFirmwareWarning, in schema order."""
-
-
 def update_ppmid_firmware_warning(lists: Mapping[str, Sequence[EUI64]]) -> etree._Element:
     """sr:DSPUpdatePPMIDFirmwareWarning: the five lists in schema order, empty ones left out."""
     w = el("DSPUpdatePPMIDFirmwareWarning")

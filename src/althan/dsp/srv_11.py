@@ -44,7 +44,7 @@ def _image(ctx: Ctx) -> tuple[bytes, OtaImage, str]:
     except OtaError as exc:
         raise Reject(C.E110401, f"not a ZigBee OTA upgrade file: {exc}") from exc
     version = (text(b, "FirmwareVersion") or "").upper()
-    if version != f"{img.header.file_version:08X}":
+    if version != img.header.file_version_hex:
         raise Reject(C.E110401, f"FirmwareVersion {version} is not the image's version")
     return data, img, version
 
@@ -56,7 +56,7 @@ def applicable(
     within the image header's own hardware range."""
     model_id, hw = cpl.split_model(model)
     h = img.header
-    if manufacturer.upper() != f"{h.manufacturer_code:04X}" or model_id != f"{h.image_type:04X}":
+    if manufacturer.upper() != h.manufacturer_hex or model_id != h.image_type_hex:
         return False
     if hw is None:
         return False
