@@ -11,7 +11,9 @@ from typing import Any
 
 import anyio
 import pytest
+from starlette.applications import Starlette
 from starlette.requests import ClientDisconnect
+from starlette.types import Message
 
 from althan.dsp.service import DuisReply
 from althan.runtime.assemble import Assembly
@@ -21,7 +23,6 @@ from althan.runtime.service import create_app
 from althan.supplier.client import DuisClient
 from gateway_support import FakeClock
 
-Message = dict[str, Any]
 XML_HEADERS = [(b"content-type", b"application/xml")]
 NOT_ALLOWED = [
     {
@@ -60,6 +61,7 @@ class Exchange:
         self.inbox = list(inbox)
         self.received = 0
         self.sent: list[Message] = []
+        self.scope: dict[str, Any] = {}
 
     async def receive(self) -> Message:
         self.received += 1
@@ -98,6 +100,8 @@ def call(
     ex = Exchange(
         [{"type": "http.request", "body": b, "more_body": i < last} for i, b in enumerate(bodies)]
     )
+
+    ex.scope = scope
 
     async def run() -> None:
         await app(scope, ex.receive, ex.send)
@@ -329,8 +333,8 @@ def test_an_error_in_the_dsp_is_a_500_and_is_raised(
     sent: list[Message] = []
 
     async def run() -> None:
-        scope = {"type": "http", "method": "POST", "path": "/api/v1/serviceS", "root_path": ""}
-        scope["headers"] = XML_HEADERS
+        path = "/api/v1/serviceS"
+        scope = {"type": "http", "method": "POST", "path": path, "headers": XML_HEADERS}
 
         async def receive() -> Message:
             return {"type": "http.request", "body": b"<a/>"}
@@ -450,3 +454,16 @@ def test_the_other_routes_are_the_starlette_apps(assembly: Assembly, clock: Fake
     ex = call(create_app(assembly, clock=clock), "GET", "/api/v1/althanco/intake")
     assert ex.sent[0]["status"] == 405
     assert dict(ex.sent[0]["headers"])[b"allow"] == b"POST"
+
+
+def test_a_duis_post_takes_the_short_cut_past_starlette(
+    app: Any, replies: list[tuple[Any, ...]]
+) -> None:
+    """Starlette marks each scope it routes (``app``, ``router``, ``endpoint``): the DUIS
+    POSTs never reach it, everything else does."""
+    assert isinstance(app.app, Starlette)
+    fast = call(app, "POST", "/api/v1/serviceD", XML_HEADERS, [b"<a/>"])
+    assert fast.sent == answer(REPLY[0])
+    assert not {"app", "router", "endpoint"} & set(fast.scope)
+    for method, path in [("GET", "/api/v1/serviceD"), ("POST", "/api/v1/serviceD/")]:
+        assert call(app, method, path).scope["app"] is app.app
