@@ -5,7 +5,8 @@ the routes and mounts are passed in explicitly (the DUIS web services of `duis_h
 whatever else is served beside them), and the background workers (the outbox dispatcher, the
 network on a real clock) run for the application's lifetime. In front of the Starlette app, the
 lean path (`fast_path`) takes the DUIS POSTs straight to their services: they are most of the
-traffic, and Starlette's middleware and routing were a quarter of the CPU each one cost.
+traffic, and Starlette's middleware, routing and Request/Response objects cost each one
+about 9 µs of CPU more than the services' own ASGI handling (3 µs, measured in process).
 """
 
 from __future__ import annotations
