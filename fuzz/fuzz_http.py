@@ -58,7 +58,6 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
 from lxml import etree
 from sqlalchemy import Engine, select, text
-from starlette.applications import Starlette
 
 from althan.dsp.context import Ctx, Handled, Route
 from althan.dsp.routes import Routes
@@ -75,6 +74,7 @@ from althan.runtime.assemble import (
     build_dsp,
     register_test_users,
 )
+from althan.runtime.fast_path import FastPath
 from althan.runtime.inventory import FleetSpec, seed_store, served_fleet
 from althan.runtime.service import create_app
 from althan.smki.zaz1 import load_zaz1
@@ -162,7 +162,7 @@ class Target:
     """The DSP on a seeded SQLite store, its ASGI app, and what reached its handlers."""
 
     assembly: Assembly
-    app: Starlette
+    app: FastPath
     inventory: list[EUI64]
     handled: Counter[str] = field(default_factory=Counter)
     now: datetime = T0

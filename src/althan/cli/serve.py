@@ -15,8 +15,7 @@ from rich.console import Console
 from althan.cli.options import DEFAULT_DATA_DIR, DataDir, DbUrl, fail
 
 if TYPE_CHECKING:
-    from starlette.applications import Starlette
-
+    from althan.runtime.fast_path import FastPath
     from althan.runtime.served import PreparedStore, ServedDcc, ServeOptions
 
 ENV_WORKER = "ALTHAN_SERVE_WORKER"
@@ -163,7 +162,7 @@ def serve(
     )
 
 
-def served_app(options: ServeOptions, prepared: PreparedStore) -> tuple[ServedDcc, Starlette]:
+def served_app(options: ServeOptions, prepared: PreparedStore) -> tuple[ServedDcc, FastPath]:
     """One serving process's DCC and its ASGI app: DUIS, the intake, the SSI under /ssi."""
     from starlette.routing import Mount
 
@@ -186,7 +185,7 @@ def served_app(options: ServeOptions, prepared: PreparedStore) -> tuple[ServedDc
     return dcc, app
 
 
-def worker_app() -> Starlette:
+def worker_app() -> FastPath:
     """uvicorn's factory in each worker of `--workers N`."""
     options, prepared = _from_worker_spec(json.loads(os.environ[ENV_WORKER]))
     return served_app(options, prepared)[1]

@@ -6,21 +6,28 @@ trailing-slash redirect, which would echo the client's Host header back), the co
 streaming the body, so an oversize body is never held in memory. What passes is handed, with
 the time read here, to `Dsp.handle_duis` (on the event loop, or in a worker thread when it is
 large); the answer is the DSP's.
+
+Each service is a plain ASGI application (`DuisService`), read from the scope and ``receive``
+and answered with ``send`` — no Request or Response objects: `althan.runtime.fast_path` hands
+it its POSTs directly, and `duis_routes` puts it in the Starlette app too, where the methods
+other than POST get Starlette's 405. It answers as the Starlette endpoint it replaced did,
+message for message, down to the 500 of Starlette's ServerErrorMiddleware when it raises.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping
 from datetime import datetime
 
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
-from starlette.responses import Response
+from starlette.requests import ClientDisconnect, Request
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
-from althan.dsp.service import Dsp, DuisReply
+from althan.dsp.service import Dsp
 
 Clock = Callable[[], datetime]
+Headers = list[tuple[bytes, bytes]]
 XML = "application/xml"
 XML_TYPES = frozenset({"application/xml", "text/xml"})
 SERVICES = ("D", "S", "T")
@@ -30,35 +37,24 @@ INLINE_BELOW = 65_536
 """A request up to this size is handled on the event loop: handing it to a worker thread
 costs more than most requests' own work. A larger one (an 11.4 carrying its image) goes to a
 worker thread, so that it does not hold up the other connections while it is processed."""
+SERVER_ERROR = b"Internal Server Error"
+"""What Starlette's ServerErrorMiddleware answers an exception with (not in debug mode)."""
 
 
-def _refusal(status: int, code: str, text: str) -> Response:
-    return Response(
-        f"{code} {text}\n".encode(),
-        status,
-        headers={"X-DUIS-Response-Code": code},
-        media_type="text/plain",
-    )
-
-
-def _answer(reply: DuisReply) -> Response:
-    return Response(
-        reply.body,
-        reply.http_status,
-        headers={"X-DUIS-Response-Code": reply.response_code},
-        media_type=reply.media_type,
-    )
+def declared_over(declared: str | None, limit: int) -> bool:
+    """A ``Content-Length`` over `limit`, or one that is not a number."""
+    if declared is None:
+        return False
+    try:
+        return int(declared) > limit
+    except ValueError:
+        return True
 
 
 async def read_capped(request: Request, limit: int) -> bytes | None:
     """The body, or None as soon as it is known to exceed `limit` bytes."""
-    declared = request.headers.get("content-length")
-    if declared is not None:
-        try:
-            if int(declared) > limit:
-                return None
-        except ValueError:
-            return None
+    if declared_over(request.headers.get("content-length"), limit):
+        return None
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.stream():
@@ -69,33 +65,133 @@ async def read_capped(request: Request, limit: int) -> bytes | None:
     return b"".join(chunks)
 
 
-def duis_routes(
+async def receive_capped(receive: Receive, declared: str | None, limit: int) -> bytes | None:
+    """`read_capped` from ``receive`` itself (a disconnect raises `ClientDisconnect`)."""
+    if declared_over(declared, limit):
+        return None
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.request":
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > limit:
+                return None
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                return b"".join(chunks)
+        elif message["type"] == "http.disconnect":
+            raise ClientDisconnect()
+
+
+def content_type(media_type: str) -> bytes:
+    """The Content-Type a Starlette `Response` sends for `media_type`."""
+    if media_type.startswith("text/") and "charset=" not in media_type.lower():
+        media_type += "; charset=utf-8"
+    return media_type.encode("latin-1")
+
+
+def response_start(status: int, headers: Headers, media_type: str, body: bytes) -> Headers:
+    """`headers`, then Content-Length and Content-Type as a Starlette `Response` adds them."""
+    if not (status < 200 or status in (204, 304)):
+        headers.append((b"content-length", str(len(body)).encode("latin-1")))
+    headers.append((b"content-type", content_type(media_type)))
+    return headers
+
+
+def refusal(status: int, code: str, text: str) -> tuple[int, Headers, bytes]:
+    body = f"{code} {text}\n".encode()
+    headers = [(b"x-duis-response-code", code.encode("latin-1"))]
+    return status, response_start(status, headers, "text/plain", body), body
+
+
+async def respond(send: Send, status: int, headers: Headers, body: bytes) -> None:
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+class DuisService:
+    """``POST /api/v1/service<name>`` of `dsp`, as an ASGI application; `after_request` runs
+    after each request that put something in the outbox (the outbox dispatcher is woken
+    there)."""
+
+    __slots__ = ("after_request", "clock", "dsp", "inline_below", "max_body", "name", "path")
+
+    def __init__(
+        self,
+        name: str,
+        dsp: Dsp,
+        clock: Clock,
+        *,
+        after_request: Callable[[], None] = lambda: None,
+        max_body: int = MAX_BODY,
+        inline_below: int = INLINE_BELOW,
+    ) -> None:
+        self.name = name
+        self.path = f"/api/v1/service{name}"
+        self.dsp = dsp
+        self.clock = clock
+        self.after_request = after_request
+        self.max_body = max_body
+        self.inline_below = inline_below
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            status, headers, body = await self.answer(scope, receive)
+        except Exception:
+            await respond(
+                send, 500, response_start(500, [], "text/plain", SERVER_ERROR), SERVER_ERROR
+            )
+            raise
+        await respond(send, status, headers, body)
+
+    async def answer(self, scope: Scope, receive: Receive) -> tuple[int, Headers, bytes]:
+        """The status, headers and body of the answer to the request."""
+        ctype: str | None = None
+        declared: str | None = None
+        for key, value in scope["headers"]:
+            if key == b"content-type" and ctype is None:
+                ctype = value.decode("latin-1")
+            elif key == b"content-length" and declared is None:
+                declared = value.decode("latin-1")
+        ctype = (ctype or "").split(";", 1)[0].strip().lower()
+        if ctype not in XML_TYPES:
+            return refusal(415, "E19", f"content type must be {XML}, not {ctype!r}")
+        body = await receive_capped(receive, declared, self.max_body)
+        if body is None:
+            return refusal(413, "E100", f"request larger than {self.max_body} bytes")
+        if len(body) <= self.inline_below:
+            reply = self.dsp.handle_duis(self.name, body, self.clock())
+        else:
+            reply = await run_in_threadpool(self.dsp.handle_duis, self.name, body, self.clock())
+        if reply.queued:
+            self.after_request()
+        code = [(b"x-duis-response-code", reply.response_code.encode("latin-1"))]
+        start = response_start(reply.http_status, code, reply.media_type, reply.body)
+        return reply.http_status, start, reply.body
+
+
+def duis_services(
     dsp: Dsp,
     clock: Clock,
     *,
     after_request: Callable[[], None] = lambda: None,
     max_body: int = MAX_BODY,
     inline_below: int = INLINE_BELOW,
-) -> Sequence[Route]:
-    """The three DUIS web services of `dsp`; `after_request` runs after each request that put
-    something in the outbox is answered (the outbox dispatcher is woken there)."""
+) -> dict[str, DuisService]:
+    """The three DUIS web services of `dsp`, by path."""
+    services = [
+        DuisService(
+            s, dsp, clock, after_request=after_request, max_body=max_body, inline_below=inline_below
+        )
+        for s in SERVICES
+    ]
+    return {s.path: s for s in services}
 
-    def service(name: str) -> Route:
-        async def endpoint(request: Request) -> Response:
-            ctype = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
-            if ctype not in XML_TYPES:
-                return _refusal(415, "E19", f"content type must be {XML}, not {ctype!r}")
-            body = await read_capped(request, max_body)
-            if body is None:
-                return _refusal(413, "E100", f"request larger than {max_body} bytes")
-            if len(body) <= inline_below:
-                reply = dsp.handle_duis(name, body, clock())
-            else:
-                reply = await run_in_threadpool(dsp.handle_duis, name, body, clock())
-            if reply.queued:
-                after_request()
-            return _answer(reply)
 
-        return Route(f"/api/v1/service{name}", endpoint, methods=["POST"], name=f"service{name}")
-
-    return [service(s) for s in SERVICES]
+def duis_routes(services: Mapping[str, DuisService]) -> list[Route]:
+    """`services` as Starlette routes (POST only: another method is answered 405)."""
+    return [
+        Route(path, s, methods=["POST"], name=f"service{s.name}") for path, s in services.items()
+    ]

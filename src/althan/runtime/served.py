@@ -35,6 +35,7 @@ from althan.duis.peers import keystore_json
 from althan.han.config import NetworkConfig
 from althan.runtime.assemble import Assembly, build_dsp, register_test_users
 from althan.runtime.dispatcher import OutboxDispatcher
+from althan.runtime.fast_path import FastPath
 from althan.runtime.inventory import (
     FleetSpec,
     ServedFleet,
@@ -270,7 +271,7 @@ class ServedDcc:
         """The simulated network, while this process runs it."""
         return self.role.network
 
-    def app(self, *, routes: Sequence[BaseRoute] = (), tasks: Sequence[Task] = ()) -> Starlette:
+    def app(self, *, routes: Sequence[BaseRoute] = (), tasks: Sequence[Task] = ()) -> FastPath:
         """The DUIS web interface (and `routes` beside it), with the dispatcher running for its
         lifetime, and the network with `tasks` done as DCC time passes while this process
         holds the network lease."""

@@ -3,7 +3,10 @@
 `create_app` puts the ASGI application together as Starlette's own `applications.py` does:
 the routes and mounts are passed in explicitly (the DUIS web services of `duis_http`, and
 whatever else is served beside them), and the background workers (the outbox dispatcher, the
-network on a real clock) run for the application's lifetime.
+network on a real clock) run for the application's lifetime. In front of the Starlette app, the
+lean path (`fast_path`) takes the DUIS POSTs straight to their services: they are most of the
+traffic, and Starlette's middleware, routing and Request/Response objects cost each one
+about 9 µs of CPU more than the services' own ASGI handling (3 µs, measured in process).
 """
 
 from __future__ import annotations
@@ -17,7 +20,8 @@ from starlette.routing import BaseRoute, Router
 
 from althan.runtime.assemble import Assembly
 from althan.runtime.dispatcher import Clock, OutboxDispatcher, utc_now
-from althan.runtime.duis_http import duis_routes
+from althan.runtime.duis_http import duis_routes, duis_services
+from althan.runtime.fast_path import FastPath
 from althan.runtime.intake_http import intake_routes
 
 __all__ = ["Background", "create_app"]
@@ -39,9 +43,9 @@ def create_app(
     dispatcher: OutboxDispatcher | None = None,
     network: Background | None = None,
     routes: Sequence[BaseRoute] = (),
-) -> Starlette:
+) -> FastPath:
     """The DUIS web interface over `assembly`'s DSP, AltHANCo's intake of suppliers' upgrade
-    outcomes, and `routes` beside them.
+    outcomes, and `routes` beside them (the Starlette app is the answer's `app`).
 
     With a `dispatcher` (woken after every request) and a `network`, both run in background
     threads for the app's lifetime.
@@ -62,9 +66,10 @@ def create_app(
                 network.stop()
 
     wake = dispatcher.wake.set if dispatcher is not None else (lambda: None)
+    duis = duis_services(assembly.dsp, clock, after_request=wake)
     app = Starlette(
         routes=[
-            *duis_routes(assembly.dsp, clock, after_request=wake),
+            *duis_routes(duis),  # first: the POSTs FastPath takes are theirs here too
             *intake_routes(assembly.dsp, clock),
             *routes,
         ],
@@ -73,4 +78,4 @@ def create_app(
     router = app.router
     assert isinstance(router, Router)
     router.redirect_slashes = False  # a redirect would echo the client's Host header
-    return app
+    return FastPath(app, duis)
