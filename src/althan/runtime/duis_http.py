@@ -139,6 +139,8 @@ class DuisService:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
             status, headers, body = await self.answer(scope, receive)
+        except ClientDisconnect:
+            return  # gone before its request was whole: nothing was done, no one to answer
         except Exception:
             await respond(
                 send, 500, response_start(500, [], "text/plain", SERVER_ERROR), SERVER_ERROR
