@@ -3,7 +3,8 @@ p99 ≤ 20 ms).
 
     .venv/bin/python bench/bench_gateway_http.py [--requests N] [--concurrency C] [--workers 1 2]
         [--db sqlite postgres] [--mix 8.2 8.2+12.2] [--duration S] [--no-dispatcher]
-        [--server factory|althan] [--load wrk|httpx] [--profile] [--summary-json] [--pg-url URL]
+        [--server factory|althan|granian] [--load wrk|httpx] [--profile] [--summary-json]
+        [--pg-url URL]
 
 For every combination asked for, a fresh store is set up (SQLite WAL in a temp directory, or a
 PostgreSQL database created for the run and dropped after it): the ZAZ1 test users, one bench user
@@ -15,7 +16,9 @@ is started on 127.0.0.1 on a free port:
 - ``--server factory`` (default): ``uvicorn --factory bench_gateway_http:make_app --workers W``,
   the app built exactly as ``althan serve`` builds it (`build_dsp`, `DuisIO.learn_certificates`,
   `create_app` with an `OutboxDispatcher` unless ``--no-dispatcher``), without access logging;
-- ``--server althan``: ``althan serve --workers W --no-access-log --no-network`` itself.
+- ``--server althan``: ``althan serve --workers W --no-access-log --no-network`` itself;
+- ``--server granian``: the same factory app under granian (Rust HTTP, ASGI interface)
+  instead of uvicorn, to choose the server by measurement (docs/benchmarks.md, 2026-12-04).
 
 The load (``--load wrk``, the default) is Debian's wrk with a Lua script (`wrk_load`): one
 thread and one connection per slot, each sending its user's presigned requests in order, first
@@ -356,6 +359,27 @@ def serving(
             "--data-dir",
             str(data_dir),
         ] + (["--db-url", db_url] if db_url else [])
+    elif args.server == "granian":
+        cmd = [
+            py,
+            "-m",
+            "granian",
+            "--interface",
+            "asgi",
+            "--factory",
+            "--working-dir",
+            str(HERE),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+            "--no-ws",
+            "--log-level",
+            "warning",
+            "bench_gateway_http:make_app",
+        ]
     else:
         cmd = [
             py,
@@ -586,7 +610,7 @@ def main(argv: list[str]) -> int:
     p.add_argument("--mix", nargs="+", choices=("8.2", "8.2+12.2"), default=["8.2"])
     p.add_argument("--duration", type=float, default=60.0, help="cap on the measured phase (s)")
     p.add_argument("--no-dispatcher", action="store_true")
-    p.add_argument("--server", choices=("factory", "althan"), default="factory")
+    p.add_argument("--server", choices=("factory", "althan", "granian"), default="factory")
     p.add_argument("--profile", action="store_true", help="py-spy the server (needs ptrace)")
     p.add_argument(
         "--load",
