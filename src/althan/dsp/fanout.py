@@ -10,7 +10,8 @@ text parameter expanded in SQL (`althan.store.bulk.id_rows`), and the checks of
 - Commissioned, behind a CHF (else NotCommissionedDeviceIDList);
 - its (manufacturer, model) one of `fitting`, the pairs an Active CPL entry for the image fits
   (else NotApplicableFirmwareDeviceIDList) — decided in Python per distinct pair (`models`
-  lists the few there are), passed as one parameter;
+  lists the few there are), passed as one parameter, and left out of the statement when
+  every pair found fits;
 - no delivery in progress (else OtherRequestInProgressList);
 - GBCS 2.0 or later, or not recorded (else InvalidGBCSVersionList).
 
