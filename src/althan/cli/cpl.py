@@ -7,7 +7,6 @@ stderr starting ``error:``.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import sys
 from collections.abc import Iterator
@@ -148,7 +147,7 @@ def add(
     except OtaError as e:
         _fail(f"{file}: not an OTA upgrade file: {e}", 2)
     h = img.header
-    mfr, itype = f"{h.manufacturer_code:04X}", f"{h.image_type:04X}"
+    mfr, itype, version = h.manufacturer_hex, h.image_type_hex, h.file_version_hex
     if want_mfr is not None and want_mfr != mfr:
         _fail(f"--manufacturer {want_mfr} but the image header says {mfr}", 2)
     if want_model is not None and want_model != itype:
@@ -160,7 +159,7 @@ def add(
     if lo > hi:
         _fail(f"hardware range {lo}..{hi} is empty", 2)
     a = _open(data_dir, create=True)
-    sha = hashlib.sha256(data).hexdigest()
+    sha = img.sha256
     try:
         with _tx(a) as conn:
             entry = cpl.add_entry(
@@ -170,7 +169,7 @@ def add(
                 model=itype,
                 hw_min=lo,
                 hw_max=hi,
-                firmware_version=f"{h.file_version:08X}",
+                firmware_version=version,
                 image_sha256=sha,
                 image_hash=img.image_hash,
                 now=dsp_now(data_dir),
@@ -180,7 +179,7 @@ def add(
     except cpl.NotAuthorised as e:
         _fail(str(e), 1)
     except IntegrityError:
-        _fail(f"already assured: {mfr}/{itype} hardware {lo}..{hi} version {h.file_version:08X}", 1)
+        _fail(f"already assured: {mfr}/{itype} hardware {lo}..{hi} version {version}", 1)
     except cpl.CplError as e:
         _fail(str(e), 2)
     _print_entry(entry, as_json)
