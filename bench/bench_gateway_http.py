@@ -582,6 +582,7 @@ def summary(results: list[dict[str, Any]]) -> dict[str, Any]:
                 "cpu_ms": round(r["server_cpu_ms"], 3),
                 "floor_ms": round(r["floor_ms"], 3),
                 "load_cpu_ms": round(1e3 * r["client_cpu"] / r["requests"], 3),
+                "ran_out": r.get("exhausted", 0),  # streams out of requests: rps is a lower bound
                 "p99_half_rate_ms": r["half"]["p99"] if "half" in r else None,
             }
             for r in results
@@ -603,12 +604,18 @@ def main(argv: list[str]) -> int:
         load_main(argv[1], argv[2], float(argv[3]))
         return 0
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    p.add_argument("--requests", type=int, default=4_000)
+    p.add_argument(
+        "--requests",
+        type=int,
+        default=12_000,
+        help="presigned for the saturation phase (half as many more for the half-rate one): "
+        "enough that no stream runs out within --duration, or the rate is only a lower bound",
+    )
     p.add_argument("--concurrency", type=int, default=32)
     p.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     p.add_argument("--db", nargs="+", choices=("sqlite", "postgres"), default=["sqlite"])
     p.add_argument("--mix", nargs="+", choices=("8.2", "8.2+12.2"), default=["8.2"])
-    p.add_argument("--duration", type=float, default=60.0, help="cap on the measured phase (s)")
+    p.add_argument("--duration", type=float, default=6.0, help="cap on the measured phase (s)")
     p.add_argument("--no-dispatcher", action="store_true")
     p.add_argument("--server", choices=("factory", "althan", "granian"), default="factory")
     p.add_argument("--profile", action="store_true", help="py-spy the server (needs ptrace)")
@@ -663,7 +670,12 @@ def main(argv: list[str]) -> int:
                     f"server CPU {cpu_ms:.2f} ms/req = {cpu_ms / r['floor_ms']:.2f}x the floor "
                     f"({r['floor_ms']:.2f} ms); load CPU "
                     f"{1e3 * r['client_cpu'] / r['requests']:.2f} ms/req"
-                    + (f"; RAN OUT in {r['exhausted']} streams" if r.get("exhausted") else ""),
+                    + (
+                        f"; RAN OUT in {r['exhausted']} streams (the rate is a lower bound, and "
+                        "the next phase ran at half of it: give more --requests)"
+                        if r.get("exhausted")
+                        else ""
+                    ),
                     flush=True,
                 )
                 if "half" in r:

@@ -35,7 +35,7 @@ QUICK: list[tuple[str, list[str]]] = [
         "gateway",
         _bench(
             "bench_gateway_http.py",
-            *("--requests", "6000", "--duration", "10", "--workers", "1", "--summary-json"),
+            *("--requests", "12000", "--duration", "6", "--workers", "1", "--summary-json"),
         ),
     ),
     # issue 16: one 11.4 naming 50,000 devices with a 1 MB image, both engines
@@ -60,7 +60,7 @@ FULL: list[tuple[str, list[str]]] = [
         "gateway",
         _bench(
             "bench_gateway_http.py",
-            *("--requests", "9000", "--duration", "10", "--workers", "1", "2"),
+            *("--requests", "20000", "--duration", "8", "--workers", "1", "2"),
             *("--db", "sqlite", "postgres", "--summary-json"),
         ),
     ),
