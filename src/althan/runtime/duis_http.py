@@ -11,7 +11,9 @@ Each service is a plain ASGI application (`DuisService`), read from the scope an
 and answered with ``send`` — no Request or Response objects: `althan.runtime.fast_path` hands
 it its POSTs directly, and `duis_routes` puts it in the Starlette app too, where the methods
 other than POST get Starlette's 405. It answers as the Starlette endpoint it replaced did,
-message for message, down to the 500 of Starlette's ServerErrorMiddleware when it raises.
+message for message, down to the 500 of Starlette's ServerErrorMiddleware when it raises; but a
+client gone before its body was whole is let go without an answer or an error (nothing reached
+the DSP).
 """
 
 from __future__ import annotations
