@@ -359,46 +359,17 @@ def serving(
             "--data-dir",
             str(data_dir),
         ] + (["--db-url", db_url] if db_url else [])
-    elif args.server == "granian":
-        cmd = [
-            py,
-            "-m",
-            "granian",
-            "--interface",
-            "asgi",
-            "--factory",
-            "--working-dir",
-            str(HERE),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--workers",
-            str(workers),
-            "--no-ws",
-            "--log-level",
-            "warning",
-            "bench_gateway_http:make_app",
-        ]
     else:
-        cmd = [
-            py,
-            "-m",
-            "uvicorn",
-            "--factory",
-            "bench_gateway_http:make_app",
-            "--app-dir",
-            str(HERE),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--workers",
-            str(workers),
-            "--no-access-log",
-            "--log-level",
-            "warning",
-        ]
+        # the factory app under an ASGI server: where it listens, how many processes, quietly
+        listen = ["--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]
+        quiet = ["--log-level", "warning"]
+        app = "bench_gateway_http:make_app"
+        if args.server == "granian":
+            cmd = [py, "-m", "granian", "--interface", "asgi", "--factory"]
+            cmd += ["--working-dir", str(HERE), *listen, "--no-ws", *quiet, app]
+        else:
+            cmd = [py, "-m", "uvicorn", "--factory", app]
+            cmd += ["--app-dir", str(HERE), *listen, "--no-access-log", *quiet]
     server = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         _wait_ready(url, server)
