@@ -54,21 +54,15 @@ def declared_over(declared: str | None, limit: int) -> bool:
 
 
 async def read_capped(request: Request, limit: int) -> bytes | None:
-    """The body, or None as soon as it is known to exceed `limit` bytes."""
-    if declared_over(request.headers.get("content-length"), limit):
-        return None
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            return None
-        chunks.append(chunk)
-    return b"".join(chunks)
+    """The body, or None as soon as it is known to exceed `limit` bytes (`receive_capped` on
+    the request's own ``receive``)."""
+    return await receive_capped(request.receive, request.headers.get("content-length"), limit)
 
 
 async def receive_capped(receive: Receive, declared: str | None, limit: int) -> bytes | None:
-    """`read_capped` from ``receive`` itself (a disconnect raises `ClientDisconnect`)."""
+    """The body from ``receive``, or None as soon as it is known to exceed `limit` bytes (from
+    the `declared` Content-Length before reading, or while streaming); a disconnect raises
+    `ClientDisconnect`."""
     if declared_over(declared, limit):
         return None
     chunks: list[bytes] = []
