@@ -19,8 +19,7 @@ driver reports lost is invalidated, as SQLAlchemy does.
 from __future__ import annotations
 
 from collections import namedtuple
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -94,16 +93,21 @@ class Prepared:
             out[k] = proc(v) if proc is not None and v is not None else v
         return [out[k] for k in plan.names] if plan.positional else out
 
-    @contextmanager
-    def _executing(self, conn: Connection, params: Any) -> Iterator[tuple[_Plan, Any]]:
-        """The plan for `conn` and a cursor of its driver connection, closed after; a driver
-        error raised as SQLAlchemy raises it."""
+    def _go(self, conn: Connection, params: Any, read: Callable[[_Plan, Any], Any]) -> Any:
+        """Bind and execute on a cursor of `conn`'s driver connection (one set of `params`,
+        or many: executemany), then `read(plan, cursor)`; the cursor closed after, a driver
+        error raised as SQLAlchemy raises it. (Plain code, not a context manager: this runs
+        some twenty times per bridge of a rollout.)"""
         plan = self._plan(conn.dialect)
         if not conn.in_transaction():
             conn.begin()  # as SQLAlchemy's autobegin does: `conn.commit()` keeps what it wrote
         cur = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
         try:
-            yield plan, cur
+            if isinstance(params, Mapping):
+                cur.execute(plan.sql, self._bind(plan, params))
+            else:
+                cur.executemany(plan.sql, [self._bind(plan, p) for p in params])
+            return read(plan, cur)
         except conn.dialect.loaded_dbapi.Error as e:
             raise self._error(conn, plan, params, e, cur) from e
         finally:
@@ -111,15 +115,7 @@ class Prepared:
 
     def rows(self, conn: Connection, params: Mapping[str, Any]) -> list[Any]:
         """Run with `params`; the result rows (named tuples, values as SQLAlchemy reads them)."""
-        with self._executing(conn, params) as (plan, cur):
-            cur.execute(plan.sql, self._bind(plan, params))
-            if plan.row is None:
-                return []
-            make, procs = plan.row._make, plan.results
-            return [
-                make(v if p is None or v is None else p(v) for p, v in zip(procs, r, strict=True))
-                for r in cur.fetchall()
-            ]
+        return self._go(conn, params, _read_rows)  # type: ignore[no-any-return]
 
     def tuples(self, conn: Connection, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
         """Run with `params`; the result rows as the driver returns them (plain tuples), for a
@@ -128,9 +124,7 @@ class Prepared:
         plan = self._plan(conn.dialect)
         if any(p is not None for p in plan.results):
             raise ValueError(f"its columns are converted on reading; use rows(): {plan.sql}")
-        with self._executing(conn, params) as (plan, cur):
-            cur.execute(plan.sql, self._bind(plan, params))
-            return list(cur.fetchall()) if cur.description is not None else []
+        return self._go(conn, params, _read_tuples)  # type: ignore[no-any-return]
 
     def first(self, conn: Connection, params: Mapping[str, Any]) -> Any:
         """The first result row, or None."""
@@ -139,12 +133,7 @@ class Prepared:
 
     def run(self, conn: Connection, params: Mapping[str, Any] | Sequence[Mapping[str, Any]]) -> int:
         """Run with one set of `params`, or many (executemany); the rows it changed."""
-        with self._executing(conn, params) as (plan, cur):
-            if isinstance(params, Mapping):
-                cur.execute(plan.sql, self._bind(plan, params))
-            else:
-                cur.executemany(plan.sql, [self._bind(plan, p) for p in params])
-            return int(cur.rowcount)
+        return self._go(conn, params, _read_count)  # type: ignore[no-any-return]
 
     def _error(self, conn: Connection, plan: _Plan, params: Any, e: Any, cur: Any) -> Any:
         dbapi_conn = conn.connection.dbapi_connection
@@ -159,3 +148,23 @@ class Prepared:
             connection_invalidated=lost,
             dialect=conn.dialect,
         )
+
+
+def _read_rows(plan: _Plan, cur: Any) -> list[Any]:
+    if plan.row is None:
+        return []
+    make, procs = plan.row._make, plan.results
+    if not any(procs):
+        return [make(r) for r in cur.fetchall()]
+    return [
+        make(v if p is None or v is None else p(v) for p, v in zip(procs, r, strict=True))
+        for r in cur.fetchall()
+    ]
+
+
+def _read_tuples(plan: _Plan, cur: Any) -> list[tuple[Any, ...]]:
+    return list(cur.fetchall()) if cur.description is not None else []
+
+
+def _read_count(plan: _Plan, cur: Any) -> int:
+    return int(cur.rowcount)

@@ -95,10 +95,16 @@ class UTCDateTime(TypeDecorator[datetime]):
         if dialect.name != "sqlite":
             return super().bind_processor(dialect)
         check = self.process_bind_param
+        last: list[tuple[Any, str | None]] = [(None, None)]  # one (value, text), read whole
 
         def process(value: Any) -> str | None:
+            seen, text = last[0]
+            if value is seen and value is not None:  # the same instant again (a batch's `now`)
+                return text
             utc = check(value, dialect)
-            return None if utc is None else utc.replace(tzinfo=None).isoformat(" ", "microseconds")
+            text = None if utc is None else utc.replace(tzinfo=None).isoformat(" ", "microseconds")
+            last[0] = (value, text)
+            return text
 
         return process
 
