@@ -3,7 +3,7 @@ time (DESIGN §4: inbound messages carry an ID and handlers are idempotent).
 
 A small fleet runs the whole flow in the sim runtime (12.2, 8.11 and join, 11.4, OTA, 11.2),
 once with every WAN transfer delivered and one bridge receiving a corrupted block, once with
-every WAN transfer failing. Each message reaching `Dsp.handle_smwan_in` is handled, the whole
+every WAN transfer failing. Each message reaching `Dsp.handle_smwan_many` is handled, the whole
 store read, the same message handled again and the store read again: the second read must
 equal the first, and the first must differ from the store before (the message did something).
 """
@@ -11,7 +11,7 @@ equal the first, and the first must differ from the store before (the message di
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 
@@ -51,19 +51,25 @@ def _run_twice_each(tmp_path: Path, faults: FaultPlan) -> Counter[str]:
     w = Scenario(FLEET, tmp_path, seed=11, network=config, faults=faults)
     seen: Counter[str] = Counter()
     # the sim's DSP handles SM WAN messages in its own transaction (several to one)
-    handle: Callable[[Connection, SmwanMessage, datetime], None] = w.dsp.handle_smwan_in
+    handle = w.dsp.handle_smwan_many
 
-    def twice(conn: Connection, msg: SmwanMessage, now: datetime) -> None:
-        before = _store(conn)
-        handle(conn, msg, now)
-        once = _store(conn)
-        handle(conn, msg, now)
-        kind = _kind(msg)
-        assert _store(conn) == once, f"{kind} {msg.msg_id}: the second delivery changed it"
-        assert once != before, f"{kind} {msg.msg_id}: the first delivery changed nothing"
-        seen[kind] += 1
+    def twice(
+        conn: Connection,
+        msgs: Sequence[SmwanMessage],
+        now: datetime,
+        after: Callable[[SmwanMessage], None] | None = None,
+    ) -> None:
+        for msg in msgs:
+            before = _store(conn)
+            handle(conn, [msg], now, after)
+            once = _store(conn)
+            handle(conn, [msg], now)
+            kind = _kind(msg)
+            assert _store(conn) == once, f"{kind} {msg.msg_id}: the second delivery changed it"
+            assert once != before, f"{kind} {msg.msg_id}: the first delivery changed nothing"
+            seen[kind] += 1
 
-    w.dsp.handle_smwan_in = twice  # type: ignore[method-assign]
+    w.dsp.handle_smwan_many = twice  # type: ignore[method-assign]
     bridges = list(FLEET.bridges())
     w.install(bridges)
     images = w.assure(bridges, 0x00020000, 2048)

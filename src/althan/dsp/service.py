@@ -13,7 +13,7 @@ inbound handlers (`althan.dsp.inbound.INBOUND`).
 from __future__ import annotations
 
 import itertools
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -261,12 +261,29 @@ class Dsp:
             self.handle_smwan_in(conn, msg, now)
 
     def handle_smwan_in(self, conn: Connection, msg: SmwanMessage, now: datetime) -> None:
-        """`handle_smwan` in the caller's transaction (the sim takes the outbox in it too)."""
-        handler = self._inbound[type(msg)]
-        if not inbox.first_sight(conn, msg.msg_id, now):
-            return
+        """`handle_smwan` in the caller's transaction."""
+        self.handle_smwan_many(conn, [msg], now)
+
+    def handle_smwan_many(
+        self,
+        conn: Connection,
+        msgs: Sequence[SmwanMessage],
+        now: datetime,
+        after: Callable[[SmwanMessage], None] | None = None,
+    ) -> None:
+        """SM WAN messages of one instant in the caller's transaction, each handled as if it
+        came alone, in order (`after` is called once each has been: the sim takes what it
+        queued); their IDs go into the inbox in one statement, so a redelivered one (or the
+        second of two alike) changes nothing."""
+        handlers = [self._inbound[type(m)] for m in msgs]
+        fresh = inbox.first_sights(conn, [m.msg_id for m in msgs], now)
         ctx = InboundCtx(conn, now, self.services, self._effects(conn, now), self._responses)
-        handler(ctx, msg)
+        for msg, handler in zip(msgs, handlers, strict=True):
+            if msg.msg_id in fresh:
+                fresh.discard(msg.msg_id)
+                handler(ctx, msg)
+            if after is not None:
+                after(msg)
 
 
 __all__ = ["Decision", "Dsp", "DspSettings", "DuisReply", "Handled"]

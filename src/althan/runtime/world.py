@@ -23,7 +23,7 @@ from althan.duis.xmldsig import TrustStore, verify
 from althan.duis.xmlsafe import parse_xml
 from althan.model import EUI64
 from althan.runtime.faults import DspCrash, DspRestart
-from althan.smwan import Effect, Send
+from althan.smwan import Effect, Send, SmwanMessage
 from althan.smwan.addresses import DSP_ADDRESS, csp_address
 from althan.smwan.codec import decode as decode_smwan
 from althan.smwan.messages import (
@@ -168,27 +168,48 @@ class DspNode:
         return not self.down and isinstance(msg, INBOUND_TYPES)
 
     def on_messages(self, msgs: Sequence[object], now: float) -> list[Effect]:
-        """SM WAN messages of one instant in one transaction, each as if it came alone: handled,
-        then what it queued taken from the outbox (so a crash after the batch re-sends what
-        the last one sent, as it would have)."""
+        """SM WAN messages of one instant in one transaction, each as if it came alone: handled
+        in order, and what each queued sent after it (so a crash after the batch re-sends what
+        the last one sent, as it would have). The outbox is taken once, at the end: the rows
+        come back in the order they were put, and each message's share is the count it put
+        (rows due before the batch went first, with the first message, as its take had them)."""
         t = at(now)
-        out: list[Effect] = []
+        smwan: list[SmwanMessage] = []
+        for msg in msgs:
+            if not isinstance(msg, SMWAN_TYPES):
+                raise TypeError(f"dsp cannot batch {type(msg).__name__}")
+            smwan.append(msg)
+        outbox = self.dsp.outbox
+        counts: list[int] = []
+        mark = outbox.puts
+
+        def put_by(_msg: SmwanMessage) -> None:
+            nonlocal mark
+            counts.append(outbox.puts - mark)
+            mark = outbox.puts
+
         with self.dsp.engine.begin() as conn:
-            for msg in msgs:
-                if not isinstance(msg, SMWAN_TYPES):
-                    raise TypeError(f"dsp cannot batch {type(msg).__name__}")
-                self.dsp.handle_smwan_in(conn, msg, t)
-                sent: list[Effect] = []
-                while True:
-                    items = self.dsp.outbox.take(SIM_CLAIMANT, t, limit=TAKE_LIMIT, conn=conn)
-                    sent.extend(self._sends(items))
-                    if len(items) < TAKE_LIMIT:
-                        break
-                self._last_in = msg
-                self.handled += 1
-                if sent:
-                    self._last_out = sent
-                out.extend(sent)
+            self.dsp.handle_smwan_many(conn, smwan, t, after=put_by)
+            items: list[OutboxItem] = []
+            while True:
+                taken = outbox.take(SIM_CLAIMANT, t, limit=TAKE_LIMIT, conn=conn)
+                items.extend(taken)
+                if len(taken) < TAKE_LIMIT:
+                    break
+        earlier = len(items) - sum(counts)
+        if earlier < 0:
+            raise RuntimeError(f"{-earlier} outbox rows put in the batch were not due at once")
+        out: list[Effect] = []
+        start = 0
+        for i, (msg, n) in enumerate(zip(smwan, counts, strict=True)):
+            end = start + n + (earlier if i == 0 else 0)
+            sent = self._sends(items[start:end])
+            start = end
+            self._last_in = msg
+            self.handled += 1
+            if sent:
+                self._last_out = sent
+            out.extend(sent)
         return out
 
     def on_timer(self, token: object, now: float) -> Sequence[Effect]:
