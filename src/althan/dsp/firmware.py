@@ -24,7 +24,18 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
 
-from sqlalchemy import BigInteger, Connection, bindparam, func, insert, select, update
+from sqlalchemy import (
+    BigInteger,
+    Connection,
+    Select,
+    bindparam,
+    func,
+    insert,
+    literal_column,
+    or_,
+    select,
+    update,
+)
 
 from althan.duis.envelope import RequestId
 from althan.model import EUI64
@@ -181,68 +192,88 @@ def keep_image(
 
 # ------------------------------------------------------------------ moving
 
-_ACTIVE = Prepared(
-    select(*_DELIVERY)
+TARGET: Final[Mapping[DeliveryEvent, DeliveryState]] = {
+    e: t for moves in TRANSITIONS.values() for e, t in moves.items()
+}
+"""Where each event takes a delivery: from every state that admits it, the same state."""
+SOURCES: Final[Mapping[DeliveryEvent, tuple[DeliveryState, ...]]] = {
+    e: tuple(s for s in DeliveryState if e in TRANSITIONS[s]) for e in DeliveryEvent
+}
+"""The states that admit each event (`TRANSITIONS` read by event)."""
+assert all(TRANSITIONS[s][e] is TARGET[e] for e, states in SOURCES.items() for s in states), (
+    "an event takes a delivery to one state, whatever state admits it (one UPDATE per event)"
+)
+
+_ACTIVE_ID = (
+    select(firmware_deliveries.c.id)
     .where(
         firmware_deliveries.c.device == bindparam("device", type_=BigInteger()),
         firmware_deliveries.c.active == 1,
     )
     .order_by(firmware_deliveries.c.id.desc())
+    .limit(1)
 )
-_OF_REQUEST = Prepared(
-    select(*_DELIVERY).where(
-        firmware_deliveries.c.device == bindparam("device", type_=BigInteger()),
-        firmware_deliveries.c.request_id == bindparam("request_id"),
+_OF_REQUEST_ID = select(firmware_deliveries.c.id).where(
+    firmware_deliveries.c.device == bindparam("device", type_=BigInteger()),
+    firmware_deliveries.c.request_id == bindparam("request_id"),
+)
+
+
+def _move(event: DeliveryEvent, which: Select[tuple[int]]) -> Prepared:
+    """The delivery `which` names moved by `event` if its state admits it, returned as it is
+    after the move: one statement (the transition table's sources in its WHERE)."""
+    state = TARGET[event]
+    admits = or_(
+        *(firmware_deliveries.c.status == literal_column(f"'{s.value}'") for s in SOURCES[event])
     )
-)
-_MOVE_TO: Final[dict[DeliveryState, Prepared]] = {
-    state: Prepared(
+    return Prepared(
         update(firmware_deliveries)
-        .where(firmware_deliveries.c.id == bindparam("delivery_id"))
+        .where(firmware_deliveries.c.id == which.scalar_subquery(), admits)
         .values(
             {
-                "status": bindparam("new_status"),
-                "active": bindparam("new_active"),
+                "status": state.value,
+                "active": 0 if state in FINAL else 1,
                 "reason": bindparam("new_reason"),
-                "updated_at": bindparam("now"),
-                f"{state.value.lower()}_at": bindparam("now"),
+                "updated_at": bindparam("now", type_=UTCDateTime()),
+                f"{state.value.lower()}_at": bindparam("now", type_=UTCDateTime()),
             }
         )
+        .returning(*_DELIVERY)
     )
-    for state in DeliveryState
-    if state is not DeliveryState.DISTRIBUTED
-}
-"""One statement per state a delivery can move to; each also stamps the time it got there."""
 
 
-def active_delivery(conn: Connection, device: EUI64) -> Delivery | None:
-    """The device's delivery in progress, if any."""
-    r = _ACTIVE.first(conn, {"device": eui_to_db(device)})
+_MOVE_ACTIVE: Final = {e: _move(e, _ACTIVE_ID) for e in DeliveryEvent if SOURCES[e]}
+_MOVE_OF_REQUEST: Final = {e: _move(e, _OF_REQUEST_ID) for e in DeliveryEvent if SOURCES[e]}
+
+
+def _reason(event: DeliveryEvent, reason: str) -> str:
+    return reason if TARGET[event] is DeliveryState.FAILED else ""
+
+
+def move_active(
+    conn: Connection, device: EUI64, event: DeliveryEvent, now: datetime, reason: str = ""
+) -> Delivery | None:
+    """Apply `event` to the device's delivery in progress; the delivery after it, or None (and
+    nothing changed) when the device has none in progress or its state does not admit it."""
+    r = _MOVE_ACTIVE[event].first(
+        conn, {"device": eui_to_db(device), "new_reason": _reason(event, reason), "now": now}
+    )
     return None if r is None else _delivery(r)
 
 
-def delivery_of(conn: Connection, device: EUI64, request_id: str) -> Delivery | None:
-    """The delivery an 11.4 request made for a device (in any state), if any."""
-    r = _OF_REQUEST.first(conn, {"device": eui_to_db(device), "request_id": request_id})
+def move_of_request(
+    conn: Connection,
+    device: EUI64,
+    request_id: str,
+    event: DeliveryEvent,
+    now: datetime,
+    reason: str = "",
+) -> Delivery | None:
+    """Apply `event` to the delivery the 11.4 `request_id` made for `device`; the delivery
+    after it, or None (nothing changed) when there is none or its state does not admit it."""
+    params = {"device": eui_to_db(device), "request_id": request_id, "now": now}
+    r = _MOVE_OF_REQUEST[event].first(conn, {**params, "new_reason": _reason(event, reason)})
     return None if r is None else _delivery(r)
-
-
-def advance(
-    conn: Connection, d: Delivery, event: DeliveryEvent, now: datetime, reason: str = ""
-) -> DeliveryState:
-    """Apply `event` to the delivery (IllegalTransition when its state does not admit it)."""
-    state = next_state(d.state, event)
-    _MOVE_TO[state].run(
-        conn,
-        {
-            "delivery_id": d.id,
-            "new_status": state.value,
-            "new_active": 0 if state in FINAL else 1,
-            "new_reason": reason if state is DeliveryState.FAILED else "",
-            "now": now,
-        },
-    )
-    return state
 
 
 # ------------------------------------------------------------------ deadlines

@@ -15,7 +15,7 @@ from typing import Any, Final
 from althan.dsp import commands, firmware, gbcs_in, records, smi
 from althan.dsp.bodies import CommsHubFirmwareTransfer, CspDeliveryStatus, PpmidFirmwareAlert, el
 from althan.dsp.context import InboundCtx, ResponseCtx
-from althan.dsp.firmware import DeliveryEvent, IllegalTransition
+from althan.dsp.firmware import DeliveryEvent
 from althan.dsp.gbcs_out import transaction_id
 from althan.model import DeviceStatus
 from althan.smwan import (
@@ -30,22 +30,13 @@ from althan.smwan import (
 InboundHandler = Callable[[InboundCtx, Any], None]
 
 
-def _advance(ctx: InboundCtx, d: firmware.Delivery, event: DeliveryEvent, reason: str = "") -> bool:
-    """Move `d`; False (and nothing changed) when its state does not admit `event`."""
-    try:
-        firmware.advance(ctx.conn, d, event, ctx.now, reason)
-    except IllegalTransition:
-        return False
-    return True
-
-
 def csp_delivery_status(ctx: InboundCtx, msg: CSPFirmwareDeliveryStatus) -> None:
     """The CSP delivered a distribution's image to a CH (or could not): N55 per device."""
     ok = msg.outcome is DeliveryOutcome.DELIVERED
     event = DeliveryEvent.CH_DELIVERED if ok else DeliveryEvent.CH_DELIVERY_FAILED
     for dev in msg.devices:
-        d = firmware.delivery_of(ctx.conn, dev, msg.distribution_id)
-        if d is None or not _advance(ctx, d, event, msg.reason):
+        d = firmware.move_of_request(ctx.conn, dev, msg.distribution_id, event, ctx.now, msg.reason)
+        if d is None:
             continue
         body = CspDeliveryStatus(msg.distribution_id, msg.chf, dev, d.firmware_version, ctx.now, ok)
         detail = "delivered" if ok else f"failed: {msg.reason}"
@@ -73,11 +64,10 @@ def gbcs_alert(ctx: InboundCtx, msg: GbcsAlert) -> None:
 
 def firmware_transfer(ctx: InboundCtx, msg: GbcsAlert, a: gbcs_in.DecodedAlert) -> None:
     """CCS08 from the CH: the image reached the device (0x8F8A) or did not (0x8F89): N56."""
-    d = firmware.active_delivery(ctx.conn, msg.device)
-    if d is None:
-        return
     event = DeliveryEvent.TRANSFERRED if a.success else DeliveryEvent.TRANSFER_FAILED
-    if not _advance(ctx, d, event, "" if a.success else "CH firmware transfer failed"):
+    reason = "" if a.success else "CH firmware transfer failed"
+    d = firmware.move_active(ctx.conn, msg.device, event, ctx.now, reason)
+    if d is None:
         return
     body = CommsHubFirmwareTransfer(
         msg.chf,
@@ -96,15 +86,14 @@ def firmware_activation(ctx: InboundCtx, msg: GbcsAlert, a: gbcs_in.DecodedAlert
     row = smi.get_device(ctx.conn, a.device)
     if row is None or a.device != msg.device:
         return
-    d = firmware.active_delivery(ctx.conn, a.device)
+    event = DeliveryEvent.ACTIVATED if a.success else DeliveryEvent.ACTIVATION_FAILED
+    reason = "" if a.success else "device could not activate the image"
+    d = firmware.move_active(ctx.conn, a.device, event, ctx.now, reason)
     if a.success:
         rid = str(d.request_id) if d is not None else None
         smi.set_firmware_version(
             ctx.conn, row, a.firmware_version, ctx.now, records.Source.N39, rid
         )
-    if d is not None:
-        event = DeliveryEvent.ACTIVATED if a.success else DeliveryEvent.ACTIVATION_FAILED
-        _advance(ctx, d, event, "" if a.success else "device could not activate the image")
     if row.supplier is None:
         return
     body = PpmidFirmwareAlert(
