@@ -1,6 +1,6 @@
 """Statements compiled once and run on the driver's cursor, for the hot paths.
 
-The DSP's inbound SM WAN path runs about 21 small statements per bridge of a rollout, and the
+The DSP's inbound SM WAN path runs about 13 small statements per bridge of a rollout, and the
 gateway 4 or 5 per request. SQLAlchemy spends about 45 µs of Python on each execution beyond
 the driver's own work (building an execution context, processing parameters and results);
 for these few statements that is most of their cost. A `Prepared` statement is still written
