@@ -8,7 +8,7 @@ import itertools
 import threading
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 
 from althan.dsp import inbox
 from althan.dsp.firmware import (
@@ -75,7 +75,8 @@ def test_two_transactions_recording_the_same_ids_see_them_new_once(pg_url: str) 
 
         t = threading.Thread(target=second)
         t.start()
-        t.join(0.5)  # it waits on the first's uncommitted rows
+        t.join(0.5)
+        assert t.is_alive(), "the second did not wait for the first's uncommitted IDs"
         first.commit()
     t.join(30)
     assert not t.is_alive()
@@ -83,8 +84,8 @@ def test_two_transactions_recording_the_same_ids_see_them_new_once(pg_url: str) 
     engine.dispose()
 
 
-def _delivery(conn: object, device: int, state: DeliveryState) -> None:
-    conn.execute(  # type: ignore[attr-defined]
+def _delivery(conn: Connection, device: int, state: DeliveryState) -> None:
+    conn.execute(
         firmware_deliveries.insert().values(
             request_id=RID,
             device=EUI64(device),
