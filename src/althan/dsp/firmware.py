@@ -6,9 +6,11 @@ alert Transferred (image on the device, N56), the device's own signed CS09 Activ
 Any step may fail instead, with a reason; a delivery still without an outcome at its deadline
 fails with reason "timeout" (`expire`), so no device stays in progress for ever.
 `TRANSITIONS` is the one table of what may happen in each state (in the style of h11's
-``_state.py``): an event a state does not list raises
-`IllegalTransition`. Activated and Failed are final, so a device is "in progress" exactly while
-its delivery is in a state that is not final.
+``_state.py``): `next_state` raises `IllegalTransition` for an event a state does not list,
+and the store's moves (`move_active`, `move_of_request`) are built from the same table: their
+UPDATE admits only the states that list the event, so a refused event changes nothing.
+Activated and Failed are final, so a device is "in progress" exactly while its delivery is in
+a state that is not final.
 
 The table admits the device's own word out of order: a CS09 is believed whenever it verifies
 (the CH's CCS08 or the CSP's status may be lost or late), and a CCS08 may come before the

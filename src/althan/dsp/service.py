@@ -258,11 +258,7 @@ class Dsp:
     def handle_smwan(self, msg: SmwanMessage, now: datetime) -> None:
         """A message from a CSP, in one transaction; a redelivered one changes nothing."""
         with self.engine.begin() as conn:
-            self.handle_smwan_in(conn, msg, now)
-
-    def handle_smwan_in(self, conn: Connection, msg: SmwanMessage, now: datetime) -> None:
-        """`handle_smwan` in the caller's transaction."""
-        self.handle_smwan_many(conn, [msg], now)
+            self.handle_smwan_many(conn, [msg], now)
 
     def handle_smwan_many(
         self,
