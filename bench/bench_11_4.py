@@ -7,7 +7,8 @@ A DSP is built on a fresh store (SQLite WAL in a temp directory; PostgreSQL in a
 for the run and dropped after it). N commissioned PPMID bridges (one CHF each, with its CHF device
 log, round-robin over the three CSP regions, responsible supplier = the ZAZ1 test supplier) are
 seeded set-based, and AltHANCo adds an Active CPL entry for a test OTA image of B payload bytes.
-The 11.4 naming all N devices is signed once (not timed); then `Dsp.handle_duis` is timed R times,
+The 11.4 naming all N devices is signed once (not timed); the process's collector is settled as
+a serving process's is (`althan.runtime.heap`); then `Dsp.handle_duis` is timed R times,
 each on a store reset to "no deliveries yet" (firmware_deliveries, the outbox and the request log
 emptied) with a fresh counter. Each run must answer I0 with N delivery rows and one
 FirmwareDistribution per region in the outbox.
@@ -49,6 +50,7 @@ from althan.dsp.bootstrap import InventoryDevice, seed_inventory
 from althan.dsp.service import DuisReply
 from althan.model import ALTHANCO_DEFAULT_EUI, EUI64, TEST_SUPPLIER_EUI, FirmwareVersion, Region
 from althan.runtime.assemble import Assembly, build_dsp, register_test_users
+from althan.runtime.heap import settle
 from althan.store.tables import chf_device_log, firmware_deliveries, outbox, service_requests
 from althan.supplier.client import DuisClient
 from althan.zigbee.ota import parse_ota
@@ -141,6 +143,7 @@ def run(label: str, db_url: str | None, args: argparse.Namespace) -> tuple[float
         cert, key = a.zaz1[TEST_SUPPLIER_EUI]
         client = DuisClient(TEST_SUPPLIER_EUI, key, cert)
         seeded = time.perf_counter() - t0
+        settle()  # as a serving process does once built (`althan.runtime.heap`)
 
         def signed() -> bytes:
             return client.update_ppmid_firmware(image, FirmwareVersion(NEW), bridges).xml

@@ -3,7 +3,8 @@
     .venv/bin/python bench/bench_twin.py [--homes 500 2000] [--strategy han-aware]
         [--seed 2024] [--rounds 5] [--json]
 
-Each fleet size runs in its own child process (`--one`), in-process there: `run_simulation`
+Each fleet size runs in its own child process (`--one`), in-process there, its collector
+settled first as `althan simulate` settles it (`althan.runtime.heap`): `run_simulation`
 (the real DSP: signed 11.4s, SM WAN messages, GBCS alerts -> signed DUIS N55/N56/N39) over the
 simulated network. The child reports its process CPU time for the run (getrusage, user +
 system) and its peak RSS. From two sizes come the marginal figures: CPU and KB per device
@@ -46,6 +47,7 @@ from althan.duis.xmlsafe import parse_xml
 from althan.han.gbcs_io import ccs08_alert, cs09_alert
 from althan.han.image import TransferResult
 from althan.model import DCC_EUI, EUI64
+from althan.runtime.heap import settle
 from althan.runtime.simulate import NEW_VERSION, rollout, run_simulation
 from althan.smki.zaz1 import load_zaz1
 
@@ -67,6 +69,7 @@ def one(homes: int, strategy: str, seed: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="bench-twin-") as d:
         rss0 = _peak_kb()
         c0, w0 = _cpu(), time.perf_counter()
+        settle()  # as `althan simulate` does before its run
         r = run_simulation(homes, strategy, seed, Path(d))
         cpu, wall = _cpu() - c0, time.perf_counter() - w0
     if r.failed:

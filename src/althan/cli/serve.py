@@ -167,6 +167,7 @@ def served_app(options: ServeOptions, prepared: PreparedStore) -> tuple[ServedDc
     from starlette.routing import Mount
 
     from althan.reports.editions import publish_due
+    from althan.runtime.heap import settle
     from althan.runtime.live import publish_clock
     from althan.runtime.served import ServedDcc
     from althan.ssi.app import create_ssi_app
@@ -182,6 +183,7 @@ def served_app(options: ServeOptions, prepared: PreparedStore) -> tuple[ServedDc
             lambda now: publish_clock(options.data_dir, now, options.speed),
         ],
     )
+    settle()  # what this process keeps is built: the collector leaves it be
     return dcc, app
 
 

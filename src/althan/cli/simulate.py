@@ -106,6 +106,7 @@ def simulate(
     import dataclasses
 
     from althan.reports.simulation import plot_simulation
+    from althan.runtime.heap import settle
     from althan.runtime.simulate import PAYLOAD_SIZE, STAGES, SimulationError, run_simulation
 
     out = Path(data_dir) if data_dir else Path(tempfile.mkdtemp(prefix="althan-simulate-"))
@@ -117,6 +118,7 @@ def simulate(
     err = Console(stderr=True)
     console = err if as_json else Console()
     payload = PAYLOAD_SIZE if image_bytes is None else image_bytes
+    settle()  # a shard's worker settles its own (`althan.runtime.shards`)
     try:
         if shards > 1 or scheduler is not None:
             from althan.runtime.shards import run_sharded

@@ -20,6 +20,7 @@ from pathlib import Path
 from althan.han.config import Strategy
 from althan.model import Region
 from althan.runtime.cluster import dask_client
+from althan.runtime.heap import settle
 from althan.runtime.simulate import PAYLOAD_SIZE, SimulationError, SimulationResult, run_simulation
 
 __all__ = ["MAX_SHARDS", "run_sharded", "shard_regions"]
@@ -46,7 +47,9 @@ def _shard(
     payload_size: int,
 ) -> SimulationResult:
     """One shard, in a worker: the rollout over the homes of `regions` (plain values cross the
-    wire; the result comes back whole)."""
+    wire; the result comes back whole). The worker's collector is settled first, as
+    `althan simulate` settles its own (`althan.runtime.heap`)."""
+    settle()
     return run_simulation(
         homes,
         strategy,
