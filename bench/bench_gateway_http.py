@@ -15,7 +15,8 @@ is started on 127.0.0.1 on a free port:
 
 - ``--server factory`` (default): ``uvicorn --factory bench_gateway_http:make_app --workers W``,
   the app built exactly as ``althan serve`` builds it (`build_dsp`, `DuisIO.learn_certificates`,
-  `create_app` with an `OutboxDispatcher` unless ``--no-dispatcher``), without access logging;
+  `create_app` with an `OutboxDispatcher` unless ``--no-dispatcher``, the collector settled),
+  without access logging;
 - ``--server althan``: ``althan serve --workers W --no-access-log --no-network`` itself;
 - ``--server granian``: the same factory app under granian (Rust HTTP, ASGI interface)
   instead of uvicorn, to choose the server by measurement (docs/benchmarks.md, 2026-12-04).
@@ -76,12 +77,15 @@ def make_app() -> Any:
     """uvicorn factory: the app `althan serve` runs, over the store named in the environment."""
     from althan.runtime.assemble import build_dsp
     from althan.runtime.dispatcher import OutboxDispatcher
+    from althan.runtime.heap import settle
     from althan.runtime.service import create_app
 
     assembly = build_dsp(Path(os.environ[ENV_DATA]), db_url=os.environ.get(ENV_DB) or None)
     assembly.dsp.duis.learn_certificates()
     dispatcher = OutboxDispatcher(assembly.dsp) if os.environ.get(ENV_DISPATCH) == "1" else None
-    return create_app(assembly, dispatcher=dispatcher)
+    app = create_app(assembly, dispatcher=dispatcher)
+    settle()  # as each `althan serve` process does once built
+    return app
 
 
 # ----------------------------------------------------------------------------- setup
