@@ -118,7 +118,7 @@ def simulate(
     err = Console(stderr=True)
     console = err if as_json else Console()
     payload = PAYLOAD_SIZE if image_bytes is None else image_bytes
-    settle()  # a shard's worker settles its own (`althan.runtime.shards`)
+    settle()  # this process; each shard's worker settles its own (`althan.runtime.shards`)
     try:
         if shards > 1 or scheduler is not None:
             from althan.runtime.shards import run_sharded

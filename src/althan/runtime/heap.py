@@ -1,11 +1,11 @@
 """The cyclic garbage collector in a long-running althan process, kept off its hot paths.
 
 CPython's collector makes a young-generation pass every 700 net allocations of tracked objects
-and, every hundred of those, a full pass over every tracked object in the process. A serving
+and, about every hundred of those, a full pass over every tracked object in the process. A serving
 DSP or a twin holds some hundreds of thousands of long-lived objects (the DUIS schema, the
 compiled statements, the app, the network model), each full pass scans them all again, and a
 bulk request is many allocations: an 11.4 naming 50,000 devices made about 210 collections and
-spent 20–170 ms in them (of 0.5–0.9 s), the twin about 3 % of its CPU.
+spent 10–150 ms in them (of 0.5–0.9 s), the twin 3–4 % of its CPU (docs/benchmarks.md).
 
 `settle()` is called once a process has built what it keeps (`althan serve` in each serving
 process, `althan simulate` and each shard's worker before the run): it collects once, freezes
